@@ -1,0 +1,70 @@
+"""Errors that qubonn shows to users: each says what is wrong and where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SourcePos:
+    """A position in spec text: 1-based line and column."""
+
+    line: int
+    column: int
+
+
+class QubonnError(Exception):
+    """Base class of every error qubonn raises on purpose."""
+
+
+class NetworkError(QubonnError, ValueError):
+    """A network description is invalid.  ``pos`` points into the spec text when known."""
+
+    def __init__(self, message: str, pos: SourcePos | None = None):
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+
+
+class SpecError(NetworkError):
+    """An error in spec text, formatted as ``file:line:col: message`` plus the line and a caret."""
+
+    def __init__(self, message: str, pos: SourcePos | None, text: str, filename: str = "<spec>"):
+        self.filename = filename
+        self.text = text
+        super().__init__(message, pos)
+        self.args = (self.format(),)
+
+    def location(self) -> str:
+        if self.pos is None:
+            return self.filename
+        return f"{self.filename}:{self.pos.line}:{self.pos.column}"
+
+    def format(self) -> str:
+        head = f"{self.location()}: {self.message}"
+        if self.pos is None:
+            return head
+        lines = self.text.splitlines()
+        if not 1 <= self.pos.line <= len(lines):
+            return head
+        line = lines[self.pos.line - 1].expandtabs(1)
+        return f"{head}\n    {line}\n    {' ' * (self.pos.column - 1)}^"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+class DataError(QubonnError, ValueError):
+    """A data set or data file is invalid."""
+
+
+class ModelFileError(QubonnError, ValueError):
+    """A trained-model file cannot be read."""
+
+
+class ProblemTooLargeError(QubonnError, MemoryError):
+    """A QUBO would exceed the configured memory budget; the message carries the size estimate."""
+
+
+class SolverOptionError(QubonnError, ValueError):
+    """An unknown or impossible solver option."""

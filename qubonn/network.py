@@ -1,0 +1,548 @@
+"""The network model (IR): an immutable binary neural network as a directed acyclic graph.
+
+Two views of one network:
+
+* the *group view* (``inputs``, ``groups``), which is what the description language and the
+  builder write, kept in a canonical topological order so that equal networks compare equal;
+* the *unit view* (``arc_src``, ``arc_dst``, ``has_bias``, ...), flat integer arrays that the
+  formulation, the compiler and the forward pass work on.
+
+Unit numbering: units ``0 .. n_inputs-1`` are the input units (input groups concatenated in
+declaration order, each flattened row-major); unit ``n_inputs + j`` is neuron ``j``.  Neurons are
+numbered in topological order, group by group.  Arcs are sorted by destination neuron, then source
+unit.
+
+Tie rule: ``sign(0) = +1``.  Pre-activations of neurons with an even fan-in can be zero; such a
+neuron outputs +1.  The formulation, the forward pass and the bit-packed path all use this rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from qubonn.errors import NetworkError, SourcePos
+
+#: Limits stated in the README; a spec beyond them is refused with a clear error.
+MAX_GROUP_SIZE = 1 << 16
+MAX_NEURONS = 1 << 18
+MAX_ARCS = 1 << 24
+MAX_INPUT_UNITS = 1 << 20
+
+
+def _shape_str(shape: tuple[int, ...]) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """An input group: data units with a shape, ``(n,)`` or ``(rows, cols)``."""
+
+    name: str
+    shape: tuple[int, ...]
+    pos: SourcePos | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a group takes its inputs from.
+
+    * ``Source("x")``: every neuron sees every unit of ``x`` (fully connected);
+    * ``Source("x", slice=(a, b))``: every neuron sees units ``a .. b-1`` of ``x`` (flat index);
+    * ``Source("x", window=(kh, kw), stride=(sh, sw))``: a local receptive field; ``x`` must be
+      2-D, the group's shape must equal the grid of window positions, and neuron ``(r, c)`` sees
+      the ``kh x kw`` window whose top-left unit is ``(r*sh, c*sw)``.
+    """
+
+    group: str
+    slice: tuple[int, int] | None = None
+    window: tuple[int, int] | None = None
+    stride: tuple[int, int] = (1, 1)
+    pos: SourcePos | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.slice is not None and self.window is not None:
+            raise NetworkError(f"source '{self.group}': use a slice or a window, not both", self.pos)
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A group of computing neurons with a shape, its sources, a bias switch and an output flag."""
+
+    name: str
+    shape: tuple[int, ...]
+    sources: tuple[Source, ...]
+    bias: bool = True
+    output: bool = False
+    pos: SourcePos | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Trained parameters: ``w`` (one +-1 per arc) and ``b`` (one +-1 per neuron with a bias, 0
+    for neurons without one), so that ``z = b + sum w v`` for every neuron."""
+
+    w: np.ndarray
+    b: np.ndarray
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Weights):
+            return NotImplemented
+        return np.array_equal(self.w, other.w) and np.array_equal(self.b, other.b)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Network:
+    """An immutable, validated binary neural network.  Build one with :func:`qubonn.parse`,
+    :func:`qubonn.load_spec` or :class:`NetworkBuilder`."""
+
+    def __init__(self, inputs: Sequence[InputSpec], groups: Sequence[GroupSpec]):
+        inputs = tuple(inputs)
+        groups = _validate_and_sort(inputs, tuple(groups))
+        self._inputs = inputs
+        self._groups = groups
+        self._build_units()
+
+    # -- group view -------------------------------------------------------------------------
+    @property
+    def inputs(self) -> tuple[InputSpec, ...]:
+        return self._inputs
+
+    @property
+    def groups(self) -> tuple[GroupSpec, ...]:
+        """Neuron groups in canonical topological order."""
+        return self._groups
+
+    def group(self, name: str) -> GroupSpec:
+        for g in self._groups:
+            if g.name == name:
+                return g
+        raise KeyError(f"no neuron group named '{name}'")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Network):
+            return NotImplemented
+        return self._inputs == other._inputs and self._groups == other._groups
+
+    def __hash__(self) -> int:
+        return hash((self._inputs, self._groups))
+
+    def __repr__(self) -> str:
+        return (
+            f"<Network inputs={self.n_inputs} neurons={self.n_neurons} arcs={self.n_arcs} "
+            f"parameters={self.n_parameters} outputs={self.n_outputs}>"
+        )
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def to_text(self) -> str:
+        """Description-language source that parses back to an equal network."""
+        from qubonn.language.printer import to_text
+
+        return to_text(self)
+
+    # -- unit view --------------------------------------------------------------------------
+    def _build_units(self) -> None:
+        offsets: dict[str, tuple[int, tuple[int, ...]]] = {}
+        unit = 0
+        for inp in self._inputs:
+            offsets[inp.name] = (unit, inp.shape)
+            unit += inp.size
+        n_inputs = unit
+        src_parts: list[np.ndarray] = []
+        dst_parts: list[np.ndarray] = []
+        has_bias: list[np.ndarray] = []
+        is_output: list[np.ndarray] = []
+        names: list[str] = []
+        group_of: list[np.ndarray] = []
+        neuron = 0
+        for gi, g in enumerate(self._groups):
+            offsets[g.name] = (n_inputs + neuron, g.shape)
+            srcs_per_neuron = [
+                _source_units(s, offsets[s.group][0], offsets[s.group][1], g) for s in g.sources
+            ]
+            per_neuron = np.concatenate(srcs_per_neuron, axis=1)  # (size, fan) unit ids
+            per_neuron.sort(axis=1)
+            if per_neuron.shape[1] > 1 and np.any(per_neuron[:, 1:] == per_neuron[:, :-1]):
+                dup_row = int(np.nonzero(np.any(per_neuron[:, 1:] == per_neuron[:, :-1], 1))[0][0])
+                raise NetworkError(
+                    f"group '{g.name}': neuron {dup_row} is connected to the same unit twice "
+                    "(overlapping sources)",
+                    g.pos,
+                )
+            fan = per_neuron.shape[1]
+            src_parts.append(per_neuron.reshape(-1))
+            dst_parts.append(np.repeat(np.arange(neuron, neuron + g.size), fan))
+            has_bias.append(np.full(g.size, g.bias))
+            is_output.append(np.full(g.size, g.output))
+            group_of.append(np.full(g.size, gi))
+            names.extend(f"{g.name}[{_index_str(k, g.shape)}]" for k in range(g.size))
+            neuron += g.size
+        self._n_inputs = n_inputs
+        self._n_neurons = neuron
+        self._arc_src = np.concatenate(src_parts).astype(np.int64)
+        self._arc_dst = np.concatenate(dst_parts).astype(np.int64)
+        if self._arc_src.size > MAX_ARCS:
+            raise NetworkError(f"the network has {self._arc_src.size} arcs, over the limit {MAX_ARCS}")
+        self._has_bias = np.concatenate(has_bias)
+        self._is_output = np.concatenate(is_output)
+        self._group_of = np.concatenate(group_of)
+        self._neuron_names = tuple(names)
+        for a in (self._arc_src, self._arc_dst, self._has_bias, self._is_output, self._group_of):
+            a.setflags(write=False)
+
+    @property
+    def n_inputs(self) -> int:
+        """Number of input units (the width of a data matrix X)."""
+        return self._n_inputs
+
+    @property
+    def n_neurons(self) -> int:
+        return self._n_neurons
+
+    @property
+    def n_arcs(self) -> int:
+        return int(self._arc_src.size)
+
+    @property
+    def n_biases(self) -> int:
+        return int(self._has_bias.sum())
+
+    @property
+    def n_parameters(self) -> int:
+        return self.n_arcs + self.n_biases
+
+    @property
+    def arc_src(self) -> np.ndarray:
+        """Source unit of each arc (an input unit if < n_inputs, else neuron src - n_inputs)."""
+        return self._arc_src
+
+    @property
+    def arc_dst(self) -> np.ndarray:
+        """Destination neuron of each arc."""
+        return self._arc_dst
+
+    @property
+    def has_bias(self) -> np.ndarray:
+        return self._has_bias
+
+    @property
+    def is_output(self) -> np.ndarray:
+        return self._is_output
+
+    @property
+    def group_of(self) -> np.ndarray:
+        """Index into :attr:`groups` of each neuron."""
+        return self._group_of
+
+    @cached_property
+    def outputs(self) -> np.ndarray:
+        """Output neurons, in topological order (one per class for one-vs-rest training)."""
+        out = np.nonzero(self._is_output)[0]
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def hidden(self) -> np.ndarray:
+        h = np.nonzero(~self._is_output)[0]
+        h.setflags(write=False)
+        return h
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self._is_output.sum())
+
+    @cached_property
+    def fan_in(self) -> np.ndarray:
+        """K_j: number of incoming arcs plus one if the neuron has a bias."""
+        k = np.bincount(self._arc_dst, minlength=self._n_neurons) + self._has_bias
+        k.setflags(write=False)
+        return k
+
+    @property
+    def neuron_names(self) -> tuple[str, ...]:
+        return self._neuron_names
+
+    def unit_name(self, unit: int) -> str:
+        if unit >= self._n_inputs:
+            return self._neuron_names[unit - self._n_inputs]
+        for inp in self._inputs:
+            if unit < inp.size:
+                return f"{inp.name}[{_index_str(unit, inp.shape)}]"
+            unit -= inp.size
+        raise IndexError(unit)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "inputs": self.n_inputs,
+            "neurons": self.n_neurons,
+            "hidden": int(self.hidden.size),
+            "outputs": self.n_outputs,
+            "arcs": self.n_arcs,
+            "biases": self.n_biases,
+            "parameters": self.n_parameters,
+        }
+
+    # -- inference --------------------------------------------------------------------------
+    def random_weights(self, seed: int | np.random.Generator | None = None) -> Weights:
+        rng = np.random.default_rng(seed)
+        w = rng.choice(np.array([-1, 1], dtype=np.int8), size=self.n_arcs)
+        b = np.where(self._has_bias, rng.choice(np.array([-1, 1], dtype=np.int8), self.n_neurons), 0)
+        return Weights(w=w, b=b.astype(np.int8))
+
+    def check_weights(self, weights: Weights) -> Weights:
+        """Validate shapes and values of ``weights`` against this network."""
+        w = np.asarray(weights.w)
+        b = np.asarray(weights.b)
+        if w.shape != (self.n_arcs,):
+            raise ValueError(f"weights.w has shape {w.shape}; this network needs ({self.n_arcs},)")
+        if b.shape != (self.n_neurons,):
+            raise ValueError(f"weights.b has shape {b.shape}; this network needs ({self.n_neurons},)")
+        if not np.all(np.abs(w) == 1):
+            raise ValueError("weights.w must contain only -1 and +1")
+        if not np.all(np.where(self._has_bias, np.abs(b) == 1, b == 0)):
+            raise ValueError("weights.b must be +-1 for neurons with a bias and 0 for the others")
+        return Weights(w=w.astype(np.int8), b=b.astype(np.int8))
+
+    def preactivations(self, X: np.ndarray, weights: Weights) -> np.ndarray:
+        """Pre-activations z (N x n_neurons, int) of a batch of +-1 inputs X (N x n_inputs)."""
+        return self._forward(X, weights)[0]
+
+    def forward(self, X: np.ndarray, weights: Weights) -> np.ndarray:
+        """Activations a = sign(z) (N x n_neurons, int8, sign(0) = +1) of +-1 inputs X."""
+        return self._forward(X, weights)[1]
+
+    def predict_outputs(self, X: np.ndarray, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
+        """(activations, pre-activations) of the output neurons only."""
+        z, a = self._forward(X, weights)
+        return a[:, self.outputs], z[:, self.outputs]
+
+    def _forward(self, X: np.ndarray, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
+        X = _check_pm1(X, self.n_inputs)
+        weights = self.check_weights(weights)
+        n = X.shape[0]
+        values = np.empty((n, self.n_inputs + self.n_neurons), dtype=np.int32)
+        values[:, : self.n_inputs] = X
+        z = np.empty((n, self.n_neurons), dtype=np.int32)
+        w = weights.w.astype(np.int32)
+        b = weights.b.astype(np.int32)
+        start = 0
+        for g, stop in zip(self._groups, self._group_arc_bounds(), strict=True):
+            lo = int(self._arc_dst[start]) if stop > start else 0
+            hi = lo + g.size
+            src = self._arc_src[start:stop].reshape(g.size, -1)
+            wg = w[start:stop].reshape(g.size, -1)
+            zg = np.einsum("nkf,kf->nk", values[:, src], wg, dtype=np.int32) + b[lo:hi]
+            z[:, lo:hi] = zg
+            values[:, self.n_inputs + lo : self.n_inputs + hi] = np.where(zg >= 0, 1, -1)
+            start = stop
+        a = values[:, self.n_inputs :].astype(np.int8)
+        return z, a
+
+    def _group_arc_bounds(self) -> list[int]:
+        ends = np.cumsum([g.size for g in self._groups])
+        return [int(np.searchsorted(self._arc_dst, e)) for e in ends]
+
+
+def _check_pm1(X: np.ndarray, width: int) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim == 1:
+        X = X[None, :]
+    if X.ndim != 2 or X.shape[1] != width:
+        raise ValueError(f"X has shape {X.shape}; the network needs (N, {width}) +-1 inputs")
+    if not np.all((X == 1) | (X == -1)):
+        raise ValueError("X must contain only -1 and +1 (binarise your data first)")
+    return X.astype(np.int32)
+
+
+def _index_str(k: int, shape: tuple[int, ...]) -> str:
+    if len(shape) == 1:
+        return str(k)
+    return ",".join(str(i) for i in np.unravel_index(k, shape))
+
+
+def _source_units(
+    s: Source, offset: int, src_shape: tuple[int, ...], g: GroupSpec
+) -> np.ndarray:
+    """Unit ids seen by each neuron of ``g`` through source ``s``: an array (g.size, fan)."""
+    size = math.prod(src_shape)
+    if s.window is not None:
+        if len(src_shape) != 2:
+            raise NetworkError(
+                f"window on '{s.group}' needs a 2-D source; '{s.group}' has shape "
+                f"[{_shape_str(src_shape)}]",
+                s.pos,
+            )
+        (h, w), (kh, kw), (sh, sw) = src_shape, s.window, s.stride
+        if kh < 1 or kw < 1 or sh < 1 or sw < 1:
+            raise NetworkError("window and stride sizes must be positive", s.pos)
+        if kh > h or kw > w:
+            raise NetworkError(
+                f"window {kh}x{kw} is out of bounds of '{s.group}' [{h}x{w}]", s.pos
+            )
+        grid = ((h - kh) // sh + 1, (w - kw) // sw + 1)
+        if g.shape != grid and not (len(g.shape) == 1 and g.size == grid[0] * grid[1]):
+            raise NetworkError(
+                f"group '{g.name}' has shape [{_shape_str(g.shape)}] but window {kh}x{kw} stride "
+                f"{sh}x{sw} on '{s.group}' [{h}x{w}] gives a {grid[0]}x{grid[1]} grid; "
+                f"declare '{g.name}[{grid[0]}x{grid[1]}]'",
+                s.pos,
+            )
+        rows = np.arange(grid[0])[:, None, None, None] * sh + np.arange(kh)[None, None, :, None]
+        cols = np.arange(grid[1])[None, :, None, None] * sw + np.arange(kw)[None, None, None, :]
+        units = offset + rows * w + cols
+        return units.reshape(grid[0] * grid[1], kh * kw)
+    if s.slice is not None:
+        a, b = s.slice
+        if not (0 <= a < b <= size):
+            raise NetworkError(
+                f"slice [{a}:{b}] is out of bounds of '{s.group}', which has {size} units "
+                f"(valid: 0 <= start < stop <= {size})",
+                s.pos,
+            )
+        units = np.arange(offset + a, offset + b)
+    else:
+        units = np.arange(offset, offset + size)
+    return np.broadcast_to(units, (g.size, units.size))
+
+
+def _validate_and_sort(
+    inputs: tuple[InputSpec, ...], groups: tuple[GroupSpec, ...]
+) -> tuple[GroupSpec, ...]:
+    seen: dict[str, SourcePos | None] = {}
+    if not inputs:
+        raise NetworkError("the network has no input; declare one, e.g. 'input x[16]'")
+    n_input_units = 0
+    for spec in (*inputs, *groups):
+        if spec.name in seen:
+            raise NetworkError(f"'{spec.name}' is declared twice", spec.pos)
+        seen[spec.name] = spec.pos
+        if len(spec.shape) not in (1, 2) or any(int(s) < 1 for s in spec.shape):
+            raise NetworkError(f"'{spec.name}' needs a shape [n] or [rows x cols] of sizes >= 1", spec.pos)
+        limit = MAX_INPUT_UNITS if isinstance(spec, InputSpec) else MAX_GROUP_SIZE
+        if spec.size > limit:
+            raise NetworkError(f"'{spec.name}' has {spec.size} units, over the limit {limit}", spec.pos)
+        if isinstance(spec, InputSpec):
+            n_input_units += spec.size
+    if n_input_units > MAX_INPUT_UNITS:
+        raise NetworkError(f"the inputs have {n_input_units} units, over the limit {MAX_INPUT_UNITS}")
+    if not groups:
+        raise NetworkError("the network has no neuron group; declare one, e.g. 'output y[1] <- x'")
+    if sum(g.size for g in groups) > MAX_NEURONS:
+        raise NetworkError(f"the network has more than {MAX_NEURONS} neurons")
+    input_names = {i.name for i in inputs}
+    by_name = {g.name: g for g in groups}
+    for g in groups:
+        if not g.sources:
+            raise NetworkError(f"group '{g.name}' has no inputs; connect it with '<- NAME'", g.pos)
+        for s in g.sources:
+            if s.group not in input_names and s.group not in by_name:
+                known = ", ".join(sorted(seen)) or "none"
+                raise NetworkError(f"'{s.group}' is not defined (defined: {known})", s.pos)
+            if s.group == g.name:
+                raise NetworkError(f"group '{g.name}' is connected to itself (a cycle)", s.pos)
+    if not any(g.output for g in groups):
+        raise NetworkError("the network has no output group; mark one with 'output'")
+
+    # Kahn's algorithm, ties broken by declaration order: already-sorted input stays put.
+    order = {g.name: i for i, g in enumerate(groups)}
+    deps = {g.name: {s.group for s in g.sources if s.group in by_name} for g in groups}
+    done: list[GroupSpec] = []
+    placed: set[str] = set()
+    remaining = list(groups)
+    while remaining:
+        ready = [g for g in remaining if deps[g.name] <= placed]
+        if not ready:
+            cyc = _find_cycle(deps, {g.name for g in remaining})
+            first = by_name[cyc[0]]
+            raise NetworkError("cycle: " + " -> ".join([*cyc, cyc[0]]), first.pos)
+        nxt = min(ready, key=lambda g: order[g.name])
+        done.append(nxt)
+        placed.add(nxt.name)
+        remaining.remove(nxt)
+
+    # every input and every hidden group must feed an output, or its parameters are meaningless
+    feeds: dict[str, set[str]] = {name: set() for name in seen}
+    for g in groups:
+        for s in g.sources:
+            feeds[s.group].add(g.name)
+    useful = {g.name for g in groups if g.output}
+    frontier = list(useful)
+    while frontier:
+        name = frontier.pop()
+        for s in by_name[name].sources:
+            if s.group not in useful:
+                useful.add(s.group)
+                if s.group in by_name:
+                    frontier.append(s.group)
+    for spec in (*inputs, *groups):
+        if spec.name not in useful:
+            what = "input" if isinstance(spec, InputSpec) else "group"
+            raise NetworkError(
+                f"{what} '{spec.name}' does not reach any output; connect it or remove it", spec.pos
+            )
+    return tuple(done)
+
+
+def _find_cycle(deps: dict[str, set[str]], names: set[str]) -> list[str]:
+    start = min(names)
+    path = [start]
+    while True:
+        nxt = min(d for d in deps[path[-1]] if d in names)
+        if nxt in path:
+            return path[path.index(nxt) :]
+        path.append(nxt)
+
+
+class NetworkBuilder:
+    """Build a :class:`Network` from Python, the same model the language produces.
+
+    >>> net = (NetworkBuilder().input("x", 16).hidden("h", 4, "x")
+    ...        .output("y", 1, "h", "x").build())
+    """
+
+    def __init__(self) -> None:
+        self._inputs: list[InputSpec] = []
+        self._groups: list[GroupSpec] = []
+
+    def input(self, name: str, shape: int | Iterable[int]) -> NetworkBuilder:
+        self._inputs.append(InputSpec(name, _as_shape(shape)))
+        return self
+
+    def hidden(
+        self, name: str, shape: int | Iterable[int], *sources: str | Source, bias: bool = True
+    ) -> NetworkBuilder:
+        return self._group(name, shape, sources, bias, output=False)
+
+    def output(
+        self, name: str, shape: int | Iterable[int], *sources: str | Source, bias: bool = True
+    ) -> NetworkBuilder:
+        return self._group(name, shape, sources, bias, output=True)
+
+    def _group(self, name, shape, sources, bias, output) -> NetworkBuilder:
+        srcs = tuple(s if isinstance(s, Source) else Source(s) for s in sources)
+        self._groups.append(GroupSpec(name, _as_shape(shape), srcs, bias=bias, output=output))
+        return self
+
+    def build(self) -> Network:
+        return Network(self._inputs, self._groups)
+
+
+def _as_shape(shape: int | Iterable[int]) -> tuple[int, ...]:
+    if isinstance(shape, int | np.integer):
+        return (int(shape),)
+    return tuple(int(s) for s in shape)
