@@ -70,7 +70,9 @@ class Source:
 
     def __post_init__(self) -> None:
         if self.slice is not None and self.window is not None:
-            raise NetworkError(f"source '{self.group}': use a slice or a window, not both", self.pos)
+            raise NetworkError(
+                f"source '{self.group}': use a slice or a window, not both", self.pos
+            )
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,9 @@ class Network:
         self._arc_src = np.concatenate(src_parts).astype(np.int64)
         self._arc_dst = np.concatenate(dst_parts).astype(np.int64)
         if self._arc_src.size > MAX_ARCS:
-            raise NetworkError(f"the network has {self._arc_src.size} arcs, over the limit {MAX_ARCS}")
+            raise NetworkError(
+                f"the network has {self._arc_src.size} arcs, over the limit {MAX_ARCS}"
+            )
         self._has_bias = np.concatenate(has_bias)
         self._is_output = np.concatenate(is_output)
         self._group_of = np.concatenate(group_of)
@@ -301,7 +305,9 @@ class Network:
     def random_weights(self, seed: int | np.random.Generator | None = None) -> Weights:
         rng = np.random.default_rng(seed)
         w = rng.choice(np.array([-1, 1], dtype=np.int8), size=self.n_arcs)
-        b = np.where(self._has_bias, rng.choice(np.array([-1, 1], dtype=np.int8), self.n_neurons), 0)
+        b = np.where(
+            self._has_bias, rng.choice(np.array([-1, 1], dtype=np.int8), self.n_neurons), 0
+        )
         return Weights(w=w, b=b.astype(np.int8))
 
     def check_weights(self, weights: Weights) -> Weights:
@@ -311,7 +317,9 @@ class Network:
         if w.shape != (self.n_arcs,):
             raise ValueError(f"weights.w has shape {w.shape}; this network needs ({self.n_arcs},)")
         if b.shape != (self.n_neurons,):
-            raise ValueError(f"weights.b has shape {b.shape}; this network needs ({self.n_neurons},)")
+            raise ValueError(
+                f"weights.b has shape {b.shape}; this network needs ({self.n_neurons},)"
+            )
         if not np.all(np.abs(w) == 1):
             raise ValueError("weights.w must contain only -1 and +1")
         if not np.all(np.where(self._has_bias, np.abs(b) == 1, b == 0)):
@@ -375,9 +383,7 @@ def _index_str(k: int, shape: tuple[int, ...]) -> str:
     return ",".join(str(i) for i in np.unravel_index(k, shape))
 
 
-def _source_units(
-    s: Source, offset: int, src_shape: tuple[int, ...], g: GroupSpec
-) -> np.ndarray:
+def _source_units(s: Source, offset: int, src_shape: tuple[int, ...], g: GroupSpec) -> np.ndarray:
     """Unit ids seen by each neuron of ``g`` through source ``s``: an array (g.size, fan)."""
     size = math.prod(src_shape)
     if s.window is not None:
@@ -391,9 +397,7 @@ def _source_units(
         if kh < 1 or kw < 1 or sh < 1 or sw < 1:
             raise NetworkError("window and stride sizes must be positive", s.pos)
         if kh > h or kw > w:
-            raise NetworkError(
-                f"window {kh}x{kw} is out of bounds of '{s.group}' [{h}x{w}]", s.pos
-            )
+            raise NetworkError(f"window {kh}x{kw} is out of bounds of '{s.group}' [{h}x{w}]", s.pos)
         grid = ((h - kh) // sh + 1, (w - kw) // sw + 1)
         if g.shape != grid and not (len(g.shape) == 1 and g.size == grid[0] * grid[1]):
             raise NetworkError(
@@ -432,14 +436,20 @@ def _validate_and_sort(
             raise NetworkError(f"'{spec.name}' is declared twice", spec.pos)
         seen[spec.name] = spec.pos
         if len(spec.shape) not in (1, 2) or any(int(s) < 1 for s in spec.shape):
-            raise NetworkError(f"'{spec.name}' needs a shape [n] or [rows x cols] of sizes >= 1", spec.pos)
+            raise NetworkError(
+                f"'{spec.name}' needs a shape [n] or [rows x cols] of sizes >= 1", spec.pos
+            )
         limit = MAX_INPUT_UNITS if isinstance(spec, InputSpec) else MAX_GROUP_SIZE
         if spec.size > limit:
-            raise NetworkError(f"'{spec.name}' has {spec.size} units, over the limit {limit}", spec.pos)
+            raise NetworkError(
+                f"'{spec.name}' has {spec.size} units, over the limit {limit}", spec.pos
+            )
         if isinstance(spec, InputSpec):
             n_input_units += spec.size
     if n_input_units > MAX_INPUT_UNITS:
-        raise NetworkError(f"the inputs have {n_input_units} units, over the limit {MAX_INPUT_UNITS}")
+        raise NetworkError(
+            f"the inputs have {n_input_units} units, over the limit {MAX_INPUT_UNITS}"
+        )
     if not groups:
         raise NetworkError("the network has no neuron group; declare one, e.g. 'output y[1] <- x'")
     if sum(g.size for g in groups) > MAX_NEURONS:

@@ -87,8 +87,9 @@ def parse(text: str, filename: str = "<spec>") -> Network:
         msg = f"unexpected {shown}" + _expected(e.expected or set(), parser)
         raise SpecError(msg, pos, text, filename) from None
     except lark.exceptions.UnexpectedEOF as e:  # pragma: no cover - LALR reports UnexpectedToken
-        raise SpecError("unexpected end of file" + _expected(set(e.expected), parser), None, text,
-                        filename) from None
+        raise SpecError(
+            "unexpected end of file" + _expected(set(e.expected), parser), None, text, filename
+        ) from None
     try:
         inputs, groups = _build(tree)
         return Network(inputs, groups)
