@@ -1,0 +1,1 @@
+"""Training: fitting binary neural networks (exactly by QUBO, or by gradient baselines)."""
