@@ -1,0 +1,147 @@
+"""The compiler: (network, data, objective) -> :class:`~qubonn.problem.Problem` (a QUBO).
+
+Two engines build the identical QUBO: "fast" (numpy / scipy.sparse, the default) and "pyqubo"
+(symbolic, the reference and the way to add custom terms).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from qubonn.compiler import fast
+from qubonn.compiler.size import SizeEstimate, estimate
+from qubonn.errors import ProblemTooLargeError
+from qubonn.formulation import Objective, build
+from qubonn.network import Network
+
+if TYPE_CHECKING:
+    from qubonn.problem import Problem
+
+__all__ = ["compile", "estimate", "SizeEstimate", "default_memory_budget"]
+
+
+def default_memory_budget() -> int:
+    """Half the machine's memory, or ``QUBONN_MAX_MEMORY`` (bytes, or with a K/M/G suffix)."""
+    env = os.environ.get("QUBONN_MAX_MEMORY")
+    if env:
+        return parse_bytes(env)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 << 30
+
+
+def parse_bytes(text: str | int) -> int:
+    if isinstance(text, int):
+        return text
+    t = str(text).strip().upper().removesuffix("B")
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(t[-1:], 1)
+    try:
+        return int(float(t[:-1] if mult > 1 else t) * mult)
+    except ValueError:
+        raise ValueError(f"cannot read a memory size from {text!r}; use e.g. 8G or 500M") from None
+
+
+def compile(  # noqa: A001 - the public name the docs promise
+    network: Network,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    engine: str = "fast",
+    objective: Objective | None = None,
+    loss: str = "hinge",
+    loss_weight: float = 1.0,
+    margin: float = 0.0,
+    margin_scale: str = "none",
+    hard_margin: int = 0,
+    penalties: dict[str, float] | None = None,
+    linear_penalties: np.ndarray | None = None,
+    extra: Any = None,
+    extra_feed_dict: dict[str, float] | None = None,
+    max_memory: int | str | None = None,
+) -> Problem:
+    """Compile the training problem of ``network`` on +-1 data ``X`` with targets ``y``.
+
+    y: one +-1 (or 0/1) target per sample for a single output, or (N, n_outputs) for several.
+    Objective keywords (or an :class:`Objective`): ``loss`` ("hinge" or "01"), ``loss_weight``,
+    ``margin`` (soft margin strength mu), ``margin_scale`` ("none" or "fan_in"), ``hard_margin``
+    (m), ``penalties`` (overrides of the safe constraint weights "and", "sign", "tie").
+    ``linear_penalties``: h_e per parameter (arcs, then biases) for sum_e h_e w_e.
+    ``extra``: a PyQUBO expression over the problem's variable labels ("w[0]", "b[3]", ...),
+    compiled by PyQUBO and added in either engine.
+    ``max_memory``: refuse (with the size estimate) problems whose compile would need more.
+    """
+    if engine not in ("fast", "pyqubo"):
+        raise ValueError(f"engine must be 'fast' or 'pyqubo', not {engine!r}")
+    if not isinstance(network, Network):
+        raise TypeError(
+            f"compile() needs a qubonn Network (from qubonn.parse or qubonn.load_spec), "
+            f"not {type(network).__name__}"
+        )
+    if objective is None:
+        objective = Objective(
+            loss=loss,
+            loss_weight=loss_weight,
+            margin=margin,
+            margin_scale=margin_scale,
+            hard_margin=hard_margin,
+            penalties=dict(penalties or {}),
+        )
+    X = np.asarray(X)
+    n = X.shape[0] if X.ndim == 2 else 0
+    size = estimate(network, n, objective)
+    budget = default_memory_budget() if max_memory is None else parse_bytes(max_memory)
+    if size.memory(engine) > budget:
+        raise ProblemTooLargeError(
+            f"this problem is too large for the memory budget of {budget / 2**30:.1f} GB: "
+            f"{size.report(engine)}. Use fewer samples (or mini-batches), a smaller network, "
+            "the fast engine, or raise max_memory / QUBONN_MAX_MEMORY."
+        )
+    from qubonn.problem import Problem
+
+    formulation = build(network, X, y, objective, linear_penalties)
+    problem = Problem(formulation=formulation, X=X.astype(np.int8), engine=engine, estimate=size)
+    if engine == "fast":
+        problem._parts = fast.assemble(formulation)
+    else:
+        from qubonn.compiler.symbolic import build_expression
+
+        expression = build_expression(formulation)
+        if extra is not None:
+            expression = expression + extra
+        problem._symbolic = (expression, expression.compile())
+    if extra is not None:
+        problem._extra_expression = extra
+        problem._extra = _extra_part(problem, extra, extra_feed_dict or {})
+    return problem
+
+
+def _extra_part(problem: Problem, extra: Any, feed: dict[str, float]) -> fast.QuboPart:
+    import scipy.sparse as sp
+
+    try:
+        bqm = extra.compile().to_bqm(feed_dict=feed)
+    except Exception as e:  # PyQUBO raises plain RuntimeErrors for missing placeholders
+        raise ValueError(f"cannot compile the extra term with PyQUBO: {e}") from None
+    index = {v: i for i, v in enumerate(problem.labels)}
+    unknown = [v for v in bqm.variables if v not in index]
+    if unknown:
+        raise ValueError(
+            f"the extra term uses variable(s) {unknown[:5]} that are not in this problem; "
+            "use its labels, e.g. 'w[0]', 'b[3]', 'a[0,2]' (see Problem.labels)"
+        )
+    n = problem.n_variables
+    linear = np.zeros(n)
+    for v, bias in bqm.linear.items():
+        linear[index[v]] += bias
+    rows, cols, vals = [], [], []
+    for (u, v), bias in bqm.quadratic.items():
+        i, j = index[u], index[v]
+        rows.append(min(i, j))
+        cols.append(max(i, j))
+        vals.append(bias)
+    Q = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+    return fast.QuboPart(Q, linear, float(bqm.offset))

@@ -1,0 +1,80 @@
+"""How big a training QUBO will be, known before anything is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qubonn.formulation import Objective, hidden_sources
+from qubonn.network import Network
+
+#: Measured: PyQUBO needs about 3.4 KB per quadratic term (see docs/benchmarks.md).
+PYQUBO_BYTES_PER_TERM = 3400
+#: The fast engine's assembly peak per quadratic term (COO triples, sort, CSR), measured.
+FAST_BYTES_PER_TERM = 80
+BYTES_PER_VARIABLE = 160  # label string, dimod's index, linear bias
+
+
+@dataclass(frozen=True)
+class SizeEstimate:
+    n_samples: int
+    variables: int
+    parameters: int
+    linear: int
+    quadratic: int
+    memory_fast: int
+    memory_pyqubo: int
+
+    def memory(self, engine: str) -> int:
+        return self.memory_pyqubo if engine == "pyqubo" else self.memory_fast
+
+    def report(self, engine: str = "fast") -> str:
+        return (
+            f"{self.variables:,} variables ({self.parameters:,} parameters, "
+            f"{self.variables - self.parameters:,} per-sample over {self.n_samples:,} samples), "
+            f"~{self.quadratic:,} quadratic terms, ~{_human(self.memory(engine))} to compile "
+            f"with the {engine} engine"
+        )
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def estimate(network: Network, n_samples: int, objective: Objective | None = None) -> SizeEstimate:
+    """Variable count (exact) and quadratic-term count (upper estimate) of the training QUBO."""
+    objective = objective or Objective()
+    N = int(n_samples)
+    K = network.fan_in.astype(np.int64)
+    H = hidden_sources(network).astype(np.int64)
+    theta = (K + 1) // 2
+    has_alpha = np.ones(network.n_neurons, dtype=bool)
+    if objective.loss == "hinge":
+        has_alpha[network.outputs] = False
+    r = np.where(has_alpha, theta - 1, K - theta - objective.hard_margin)
+    bits = np.where(r > 0, np.floor(np.log2(np.maximum(r, 1))) + 1, 0).astype(np.int64)
+    tie = has_alpha & (K % 2 == 0)
+    per_sample_vars = int(has_alpha.sum() + H.sum() + tie.sum() + bits.sum())
+    params = network.n_parameters
+    variables = params + N * per_sample_vars
+    # per neuron row: shared weight vars W = K, per-sample vars P (sources' alphas, products,
+    # own alpha, tie, slack)
+    P = 2 * H + has_alpha + tie + bits
+    W = K
+    shared_pairs = int(np.sum(W * (W - 1) // 2))
+    sample_pairs = int(np.sum(W * P + P * (P - 1) // 2))
+    quadratic = shared_pairs + N * sample_pairs
+    return SizeEstimate(
+        n_samples=N,
+        variables=variables,
+        parameters=params,
+        linear=variables,
+        quadratic=quadratic,
+        memory_fast=quadratic * FAST_BYTES_PER_TERM + variables * BYTES_PER_VARIABLE,
+        memory_pyqubo=quadratic * PYQUBO_BYTES_PER_TERM + variables * BYTES_PER_VARIABLE,
+    )
