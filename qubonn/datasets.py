@@ -1,0 +1,451 @@
+"""Data sets as +-1 matrices: bundled digits, synthetic sets with known answers, and user files.
+
+Every loader returns a :class:`Dataset` whose ``X_*`` are int8 arrays of -1/+1 (one row per
+sample, one column per input unit, row-major for images) and whose ``y_*`` hold the original
+integer class labels.  Binarisation is explicit: values ``>= threshold`` become +1, the others -1.
+
+User files (:func:`load_npz`, :func:`load_csv`) are validated and every problem is a
+:class:`~qubonn.errors.DataError` that names the file and, where it applies, the row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qubonn.errors import DataError
+
+#: Default threshold for the digits: pixels (and 2x2 block means) are 0..16; >= 8 is ink.
+DIGITS_THRESHOLD = 8.0
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A train/test split of +-1 inputs with integer class labels.
+
+    ``classes`` lists the labels in a fixed order (sorted), which is also the order of a
+    multi-output network's outputs (one-vs-rest) and, for one output, ``(negative, positive)``.
+    ``info`` carries extras, e.g. the teacher's weights for :func:`teacher`.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    classes: tuple[int, ...]
+    name: str
+    info: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X_train.shape[1])
+
+    def all(self) -> tuple[np.ndarray, np.ndarray]:
+        """All samples, train then test, e.g. for cross-validation."""
+        return (
+            np.concatenate([self.X_train, self.X_test]),
+            np.concatenate([self.y_train, self.y_test]),
+        )
+
+    def split(self, test: float | int = 0.25, seed: int = 0) -> Dataset:
+        """A new stratified, seeded split of all samples; ``test`` is a fraction or a count."""
+        X, y = self.all()
+        tr, te = _stratified_split(y, test, np.random.default_rng(seed))
+        return Dataset(X[tr], y[tr], X[te], y[te], self.classes, self.name, dict(self.info))
+
+
+def binarize(X: np.ndarray, threshold: float) -> np.ndarray:
+    """+1 where ``X >= threshold``, else -1, as int8."""
+    return np.where(np.asarray(X) >= threshold, 1, -1).astype(np.int8)
+
+
+def _n_test(n: int, test: float | int) -> int:
+    if isinstance(test, float):
+        if not 0.0 <= test < 1.0:
+            raise DataError(f"test fraction {test} must be in [0, 1)")
+        return int(round(n * test))
+    if test < 0:
+        raise DataError(f"test count {test} must be >= 0")
+    return int(test)
+
+
+def _stratified_split(
+    y: np.ndarray, test: float | int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, test): each class contributes its share of the test samples."""
+    n_test = _n_test(len(y), test)
+    if n_test > len(y):
+        raise DataError(f"asked for {n_test} test samples but there are only {len(y)}")
+    classes, counts = np.unique(y, return_counts=True)
+    # largest-remainder allocation of n_test over the classes, proportional to their sizes
+    exact = counts * (n_test / max(1, len(y)))
+    take = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - take), kind="stable")[: n_test - int(take.sum())]:
+        take[i] += 1
+    train_idx: list[np.ndarray] = []
+    test_idx: list[np.ndarray] = []
+    for c, k in zip(classes, take, strict=True):
+        idx = rng.permutation(np.nonzero(y == c)[0])
+        test_idx.append(idx[:k])
+        train_idx.append(idx[k:])
+    tr = rng.permutation(np.concatenate(train_idx)) if train_idx else np.empty(0, int)
+    te = rng.permutation(np.concatenate(test_idx)) if test_idx else np.empty(0, int)
+    return tr.astype(np.int64), te.astype(np.int64)
+
+
+def _downsample_2x2(images: np.ndarray) -> np.ndarray:
+    """(N, 8, 8) -> (N, 4, 4) block means."""
+    n, h, w = images.shape
+    return images.reshape(n, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
+
+
+def digits(
+    classes: Sequence[int] = (3, 8),
+    per_class: int | None = None,
+    train: int | None = None,
+    test: float | int = 0.25,
+    size: int = 8,
+    threshold: float = DIGITS_THRESHOLD,
+    seed: int = 0,
+) -> Dataset:
+    """The scikit-learn 8x8 handwritten digits (bundled, no download), binarised to +-1.
+
+    * ``classes``: the digits to keep (labels stay the digits themselves);
+    * ``test``: held-out share (a fraction) or count, split stratified by class with ``seed``;
+    * ``per_class``: few-shot: keep only this many training samples of each class;
+    * ``train``: keep only this many training samples in all (stratified); not with per_class;
+    * ``size``: 8 for 8x8 images (64 inputs) or 4 for 4x4 (16 inputs, 2x2 block means);
+    * ``threshold``: pixels are 0..16; values ``>= threshold`` become +1 (default 8).
+    """
+    from sklearn.datasets import load_digits
+
+    if size not in (8, 4):
+        raise DataError(f"digits size must be 8 (8x8 images) or 4 (4x4 images), not {size}")
+    wanted = sorted({int(c) for c in classes})
+    if len(wanted) < 2 or not all(0 <= c <= 9 for c in wanted):
+        raise DataError(f"digits classes must be at least two distinct digits 0..9, not {classes}")
+    if per_class is not None and train is not None:
+        raise DataError("pass per_class (samples per class) or train (samples in all), not both")
+    raw = load_digits()
+    keep = np.isin(raw.target, wanted)
+    images = raw.images[keep]
+    y = raw.target[keep].astype(np.int64)
+    if size == 4:
+        images = _downsample_2x2(images)
+    X = binarize(images.reshape(len(images), -1), threshold)
+    rng = np.random.default_rng(seed)
+    tr, te = _stratified_split(y, test, rng)
+    if per_class is not None:
+        if per_class < 1:
+            raise DataError(f"per_class must be >= 1, not {per_class}")
+        picked = []
+        for c in wanted:
+            idx = tr[y[tr] == c]
+            if len(idx) < per_class:
+                raise DataError(
+                    f"digit {c} has only {len(idx)} training samples; ask for at most that many "
+                    "per class or use a smaller test share"
+                )
+            picked.append(idx[:per_class])  # tr is already shuffled
+        tr = rng.permutation(np.concatenate(picked))
+    elif train is not None:
+        if not 1 <= train <= len(tr):
+            raise DataError(f"train must be between 1 and {len(tr)} samples, not {train}")
+        sub, _ = _stratified_split(y[tr], len(tr) - train, rng)
+        tr = tr[sub]
+    name = f"digits{size}x{size}-" + "".join(str(c) for c in wanted)
+    info = {"threshold": threshold, "size": size, "seed": seed}
+    return Dataset(X[tr], y[tr], X[te], y[te], tuple(wanted), name, info)
+
+
+def bars_and_stripes(n: int = 3) -> Dataset:
+    """All n x n bars (constant columns, label 0) and stripes (constant rows, label 1).
+
+    The two uniform images are both bars and stripes and are left out, leaving
+    ``2 * (2**n - 2)`` images.  Train and test are the same full set: the task has a known
+    exact solution, so it is meant for checking that training reaches zero error.
+    """
+    if not 2 <= n <= 10:
+        raise DataError(f"bars_and_stripes needs 2 <= n <= 10, not {n}")
+    X_list, y_list = [], []
+    for bits in itertools.product((-1, 1), repeat=n):
+        if len(set(bits)) == 1:
+            continue
+        line = np.array(bits, dtype=np.int8)
+        X_list.append(np.tile(line, (n, 1)).reshape(-1))  # bars: rows repeat, columns constant
+        y_list.append(0)
+        X_list.append(np.repeat(line, n))  # stripes: each row constant
+        y_list.append(1)
+    X = np.stack(X_list).astype(np.int8)
+    y = np.array(y_list, dtype=np.int64)
+    return Dataset(X, y, X.copy(), y.copy(), (0, 1), f"bars_and_stripes-{n}")
+
+
+def parity(n_bits: int) -> Dataset:
+    """All ``2**n_bits`` +-1 vectors; label 1 when the number of +1 bits is odd.
+
+    Train and test are the same full set (an exact, famously hard target).
+    """
+    if not 1 <= n_bits <= 20:
+        raise DataError(f"parity needs 1 <= n_bits <= 20, not {n_bits}")
+    X = np.array(list(itertools.product((-1, 1), repeat=n_bits)), dtype=np.int8)
+    y = ((X > 0).sum(axis=1) % 2).astype(np.int64)
+    return Dataset(X, y, X.copy(), y.copy(), (0, 1), f"parity-{n_bits}")
+
+
+def teacher(network: Any, n_samples: int, seed: int = 0, n_test: int | None = None) -> Dataset:
+    """Random +-1 inputs labelled by ``network`` with random weights (a realisable task).
+
+    One output: label 1 where it fires (+1), else 0.  Several outputs: the index of the output
+    with the largest pre-activation (the first on ties).  The teacher's weights are in
+    ``info["weights"]``; ``n_test`` (default ``n_samples``) extra samples form the test set.
+    """
+    if n_samples < 1:
+        raise DataError(f"n_samples must be >= 1, not {n_samples}")
+    n_test = n_samples if n_test is None else n_test
+    rng = np.random.default_rng(seed)
+    weights = network.random_weights(rng)
+    X = rng.choice(np.array([-1, 1], dtype=np.int8), size=(n_samples + n_test, network.n_inputs))
+    a, z = network.predict_outputs(X, weights)
+    if network.n_outputs == 1:
+        y = (a[:, 0] > 0).astype(np.int64)
+        classes: tuple[int, ...] = (0, 1)
+    else:
+        y = np.argmax(z, axis=1).astype(np.int64)
+        classes = tuple(range(network.n_outputs))
+    return Dataset(
+        X[:n_samples],
+        y[:n_samples],
+        X[n_samples:],
+        y[n_samples:],
+        classes,
+        f"teacher-{network.n_inputs}in-{network.n_outputs}out-seed{seed}",
+        {"weights": weights, "seed": seed},
+    )
+
+
+# -- user files ---------------------------------------------------------------------------------
+
+
+def _binarize_checked(X: np.ndarray, threshold: float | None, where: str, cell: Any) -> np.ndarray:
+    """Map X to +-1: keep +-1, map 0/1, or threshold continuous values (threshold required).
+
+    ``cell(r, c)`` describes a cell position for messages, e.g. "line 3, column 2".
+    """
+    bad = ~np.isfinite(X)
+    if bad.any():
+        r, c = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError(
+            f"{where}: {cell(r, c)} is {X[r, c]}; remove or fill in missing values first"
+        )
+    if threshold is not None:
+        return binarize(X, threshold)
+    if np.all((X == 1) | (X == -1)):
+        return X.astype(np.int8)
+    if np.all((X == 0) | (X == 1)):
+        return np.where(X > 0, 1, -1).astype(np.int8)
+    other = ~np.isin(X, (-1.0, 0.0, 1.0))
+    if other.any():
+        r, c = (int(i) for i in np.argwhere(other)[0])
+        example = f"{X[r, c]:g} at {cell(r, c)}"
+    else:  # a mix of -1, 0 and 1
+        r, c = (int(i) for i in np.argwhere(X == 0)[0])
+        example = f"0 at {cell(r, c)} next to -1 values"
+    raise DataError(
+        f"{where}: the inputs are neither -1/+1 nor 0/1 (e.g. {example}); pass a threshold to "
+        "binarise them (values >= threshold become +1), e.g. threshold=0.5 or --threshold 0.5"
+    )
+
+
+def _labels(y: np.ndarray, where: str, cell: Any) -> np.ndarray:
+    """Integer class labels; non-integral or missing labels are an error."""
+    y = np.asarray(y)
+    if y.dtype.kind in "iub":
+        return y.astype(np.int64)
+    if y.dtype.kind != "f":
+        raise DataError(f"{where}: labels must be integers, not {y.dtype} values")
+    bad = ~np.isfinite(y) | (y != np.round(y))
+    if bad.any():
+        r = int(np.argmax(bad))
+        raise DataError(f"{where}: the label at {cell(r)} is {y[r]:g}; labels must be integers")
+    return y.astype(np.int64)
+
+
+def _user_dataset(X: np.ndarray, y: np.ndarray, path: Path, info: dict[str, Any]) -> Dataset:
+    classes = tuple(int(c) for c in np.unique(y))
+    empty_X = np.empty((0, X.shape[1]), dtype=np.int8)
+    return Dataset(X, y, empty_X, np.empty(0, np.int64), classes, path.stem, info)
+
+
+def load_npz(path: str | Path, threshold: float | None = None) -> Dataset:
+    """Load arrays ``X`` (N x d) and ``y`` (N,) from a NumPy ``.npz`` file.
+
+    X may hold -1/+1 (kept), 0/1 (0 becomes -1) or other numbers (then ``threshold`` is needed).
+    All samples land in the training part; use :meth:`Dataset.split` for a test set.
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            keys = set(f.files)
+            missing = [k for k in ("X", "y") if k not in keys]
+            if missing:
+                raise DataError(
+                    f"{where}: no array named {' or '.join(map(repr, missing))} (found: "
+                    f"{', '.join(sorted(keys)) or 'none'}); save with np.savez(path, X=X, y=y)"
+                )
+            X = f["X"]
+            y = f["y"]
+    except DataError:
+        raise
+    except FileNotFoundError:
+        raise DataError(f"{where}: no such data file") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        msg = f"{where}: not a readable .npz file ({e}); write it with np.savez(path, X=X, y=y)"
+        raise DataError(msg) from None
+    if X.dtype.kind not in "iufb":
+        raise DataError(f"{where}: X must hold numbers, not {X.dtype} values")
+    if X.ndim != 2:
+        raise DataError(f"{where}: X has shape {X.shape}; it needs 2 dimensions (samples x inputs)")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"{where}: X has shape {X.shape}; it needs at least one sample and input")
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise DataError(
+            f"{where}: y has shape {y.shape}; it needs one label per row of X, ({X.shape[0]},)"
+        )
+    Xb = _binarize_checked(X.astype(np.float64), threshold, where, lambda r, c: f"X[{r}, {c}]")
+    yl = _labels(y, where, lambda r: f"y[{r}]")
+    return _user_dataset(Xb, yl, path, {"threshold": threshold})
+
+
+def load_csv(
+    path: str | Path, label_column: int | str = -1, threshold: float | None = None
+) -> Dataset:
+    """Load a comma-separated file: one sample per line, the label in ``label_column``.
+
+    ``label_column`` is an index (negative counts from the end) or, if the first line is a
+    header of names, a column name.  Blank lines are skipped.  Values follow :func:`load_npz`'s
+    rules.  Errors name the line and column (both 1-based).
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = [(i, row) for i, row in enumerate(csv.reader(f), start=1)]
+    except FileNotFoundError:
+        raise DataError(f"{where}: no such data file") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{where}: not a UTF-8 text file; save it as CSV text") from None
+    except (OSError, csv.Error) as e:
+        raise DataError(f"{where}: cannot read the file as CSV ({e})") from None
+    rows = [(i, [c.strip() for c in row]) for i, row in rows if any(c.strip() for c in row)]
+    header: list[str] | None = None
+    if rows and all(not _is_number(c) for c in rows[0][1]):
+        header = rows[0][1]
+        rows = rows[1:]
+    if not rows:
+        raise DataError(
+            f"{where}: the file has no data rows; expected one sample per line, numbers separated "
+            "by commas, with the label in one column"
+        )
+    width = len(rows[0][1]) if header is None else len(header)
+    first_line = rows[0][0] if header is None else 1
+    for line, row in rows:
+        if len(row) != width:
+            raise DataError(
+                f"{where}: line {line} has {len(row)} columns but line {first_line} has {width}; "
+                "every line needs the same number of comma-separated values"
+            )
+    if width < 2:
+        raise DataError(f"{where}: each line needs at least one input value and a label")
+    if isinstance(label_column, str):
+        if header is None or label_column not in header:
+            known = ", ".join(header) if header else "the file has no header line"
+            raise DataError(f"{where}: no column named '{label_column}' ({known})")
+        label_idx = header.index(label_column)
+    else:
+        if not -width <= label_column < width:
+            raise DataError(
+                f"{where}: label_column {label_column} is out of range for {width} columns"
+            )
+        label_idx = label_column % width
+    values = np.empty((len(rows), width), dtype=np.float64)
+    for r, (line, row) in enumerate(rows):
+        for c, cell in enumerate(row):
+            try:
+                values[r, c] = float(cell)
+            except ValueError:
+                what = "an empty cell" if cell == "" else f"'{cell}'"
+                raise DataError(
+                    f"{where}: line {line}, column {c + 1} is {what}, not a number; "
+                    "the file must hold only numbers (and an optional header line)"
+                ) from None
+    lines = [line for line, _ in rows]
+    feature_cols = [c for c in range(width) if c != label_idx]
+    X = values[:, feature_cols]
+
+    def cell(r: int, c: int) -> str:
+        return f"line {lines[r]}, column {feature_cols[c] + 1}"
+
+    Xb = _binarize_checked(X, threshold, where, cell)
+    y = _labels(values[:, label_idx], where, lambda r: f"line {lines[r]}, column {label_idx + 1}")
+    return _user_dataset(Xb, y, path, {"threshold": threshold, "header": header})
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_data(
+    spec: str, threshold: float | None = None, test: float | int | None = None, seed: int = 0
+) -> Dataset:
+    """Load a data set named on a command line.
+
+    * ``digits[:CLASSES][:SIZE]``: e.g. ``digits``, ``digits:3,8``, ``digits:0,1,2:4x4``;
+    * a path ending in ``.npz`` or ``.csv`` (label in the last column).
+
+    ``test`` (fraction or count) makes a seeded stratified test split; by default the digits
+    keep their own 25 % split and files put every sample in the training part.
+    """
+    if spec == "digits" or spec.startswith("digits:"):
+        parts = spec.split(":")[1:]
+        kwargs: dict[str, Any] = {"seed": seed}
+        if threshold is not None:
+            kwargs["threshold"] = threshold
+        if test is not None:
+            kwargs["test"] = test
+        for part in parts:
+            if part in ("8x8", "4x4"):
+                kwargs["size"] = int(part[0])
+            elif part and all(p.strip().isdigit() for p in part.split(",")):
+                kwargs["classes"] = tuple(int(p) for p in part.split(","))
+            else:
+                raise DataError(
+                    f"cannot read '{part}' in data set '{spec}'; use e.g. digits, digits:3,8 or "
+                    "digits:0,1,2:4x4"
+                )
+        return digits(**kwargs)
+    suffix = Path(spec).suffix.lower()
+    if suffix == ".npz":
+        data = load_npz(spec, threshold=threshold)
+    elif suffix == ".csv":
+        data = load_csv(spec, threshold=threshold)
+    else:
+        raise DataError(
+            f"unknown data set '{spec}'; use 'digits' (e.g. digits:3,8:4x4) or a path ending in "
+            ".npz (arrays X, y) or .csv (label in the last column)"
+        )
+    if test:
+        data = data.split(test, seed)
+    return data

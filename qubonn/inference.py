@@ -1,0 +1,159 @@
+"""Bit-packed XNOR-popcount forward pass: the same activations as :meth:`Network.forward`, faster.
+
+With +-1 values stored as bits (``+1 -> 1``, ``-1 -> 0``), the product of a weight and an input is
+``+1`` exactly when the two bits agree (XNOR).  For a neuron with ``F`` arcs,
+
+    sum_i w_i v_i = matches - mismatches = F - 2 * popcount(w_bits XOR v_bits)
+
+Counting *mismatches* (XOR) rather than matches (XNOR) makes the unused high bits of the last
+word harmless: they are 0 in both operands and never mismatch.  Bits are packed along the fan-in
+axis of each group into the narrowest unsigned word that holds the fan-in (uint8 .. uint64, several
+uint64 words beyond 64) and counted with :func:`numpy.bitwise_count` (numpy >= 2).  Packing shifts
+one fan-in position at a time into unit-major (units, N) rows; on a 2-core machine this measured
+3-15x faster than :func:`numpy.packbits` on the gathered arrays, which dominated the run time.
+
+Two cases per group:
+
+* *shared* fan-in (fully connected sources, slices, skip connections): every neuron of the group
+  sees the same units, so the inputs are packed once per sample, ``(words, N)``, and compared with
+  each neuron's packed weights, ``(words, size)``;
+* *per-neuron* fan-in (windows): each neuron sees its own units, so the inputs are packed per
+  neuron, ``(words, size, N)``.
+
+The tie rule is the network's: ``sign(0) = +1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qubonn.network import Network, Weights, _check_pm1
+
+#: Upper bound on the bytes of the temporary arrays of one group in one chunk of samples.
+_CHUNK_BYTES = 1 << 25
+
+
+def _word_dtype(fan: int) -> type[np.unsignedinteger]:
+    """The narrowest unsigned word holding ``fan`` bits, or uint64 words for larger fan-ins."""
+    for dt, bits in ((np.uint8, 8), (np.uint16, 16), (np.uint32, 32)):
+        if fan <= bits:
+            return dt
+    return np.uint64
+
+
+def _pack(rows: np.ndarray, idx: np.ndarray, dt: type[np.unsignedinteger]) -> np.ndarray:
+    """Pack ``rows[idx[..., k]]`` (bits, fan-in axis last in ``idx``) into words along the fan-in.
+
+    ``rows`` is a (units, N) 0/1 uint8 array; ``idx`` is (fan,) or (size, fan).  The result is
+    (words, N) or (words, size, N); bit ``k`` of the fan-in lands in word ``k // width`` at bit
+    position ``k % width``, and unused high bits stay 0.  Packing one fan-in position at a time
+    keeps the temporaries small and is faster than :func:`numpy.packbits` on gathered 3-D arrays.
+    """
+    width = np.dtype(dt).itemsize * 8
+    fan = idx.shape[-1]
+    words = -(-fan // width)
+    out = np.zeros((words, *idx.shape[:-1], rows.shape[-1]), dtype=dt)
+    for k in range(fan):
+        out[k // width] |= rows[idx[..., k]].astype(dt) << dt(k % width)
+    return out
+
+
+@dataclass(frozen=True)
+class _GroupPlan:
+    lo: int  # first neuron of the group
+    hi: int  # one past its last neuron
+    fan: int  # arcs per neuron (without the bias)
+    src: np.ndarray  # (fan,) if shared else (size, fan): unit ids
+    w_packed: np.ndarray  # (words, size, 1): the weights' bits, packed like the inputs
+    bias: np.ndarray  # (size, 1) int32
+    dt: type[np.unsignedinteger]
+
+
+class PackedForward:
+    """A network with its weights packed once, ready to run many batches.
+
+    Use it instead of :func:`forward_packed` when the same weights score several batches, so
+    that the weights are packed only once.  Internally values are kept unit-major, (units, N),
+    so that gathering a unit's bits for the whole batch is one contiguous row read.
+    """
+
+    def __init__(self, network: Network, weights: Weights):
+        weights = network.check_weights(weights)
+        self.network = network
+        w_bits = (weights.w > 0).astype(np.uint8)
+        b = weights.b.astype(np.int32)
+        plans: list[_GroupPlan] = []
+        start = 0
+        for g, stop in zip(network.groups, network._group_arc_bounds(), strict=True):
+            lo = int(network.arc_dst[start])
+            hi = lo + g.size
+            src = network.arc_src[start:stop].reshape(g.size, -1)
+            fan = src.shape[1]
+            dt = _word_dtype(fan)
+            # weights as (fan, size) rows, packed with "N" = size: (words, size) -> (words, size, 1)
+            wp = _pack(w_bits[start:stop].reshape(g.size, fan).T, np.arange(fan), dt)
+            shared = bool(np.all(src == src[0]))
+            plans.append(
+                _GroupPlan(
+                    lo=lo,
+                    hi=hi,
+                    fan=fan,
+                    src=src[0].copy() if shared else src,
+                    w_packed=wp[:, :, None],
+                    bias=b[lo:hi, None],
+                    dt=dt,
+                )
+            )
+            start = stop
+        self._plans = tuple(plans)
+
+    def _chunk_cols(self) -> int:
+        """Samples per chunk so that the largest per-group temporary stays under _CHUNK_BYTES."""
+        per_sample = 1
+        for p in self._plans:
+            size = p.hi - p.lo
+            per_sample = max(per_sample, size * (p.w_packed.shape[0] * 8 + 16))
+        return max(1, _CHUNK_BYTES // per_sample)
+
+    def run(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pre-activations int32 (N, n_neurons), activations int8 (N, n_neurons)) of +-1 X."""
+        net = self.network
+        X = _check_pm1(X, net.n_inputs)
+        n = X.shape[0]
+        ni = net.n_inputs
+        z = np.empty((net.n_neurons, n), dtype=np.int32)
+        step = self._chunk_cols()
+        for c0 in range(0, n, step):
+            c1 = min(n, c0 + step)
+            rows = np.empty((ni + net.n_neurons, c1 - c0), dtype=np.uint8)
+            rows[:ni] = (X[c0:c1] > 0).T
+            for p in self._plans:
+                v = _pack(rows, p.src, p.dt)  # (words, N) shared, (words, size, N) per neuron
+                if p.src.ndim == 1:
+                    v = v[:, None, :]
+                mismatches = np.zeros((p.hi - p.lo, c1 - c0), dtype=np.int32)
+                for q in range(v.shape[0]):
+                    mismatches += np.bitwise_count(v[q] ^ p.w_packed[q])
+                zg = p.fan - 2 * mismatches + p.bias
+                z[p.lo : p.hi, c0:c1] = zg
+                rows[ni + p.lo : ni + p.hi] = zg >= 0
+        z = np.ascontiguousarray(z.T)
+        a = np.where(z >= 0, 1, -1).astype(np.int8)
+        return z, a
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Activations (N, n_neurons) int8, equal to :meth:`Network.forward`."""
+        return self.run(X)[1]
+
+
+def forward_packed(network: Network, X: np.ndarray, weights: Weights) -> np.ndarray:
+    """Activations (N, n_neurons) int8 of +-1 inputs X, bit for bit equal to
+    :meth:`Network.forward` (biases, skip connections, windows, ``sign(0) = +1``)."""
+    return PackedForward(network, weights).run(X)[1]
+
+
+def preactivations_packed(network: Network, X: np.ndarray, weights: Weights) -> np.ndarray:
+    """Pre-activations (N, n_neurons) int32, equal to :meth:`Network.preactivations`."""
+    return PackedForward(network, weights).run(X)[0]
