@@ -265,7 +265,7 @@ class Problem:
             x = np.asarray(sample)
             if x.shape[-1] != self.n_variables:
                 raise ValueError(
-                    f"sample has {x.shape[-1]} values; this problem has {self.n_variables} variables"
+                    f"sample has {x.shape[-1]} values; the problem has {self.n_variables} variables"
                 )
         if x.size and x.min() < 0:  # spin samples
             x = (x + 1) // 2
