@@ -191,9 +191,8 @@ def test_min_energy_checker_matches_brute_force_on_a_tiny_problem():
     bqm = problem.bqm
     p = net.n_parameters
     for w in list(all_weight_assignments(problem))[:4]:
-        fixed = dict(
-            zip(problem.labels[:p], np.concatenate([(w.w + 1) // 2, (w.b[net.has_bias] + 1) // 2]))
-        )
+        bits = np.concatenate([(w.w + 1) // 2, (w.b[net.has_bias] + 1) // 2])
+        fixed = dict(zip(problem.labels[:p], bits, strict=True))
         sub = bqm.copy()
         for v, val in fixed.items():
             sub.fix_variable(v, int(val))
