@@ -178,6 +178,7 @@ class Problem:
         if "qubo" not in self._cache:
             n = self.n_variables
             if self.engine == "fast":
+                self._assemble_missing_parts()
                 q = combine(
                     self._parts, self.formulation.weights, self.formulation.linear_penalties, n
                 )
@@ -191,6 +192,15 @@ class Problem:
                 )
             self._cache["qubo"] = q
         return self._cache["qubo"]
+
+    def _assemble_missing_parts(self) -> None:
+        """Assemble parts whose weight became non-zero (a part of weight 0 is built lazily)."""
+        from qubonn.compiler.fast import assemble, part_names
+
+        weights = self.formulation.weights
+        missing = {k for k in part_names(self.formulation) if k not in self._parts and weights[k]}
+        if missing:
+            self._parts.update(assemble(self.formulation, only=missing))
 
     def _symbolic_bqm(self):
         from qubonn.compiler.symbolic import feed_dict

@@ -105,7 +105,8 @@ def compile(  # noqa: A001 - the public name the docs promise
     formulation = build(network, X, y, objective, linear_penalties)
     problem = Problem(formulation=formulation, X=X.astype(np.int8), engine=engine, estimate=size)
     if engine == "fast":
-        problem._parts = fast.assemble(formulation)
+        nonzero = {k for k in fast.part_names(formulation) if formulation.weights[k]}
+        problem._parts = fast.assemble(formulation, only=nonzero)
     else:
         from qubonn.compiler.symbolic import build_expression
 

@@ -28,44 +28,53 @@ def _index_dtype(n: int) -> type:
     return np.int32 if n < np.iinfo(np.int32).max else np.int64
 
 
-def _upper(M: sp.spmatrix, n: int) -> tuple[sp.csr_matrix, np.ndarray]:
-    M = M.tocoo()
-    diag = np.zeros(n)
-    on = M.row == M.col
-    np.add.at(diag, M.row[on], M.data[on])
-    r, c, v = M.row[~on], M.col[~on], M.data[~on]
-    lo, hi = np.minimum(r, c), np.maximum(r, c)
-    idx = _index_dtype(n)
-    U = sp.csr_matrix((v, (lo.astype(idx), hi.astype(idx))), shape=(n, n))
-    U.sum_duplicates()
+def _upper(M: sp.spmatrix, n: int, symmetric: bool = False) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Binary-variable form of x'Mx: strictly upper couplings (M_ij + M_ji) and the diagonal.
+
+    Works on CSR arrays directly (a mask, no re-sort), which is what keeps assembly cheap."""
+    M = M.tocsr()  # products and COO conversions come back without duplicate entries
+    diag = M.diagonal().astype(float)
+    if not symmetric:
+        M = (M + M.T.tocsr()).tocsr()
+        diag_factor = 1.0
+    else:
+        diag_factor = 2.0
+    rows = np.repeat(np.arange(n, dtype=_index_dtype(n)), np.diff(M.indptr))
+    keep = M.indices > rows
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    idx = _index_dtype(max(n, int(indptr[-1])))
+    data = M.data[keep] * diag_factor
+    U = sp.csr_matrix((data, M.indices[keep].astype(idx), indptr.astype(idx)), shape=(n, n))
     U.eliminate_zeros()
     return U, diag
 
 
 def product_part(t: ProductTerms, n: int) -> QuboPart:
-    S = sp.diags(t.scale)
     B = t.A if t.B is None else t.B
     b = t.a if t.b is None else t.b
-    M = (t.A.T @ S @ B).tocoo()
-    U, diag = _upper(M, n)
+    M = t.A.T.tocsr() @ (sp.diags(t.scale) @ B)
+    U, diag = _upper(M, n, symmetric=t.B is None)
     linear = diag + B.T @ (t.scale * t.a) + t.A.T @ (t.scale * b)
     return QuboPart(U, np.asarray(linear).ravel(), float(np.sum(t.scale * t.a * b)))
 
 
 def poly_part(t: PolyTerms, n: int) -> QuboPart:
     linear = np.bincount(t.lin_var, weights=t.lin_coef, minlength=n).astype(float)
-    M = sp.coo_matrix((t.quad_coef, (t.quad_i, t.quad_j)), shape=(n, n))
+    M = sp.coo_matrix((t.quad_coef, (t.quad_i, t.quad_j)), shape=(n, n)).tocsr()
     U, diag = _upper(M, n)
     return QuboPart(U, linear + diag, float(np.sum(t.const)))
 
 
-def assemble(formulation: Formulation) -> dict[str, QuboPart]:
-    """Unweighted parts by weight name ("params" holds the per-parameter penalty basis)."""
+def assemble(formulation: Formulation, only: set[str] | None = None) -> dict[str, QuboPart]:
+    """Unweighted parts by weight name (``only``: just these names).
+
+    Linear parameter penalties are not a part: combine() applies them directly."""
     n = formulation.layout.n_vars
     parts: dict[str, QuboPart] = {}
     for t in formulation.terms:
-        if t.weight == "params":
-            continue  # linear penalties are applied directly in combine()
+        if t.weight == "params" or (only is not None and t.weight not in only):
+            continue
         part = product_part(t, n) if isinstance(t, ProductTerms) else poly_part(t, n)
         if t.weight in parts:
             old = parts[t.weight]
@@ -76,6 +85,10 @@ def assemble(formulation: Formulation) -> dict[str, QuboPart]:
             )
         parts[t.weight] = part
     return parts
+
+
+def part_names(formulation: Formulation) -> set[str]:
+    return {t.weight for t in formulation.terms if t.weight != "params"}
 
 
 def combine(
@@ -89,7 +102,7 @@ def combine(
     for name, part in parts.items():
         wgt = weights[name]
         if wgt == 0:
-            continue
+            continue  # parts of zero weight may be missing: they are assembled when needed
         Q = Q + wgt * part.quadratic
         linear += wgt * part.linear
         offset += wgt * part.offset

@@ -12,7 +12,7 @@ from qubonn.network import Network
 #: Measured: PyQUBO needs about 3.4 KB per quadratic term (see docs/benchmarks.md).
 PYQUBO_BYTES_PER_TERM = 3400
 #: The fast engine's assembly peak per quadratic term (COO triples, sort, CSR), measured.
-FAST_BYTES_PER_TERM = 80
+FAST_BYTES_PER_TERM = 64
 BYTES_PER_VARIABLE = 160  # label string, dimod's index, linear bias
 
 
