@@ -215,10 +215,26 @@ class Formulation:
     targets: np.ndarray  # (N, n_outputs) 0/1
 
     def with_weights(self, **weights: float) -> Formulation:
+        """New weights; constraint penalties not set explicitly are recomputed to stay safe."""
         unknown = set(weights) - set(self.weights)
         if unknown:
             raise ValueError(f"unknown weight(s) {sorted(unknown)}; valid: {sorted(self.weights)}")
-        return replace(self, weights={**self.weights, **weights})
+        merged = {**self.weights, **weights}
+        objective = replace(
+            self.objective,
+            loss_weight=merged["loss"],
+            margin=merged["margin"],
+            penalties={
+                **self.objective.penalties,
+                **{k: v for k, v in weights.items() if k in ("and", "sign", "tie")},
+            },
+        )
+        # penalties the user never set follow the loss and margin weights, so they stay safe
+        safe = safe_penalties(self.network, objective)
+        for k, v in safe.items():
+            if k not in objective.penalties:
+                merged[k] = v
+        return replace(self, weights=merged, objective=objective)
 
 
 def slack_coefficients(upper: int) -> np.ndarray:

@@ -94,6 +94,7 @@ class Problem:
     _parts: dict[str, QuboPart] | None = None
     _extra: QuboPart | None = None
     _extra_expression: Any = None
+    _extra_feed: dict[str, float] = field(default_factory=dict)
     _symbolic: Any = None  # (pyqubo expression, compiled model)
     _cache: dict[str, Any] = field(default_factory=dict)
 
@@ -206,7 +207,7 @@ class Problem:
         from qubonn.compiler.symbolic import feed_dict
 
         _, model = self._symbolic
-        return model.to_bqm(feed_dict=feed_dict(self.formulation))
+        return model.to_bqm(feed_dict={**self._extra_feed, **feed_dict(self.formulation)})
 
     def _qubo_from_bqm(self, bqm) -> QuboPart:
         n = self.n_variables

@@ -9,62 +9,16 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import objectives, tiny_networks
 
 import qubonn
 from qubonn.formulation import Objective, safe_penalties, slack_coefficients
-from qubonn.network import NetworkBuilder, Source
 from qubonn.verify import (
     all_weight_assignments,
     check_exact,
     expected_energy,
     min_energy_given_weights,
 )
-
-
-@st.composite
-def tiny_networks(draw, max_parameters: int = 8):
-    """Random small DAGs: skip connections, slices, odd and even fan-in, bias on and off."""
-    b = NetworkBuilder()
-    n_in = draw(st.integers(1, 3))
-    b.input("x", n_in)
-    names = ["x"]
-    sizes = {"x": n_in}
-    for g in range(draw(st.integers(0, 2))):
-        name = f"h{g}"
-        srcs = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
-        b.hidden(name, draw(st.integers(1, 2)), *srcs, bias=draw(st.booleans()))
-        names.append(name)
-        sizes[name] = b._groups[-1].size
-    # the output must see every hidden group (so each feeds an output); it may skip to inputs
-    hidden = names[1:]
-    srcs: list[str | Source] = list(hidden)
-    if not hidden or draw(st.booleans()):
-        if n_in > 1 and draw(st.booleans()):
-            a = draw(st.integers(0, n_in - 1))
-            srcs.append(Source("x", slice=(a, draw(st.integers(a + 1, n_in)))))
-        else:
-            srcs.append("x")
-    if "x" not in [s if isinstance(s, str) else s.group for s in srcs]:
-        # every input must reach an output through some group
-        used = any("x" in [s.group for s in g.sources] for g in b._groups)
-        if not used:
-            srcs.append("x")
-    b.output("y", draw(st.integers(1, 2)), *srcs, bias=draw(st.booleans()))
-    net = b.build()
-    if net.n_parameters > max_parameters:
-        from hypothesis import reject
-
-        reject()
-    return net
-
-
-@st.composite
-def objectives(draw):
-    loss = draw(st.sampled_from(["hinge", "01"]))
-    margin = draw(st.sampled_from([0.0, 0.25, 1.0]))
-    scale = draw(st.sampled_from(["none", "fan_in"]))
-    hard = draw(st.integers(0, 1)) if loss == "hinge" else 0
-    return Objective(loss=loss, margin=margin, margin_scale=scale, hard_margin=hard)
 
 
 def _data(net, n, seed):

@@ -116,6 +116,7 @@ def compile(  # noqa: A001 - the public name the docs promise
         problem._symbolic = (expression, expression.compile())
     if extra is not None:
         problem._extra_expression = extra
+        problem._extra_feed = dict(extra_feed_dict or {})
         problem._extra = _extra_part(problem, extra, extra_feed_dict or {})
     return problem
 
