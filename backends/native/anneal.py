@@ -1,0 +1,532 @@
+"""The native annealer: replica-parallel simulated annealing and Momentum Annealing.
+
+Both algorithms are written once against an array module ``xp`` (numpy or CuPy) and take their
+random numbers from a counter-based hash (``_rng``), so every code path draws the same number for
+the same decision and can be compared with the others sample for sample:
+
+* ``engine="array"``: the reference, plain array code on ``xp`` (vectorised across replicas).
+* ``engine="compiled"``: CPU, numba kernels running whole sweeps (fast path; needs numba).
+* ``engine="kernel"``: GPU, CuPy RawKernels running whole sweeps (one thread per replica).
+
+Momentum Annealing updates all spins at once, so its array form is already one matrix product per
+step for all replicas; it has no separate kernel.
+
+This module imports only numpy (CuPy and numba lazily), so it runs on a machine that has neither
+dimod nor openjij.  The dimod wrapper lives in ``sampler.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qubonn.errors import SolverOptionError
+
+from . import _rng
+from .problem import IsingProblem
+
+ALGORITHMS = ("sa", "ma")
+DEVICES = ("auto", "cpu", "gpu")
+ENGINES = ("auto", "compiled", "array", "kernel")
+SCHEDULES = ("geometric", "linear", "custom")
+DTYPES = ("float32", "float64")
+MATRIX_FORMATS = ("auto", "sparse", "dense")
+
+#: progress(sweeps_done, sweeps_total, best_energy_so_far); raising KeyboardInterrupt in it
+#: stops the run like Ctrl-C does.
+ProgressCallback = Callable[[int, int, float], None]
+
+
+@dataclass
+class AnnealResult:
+    """Best state seen by each replica (``samples``: ``(num_reads, n)`` int8 +-1) and its energy."""
+
+    samples: np.ndarray
+    energies: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- devices
+def gpu_available() -> bool:
+    """True when CuPy is installed *and* a CUDA device is usable.
+
+    ``import cupy`` succeeds on machines without a GPU (dependencies.md), so an import is no
+    evidence; ``cupy.cuda.is_available()`` is.
+    """
+    try:
+        import cupy
+    except Exception:
+        return False
+    try:
+        return bool(cupy.cuda.is_available())
+    except Exception:
+        return False
+
+
+def resolve_device(device: str) -> str:
+    """``"auto" | "cpu" | "gpu"`` -> ``"cpu" | "gpu"``; ``"gpu"`` without a GPU is an error."""
+    if device not in DEVICES:
+        raise SolverOptionError(f"device={device!r} is not one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        return "cpu"
+    ok = gpu_available()
+    if device == "gpu" and not ok:
+        raise SolverOptionError(
+            "device='gpu' but no usable CUDA GPU: CuPy is missing or cupy.cuda.is_available() "
+            "is False; use device='cpu' or 'auto'"
+        )
+    return "gpu" if ok else "cpu"
+
+
+def numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def _resolve_engine(engine: str, device: str, algorithm: str) -> str:
+    if engine not in ENGINES:
+        raise SolverOptionError(f"engine={engine!r} is not one of {', '.join(ENGINES)}")
+    if algorithm == "ma":
+        if engine not in ("auto", "array"):
+            raise SolverOptionError(
+                f"engine={engine!r} is not available for algorithm='ma'; valid: auto, array"
+            )
+        return "array"
+    if engine == "auto":
+        if device == "gpu":
+            return "kernel"
+        return "compiled" if numba_available() else "array"
+    if engine == "kernel" and device != "gpu":
+        raise SolverOptionError(
+            "engine='kernel' runs on the GPU only; valid on cpu: compiled, array"
+        )
+    if engine == "compiled":
+        if device != "cpu":
+            raise SolverOptionError("engine='compiled' runs on the CPU only; valid on gpu: kernel")
+        if not numba_available():
+            raise SolverOptionError("engine='compiled' needs numba; valid without it: array")
+    return engine
+
+
+# --------------------------------------------------------------------------- schedules
+def make_schedule(
+    num_sweeps: int,
+    beta_range: tuple[float, float],
+    schedule_type: str = "geometric",
+) -> np.ndarray:
+    """Inverse temperatures for ``num_sweeps`` sweeps, from hot ``beta_range[0]`` to cold."""
+    b0, b1 = float(beta_range[0]), float(beta_range[1])
+    if not (b0 > 0 and b1 > 0 and math.isfinite(b0) and math.isfinite(b1)):
+        raise SolverOptionError(f"beta_range={beta_range!r}: both betas must be positive, finite")
+    if schedule_type == "geometric":
+        return np.geomspace(b0, b1, num_sweeps)
+    if schedule_type == "linear":
+        return np.linspace(b0, b1, num_sweeps)
+    raise SolverOptionError(
+        f"beta_schedule_type={schedule_type!r} is not one of geometric, linear "
+        "(or custom, with beta_schedule=...)"
+    )
+
+
+# --------------------------------------------------------------------------- state
+def _initial_spins(
+    problem: IsingProblem, num_reads: int, seed: int, initial_states: Any
+) -> np.ndarray:
+    n = problem.n
+    if initial_states is None:
+        u = _rng.uniform(
+            _rng.seed_key(seed, _rng.STREAM_INIT), np.arange(num_reads * n, dtype=np.uint64)
+        )
+        return np.where(u < 0.5, -1.0, 1.0).reshape(num_reads, n)
+    s = np.asarray(initial_states, dtype=np.float64)
+    if s.ndim == 1:
+        s = s[None, :]
+    if s.ndim != 2 or s.shape[1] != n:
+        raise SolverOptionError(
+            f"initial_states must have shape (num_reads, {n}); got {np.shape(initial_states)}"
+        )
+    if not np.all((s == 1) | (s == -1)):
+        raise SolverOptionError("initial_states must hold spins -1/+1 (convert 0/1 first)")
+    if s.shape[0] != num_reads:
+        # dimod convention: tile (or cut) the given states to num_reads
+        s = s[np.arange(num_reads) % s.shape[0]]
+    return s.copy()
+
+
+def _choose_dense(problem: IsingProblem, matrix: str) -> bool:
+    if matrix not in MATRIX_FORMATS:
+        raise SolverOptionError(f"matrix={matrix!r} is not one of {', '.join(MATRIX_FORMATS)}")
+    if matrix == "auto":
+        return problem.density > 0.25 and problem.n <= 20_000
+    return matrix == "dense"
+
+
+def _coupling(problem: IsingProblem, xp: Any, dtype: Any, dense: bool) -> dict[str, Any]:
+    if dense:
+        return {"kind": "dense", "dense": xp.asarray(problem.dense().astype(dtype))}
+    return {
+        "kind": "sparse",
+        "indptr": xp.asarray(problem.indptr.astype(np.int32 if xp is not np else np.int64)),
+        "indices": xp.asarray(problem.indices.astype(np.int32)),
+        "data": xp.asarray(problem.data.astype(dtype)),
+    }
+
+
+# --------------------------------------------------------------------------- SA, array form
+def _sa_chunk_array(
+    xp: Any,
+    state: dict[str, Any],
+    coupling: dict[str, Any],
+    betas: np.ndarray,
+    sweep0: int,
+    key: int,
+) -> None:
+    """Reference Metropolis sweeps on ``(n, R)`` arrays: variables in order, replicas at once.
+
+    Mirrors the kernels decision for decision: ``dE = -2 s_i f_i``; downhill accepted; free moves
+    (``dE = 0``) accepted when ``u < 1/2`` (always accepting them makes domain walls travel with a
+    sequential sweep instead of diffusing, so they never meet and annihilate); uphill
+    with ``beta dE > 23`` rejected; else accepted when ``u < exp(-beta dE)``.  A flip adds
+    ``-2 s_i J_ij`` to the neighbours' fields (non-flips add exact zeros, which change nothing).
+    """
+    spins, fields = state["spins"], state["fields"]
+    energy, best_e, best_s = state["energy"], state["best_energy"], state["best_spins"]
+    n, num_reads = spins.shape
+    rid = xp.arange(num_reads, dtype=xp.uint64)
+    dense = coupling["kind"] == "dense"
+    if not dense:
+        indptr = [int(v) for v in np.asarray(coupling["indptr"].tolist())]
+        indices, data = coupling["indices"], coupling["data"]
+    zero = xp.zeros((), dtype=fields.dtype)
+    for k, beta in enumerate(np.asarray(betas, dtype=np.float64).tolist()):
+        base = (sweep0 + k) * n
+        for i in range(n):
+            si = spins[i]
+            de = (-(si + si) * fields[i]).astype(xp.float64)
+            x = beta * de
+            u = _rng.uniform(key, xp.uint64((base + i) * num_reads) + rid, xp)
+            acc = (
+                (de < 0.0)
+                | ((de == 0.0) & (u < 0.5))
+                | ((de > 0.0) & (x <= 23.0) & (u < xp.exp(-xp.maximum(x, 0.0))))
+            )
+            d = xp.where(acc, -(si + si), zero)
+            spins[i] = xp.where(acc, -si, si)
+            energy += xp.where(acc, de, 0.0)
+            if dense:
+                fields += coupling["dense"][i][:, None] * d[None, :]
+            else:
+                lo, hi = indptr[i], indptr[i + 1]
+                if hi > lo:
+                    fields[indices[lo:hi]] += data[lo:hi, None] * d[None, :]
+        better = energy < best_e
+        best_e[...] = xp.where(better, energy, best_e)
+        best_s[...] = xp.where(better[None, :], spins, best_s)
+
+
+def _sa_chunk_compiled(
+    state: dict[str, Any], coupling: dict[str, Any], betas: np.ndarray, sweep0: int, key: int
+) -> None:
+    from . import _kernels_numba as kn
+
+    args = (state["spins"], state["fields"], state["energy"], state["best_spins"])
+    args += (state["best_energy"],)
+    tail = (np.ascontiguousarray(betas, dtype=np.float64), sweep0, np.uint64(key))
+    if coupling["kind"] == "dense":
+        kn.sa_dense(*args, coupling["dense"], *tail)
+    else:
+        kn.sa_sparse(*args, coupling["indptr"], coupling["indices"], coupling["data"], *tail)
+
+
+# --------------------------------------------------------------------------- MA, array form
+class _NumpyCSR:
+    """``Jsym @ x`` without scipy (only used where scipy is absent)."""
+
+    def __init__(self, rows: np.ndarray, indices: np.ndarray, data: np.ndarray) -> None:
+        self.rows, self.indices, self.data = rows, indices, data
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        out = np.zeros(x.shape, dtype=np.result_type(self.data, x))
+        np.add.at(out, self.rows, self.data[:, None] * x[self.indices])
+        return out
+
+
+def _matmul(xp: Any, coupling: dict[str, Any], spins: Any, cache: dict[str, Any]) -> Any:
+    """``Jsym @ spins`` for ``(n, R)`` spins, sparse or dense, numpy or CuPy."""
+    if coupling["kind"] == "dense":
+        return coupling["dense"] @ spins
+    if "csr" not in cache:
+        n = coupling["indptr"].shape[0] - 1
+        parts = (coupling["data"], coupling["indices"], coupling["indptr"])
+        if xp is np:
+            try:
+                import scipy.sparse as sp
+            except ImportError:  # bare GPU machine: a numpy segment sum (exact for integers)
+                rows = np.repeat(np.arange(n), np.diff(coupling["indptr"]))
+                cache["csr"] = _NumpyCSR(rows, coupling["indices"], coupling["data"])
+            else:
+                cache["csr"] = sp.csr_matrix(parts, shape=(n, n))
+        else:
+            import cupyx.scipy.sparse as csp
+
+            cache["csr"] = csp.csr_matrix(parts, shape=(n, n))
+    return cache["csr"] @ spins
+
+
+def _ma_steps(
+    xp: Any,
+    state: dict[str, Any],
+    coupling: dict[str, Any],
+    h: Any,
+    w: Any,
+    betas: np.ndarray,
+    step0: int,
+    total: int,
+    keys: tuple[int, int],
+    cache: dict[str, Any],
+) -> None:
+    """Momentum Annealing steps (formulation.md) on ``(n, R)`` spins, all spins in parallel.
+
+    For ``E = h's + 1/2 s'Js`` (i.e. minimising ``-1/2 s'(-J)s - (-h)'s``):
+    ``I = -h - J s(k) + c_k m w s(k) - (T_k/2) G s(k-1)``, ``s(k+1) = sign(I)`` (ties keep
+    ``s(k)``), ``G ~ Exp(1)``, ``m ~ Bernoulli(1 - p_k)``, ``c_k = min(1, sqrt(k / 0.9K))``,
+    ``p_k = max(0, 0.5 (1 - k / 0.9K))``.  The energy of ``s(k)`` falls out of the same product,
+    so best-state tracking is free.
+    """
+    prev, cur = state["prev"], state["spins"]
+    n, num_reads = cur.shape
+    rid = xp.arange(num_reads, dtype=xp.uint64)
+    counters = xp.arange(n, dtype=xp.uint64)[:, None] * xp.uint64(num_reads) + rid[None, :]
+    dt = cur.dtype
+    ramp = max(1.0, 0.9 * total)
+    for k, beta in enumerate(np.asarray(betas, dtype=np.float64).tolist()):
+        step = step0 + k
+        js = _matmul(xp, coupling, cur, cache)
+        e = (cur * (h[:, None] + 0.5 * js)).sum(axis=0, dtype=xp.float64)
+        better = e < state["best_energy"]
+        state["best_energy"][...] = xp.where(better, e, state["best_energy"])
+        state["best_spins"][...] = xp.where(better[None, :], cur, state["best_spins"])
+        c = min(1.0, math.sqrt(step / ramp))
+        p = max(0.0, 0.5 * (1.0 - step / ramp))
+        ctr = counters + xp.uint64(step * n * num_reads)
+        g = (-xp.log(_rng.uniform(keys[0], ctr, xp))).astype(dt)
+        m = (_rng.uniform(keys[1], ctr, xp) >= p).astype(dt)
+        drive = -(h[:, None] + js) + (c * w)[:, None] * m * cur - (0.5 / beta) * g * prev
+        new = xp.where(drive > 0, xp.ones((), dt), xp.where(drive < 0, -xp.ones((), dt), cur))
+        prev[...] = cur
+        cur[...] = new
+    state["energy"] = None
+
+
+def _ma_final(
+    xp: Any, state: dict[str, Any], coupling: dict[str, Any], h: Any, cache: dict
+) -> None:
+    cur = state["spins"]
+    js = _matmul(xp, coupling, cur, cache)
+    e = (cur * (h[:, None] + 0.5 * js)).sum(axis=0, dtype=xp.float64)
+    better = e < state["best_energy"]
+    state["best_energy"][...] = xp.where(better, e, state["best_energy"])
+    state["best_spins"][...] = xp.where(better[None, :], cur, state["best_spins"])
+
+
+# --------------------------------------------------------------------------- driver
+def _validate_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise SolverOptionError(f"{name}={value!r} must be an integer >= {minimum}")
+    return int(value)
+
+
+def anneal(
+    problem: IsingProblem,
+    *,
+    algorithm: str = "sa",
+    num_reads: int = 16,
+    num_sweeps: int | None = None,
+    time_limit: float | None = None,
+    beta_range: tuple[float, float] | None = None,
+    beta_schedule_type: str = "geometric",
+    beta_schedule: Sequence[float] | np.ndarray | None = None,
+    seed: int | None = None,
+    initial_states: Any = None,
+    device: str = "auto",
+    dtype: str = "float64",
+    engine: str = "auto",
+    matrix: str = "auto",
+    progress: ProgressCallback | None = None,
+) -> AnnealResult:
+    """Anneal ``problem`` with ``num_reads`` independent replicas; return each one's best state.
+
+    ``num_sweeps`` sweeps (MA: steps) follow a ``beta_schedule_type`` schedule over
+    ``beta_range`` (default :meth:`IsingProblem.default_beta_range`), or the explicit
+    ``beta_schedule``.  ``time_limit`` (seconds) stops the run early; given alone, it sizes the
+    schedule from a short timed calibration so that the anneal ends near the limit.
+    A KeyboardInterrupt (Ctrl-C, or raised by ``progress``) ends the run at once; the best states
+    so far are returned with ``info["interrupted"] = True``.  Same ``seed`` and options give the
+    same samples on every engine and device (see module docstring).
+    """
+    t_start = time.perf_counter()
+    if algorithm not in ALGORITHMS:
+        raise SolverOptionError(f"algorithm={algorithm!r} is not one of {', '.join(ALGORITHMS)}")
+    if dtype not in DTYPES:
+        raise SolverOptionError(f"dtype={dtype!r} is not one of {', '.join(DTYPES)}")
+    num_reads = _validate_int("num_reads", num_reads, 1)
+    if time_limit is not None and not (
+        isinstance(time_limit, int | float) and time_limit > 0 and math.isfinite(time_limit)
+    ):
+        raise SolverOptionError(f"time_limit={time_limit!r} must be a positive number of seconds")
+    if seed is None:
+        seed = int.from_bytes(np.random.default_rng().bytes(8), "little")
+    seed = _validate_int("seed", seed, 0)
+    dev = resolve_device(device)
+    eng = _resolve_engine(engine, dev, algorithm)
+    if beta_range is None:
+        beta_range = problem.default_beta_range()
+    elif len(beta_range) != 2:
+        raise SolverOptionError(f"beta_range={beta_range!r} must be (hot_beta, cold_beta)")
+
+    calibrate = False
+    if beta_schedule is not None:
+        if beta_schedule_type not in ("custom", "geometric"):  # geometric = the default
+            raise SolverOptionError(
+                "beta_schedule is given, so beta_schedule_type must be 'custom' "
+                f"(got {beta_schedule_type!r})"
+            )
+        betas = np.asarray(beta_schedule, dtype=np.float64).reshape(-1)
+        if betas.size == 0 or not np.all(np.isfinite(betas)) or np.any(betas < 0):
+            raise SolverOptionError("beta_schedule must be a nonempty array of finite betas >= 0")
+        if num_sweeps is not None and num_sweeps != betas.size:
+            raise SolverOptionError(
+                f"num_sweeps={num_sweeps} disagrees with len(beta_schedule)={betas.size}"
+            )
+    else:
+        if beta_schedule_type == "custom":
+            raise SolverOptionError("beta_schedule_type='custom' needs beta_schedule=[...]")
+        if num_sweeps is None:
+            calibrate = time_limit is not None
+            num_sweeps = 1000
+        num_sweeps = _validate_int("num_sweeps", num_sweeps, 1)
+        betas = make_schedule(num_sweeps, beta_range, beta_schedule_type)
+
+    if dev == "gpu":
+        import cupy as xp
+    else:
+        xp = np
+    np_dtype = np.dtype(dtype)
+    dense = _choose_dense(problem, matrix)
+    n = problem.n
+    spins0 = _initial_spins(problem, num_reads, seed, initial_states)
+    e0 = problem.energies(spins0) - problem.offset if n else np.zeros(num_reads)
+    info: dict[str, Any] = {
+        "algorithm": algorithm,
+        "device": dev,
+        "engine": eng,
+        "dtype": dtype,
+        "matrix": "dense" if dense else "sparse",
+        "beta_range": (float(betas[0]), float(betas[-1])),
+        "seed": seed,
+        "interrupted": False,
+        "timed_out": False,
+    }
+
+    layout_rn = eng == "compiled"  # numba: replica-major; array/kernel: variable-major
+    coupling = _coupling(problem, xp, np_dtype, dense)
+
+    def put(a: np.ndarray) -> Any:
+        a = a if layout_rn else np.ascontiguousarray(a.T)
+        return xp.asarray(a)
+
+    state: dict[str, Any] = {
+        "spins": put(spins0.astype(np_dtype)),
+        "best_spins": put(spins0.astype(np_dtype)),
+        "energy": xp.asarray(e0.astype(np.float64)),
+        "best_energy": xp.asarray(e0.astype(np.float64)),
+    }
+    if algorithm == "sa" and n:
+        fields0 = problem.h[None, :] + problem.matvec(spins0.T).T
+        state["fields"] = put(fields0.astype(np_dtype))
+    if algorithm == "ma":
+        state["prev"] = state["spins"].copy()
+        h_dev = xp.asarray(problem.h.astype(np_dtype))
+        absrow = problem.flip_bounds() / 2 - np.abs(problem.h)
+        w_dev = xp.asarray((0.5 * absrow).astype(np_dtype))
+        ma_keys = (
+            _rng.seed_key(seed, _rng.STREAM_MA_NOISE),
+            _rng.seed_key(seed, _rng.STREAM_MA_DROPOUT),
+        )
+        ma_cache: dict[str, Any] = {}
+    key = _rng.seed_key(seed, _rng.STREAM_SA)
+
+    def run_chunk(chunk: np.ndarray, start: int, total: int) -> None:
+        if n == 0:
+            return
+        if algorithm == "ma":
+            _ma_steps(xp, state, coupling, h_dev, w_dev, chunk, start, total, ma_keys, ma_cache)
+        elif eng == "compiled":
+            _sa_chunk_compiled(state, coupling, chunk, start, key)
+        elif eng == "kernel":
+            from . import _kernels_cuda
+
+            _kernels_cuda.sa_chunk(xp, dtype, state, coupling, xp.asarray(chunk), start, key)
+        else:
+            _sa_chunk_array(xp, state, coupling, chunk, start, key)
+
+    def sync() -> None:
+        if xp is not np:
+            xp.cuda.get_current_device().synchronize()
+
+    done = 0
+    total = int(betas.size)
+    # aim for chunks of ~0.05 s: responsive to Ctrl-C, time limits and progress, yet few launches
+    chunk_size = 1
+    t_run = time.perf_counter()
+    try:
+        if calibrate:
+            cal = min(8, total)
+            tc = time.perf_counter()
+            run_chunk(np.full(cal, betas[0]), 0, total)
+            sync()
+            per_sweep = max((time.perf_counter() - tc) / cal, 1e-9)
+            done = cal
+            remaining = time_limit - (time.perf_counter() - t_start)
+            total = cal + max(1, int(remaining / per_sweep))
+            betas = np.concatenate(
+                [np.full(cal, betas[0]), make_schedule(total - cal, beta_range, beta_schedule_type)]
+            )
+            chunk_size = max(1, int(0.05 / per_sweep))
+        while done < total:
+            k = min(chunk_size, total - done)
+            tc = time.perf_counter()
+            run_chunk(betas[done : done + k], done, total)
+            sync()
+            dt_chunk = time.perf_counter() - tc
+            done += k
+            if dt_chunk < 0.025:
+                chunk_size = min(chunk_size * 2, 1 << 20)
+            elif dt_chunk > 0.1 and chunk_size > 1:
+                chunk_size = max(1, chunk_size // 2)
+            if progress is not None:
+                progress(done, total, float(xp.min(state["best_energy"])) + problem.offset)
+            if time_limit is not None and time.perf_counter() - t_start >= time_limit:
+                info["timed_out"] = done < total
+                break
+        if algorithm == "ma" and n:
+            _ma_final(xp, state, coupling, h_dev, ma_cache)
+    except KeyboardInterrupt:
+        info["interrupted"] = True
+    sync()
+    best = state["best_spins"]
+    best = best.get() if xp is not np else best
+    samples = np.asarray(best if layout_rn else best.T).astype(np.int8)
+    info["num_sweeps"] = done
+    info["flip_attempts"] = done * n * num_reads if algorithm == "sa" else None
+    t_end = time.perf_counter()
+    info["timing"] = {"anneal_s": t_end - t_run, "total_s": t_end - t_start}
+    return AnnealResult(samples, problem.energies(samples), info)

@@ -1,0 +1,155 @@
+"""``NativeSampler``: the native annealer behind dimod's Sampler interface.
+
+Kept apart from the array core so that the core imports without dimod (GPU machine).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import dimod
+import numpy as np
+
+from qubonn.errors import SolverOptionError
+
+from .anneal import (
+    ALGORITHMS,
+    DEVICES,
+    DTYPES,
+    ENGINES,
+    MATRIX_FORMATS,
+    SCHEDULES,
+    anneal,
+    gpu_available,
+    numba_available,
+)
+from .problem import IsingProblem
+
+__all__ = ["NativeSampler"]
+
+
+class NativeSampler(dimod.Sampler):
+    """Replica-parallel simulated annealing (``algorithm="sa"``) or Momentum Annealing (``"ma"``)
+    on the CPU (numba) or a CUDA GPU (CuPy).
+
+    Each of ``num_reads`` replicas anneals independently and returns the best state it visited.
+    Same ``seed`` -> same samples, on every device.  Unknown or impossible options raise
+    :class:`qubonn.errors.SolverOptionError` naming the option and its valid values (rather than
+    dimod's warning), because a silently ignored option makes a benchmark lie.
+
+    Example::
+
+        sampleset = NativeSampler().sample(bqm, num_reads=32, num_sweeps=2000, seed=1)
+    """
+
+    _PARAMETERS: dict[str, list[str]] = {
+        "num_reads": [],
+        "num_sweeps": [],
+        "algorithm": ["algorithms"],
+        "device": ["devices"],
+        "dtype": ["dtypes"],
+        "seed": [],
+        "beta_range": [],
+        "beta_schedule_type": ["beta_schedule_options"],
+        "beta_schedule": [],
+        "initial_states": [],
+        "time_limit": [],
+        "progress": [],
+        "engine": ["engines"],
+        "matrix": ["matrix_formats"],
+    }
+
+    def __init__(self) -> None:
+        self._properties = {
+            "algorithms": list(ALGORITHMS),
+            "devices": list(DEVICES),
+            "dtypes": list(DTYPES),
+            "beta_schedule_options": list(SCHEDULES),
+            "engines": list(ENGINES),
+            "matrix_formats": list(MATRIX_FORMATS),
+            "gpu_available": gpu_available(),
+            "numba_available": numba_available(),
+        }
+
+    @property
+    def parameters(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self._PARAMETERS.items()}
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return dict(self._properties)
+
+    def sample(  # type: ignore[override]
+        self,
+        bqm: dimod.BinaryQuadraticModel,
+        num_reads: int = 16,
+        num_sweeps: int | None = None,
+        algorithm: str = "sa",
+        device: str = "auto",
+        dtype: str = "float64",
+        seed: int | None = None,
+        beta_range: tuple[float, float] | None = None,
+        beta_schedule_type: str = "geometric",
+        beta_schedule: Any = None,
+        initial_states: Any = None,
+        time_limit: float | None = None,
+        progress: Any = None,
+        engine: str = "auto",
+        matrix: str = "auto",
+        **unknown: Any,
+    ) -> dimod.SampleSet:
+        """Sample ``bqm``; returns a SampleSet in ``bqm``'s vartype, energies from the samples.
+
+        ``num_sweeps`` defaults to 1000 (or, with ``time_limit`` alone, to what fits the limit).
+        ``initial_states``: a samples-like in ``bqm``'s vartype, tiled to ``num_reads``.
+        ``info``: ``timing`` (seconds), ``interrupted`` / ``timed_out`` flags, the ``beta_range``
+        used, ``seed``, ``device``, ``engine``, ``num_sweeps`` done and ``flip_attempts``.
+        """
+        t0 = time.perf_counter()
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise SolverOptionError(
+                f"unknown option(s) {names} for NativeSampler.sample; valid: "
+                + ", ".join(self._PARAMETERS)
+            )
+        if progress is not None and not callable(progress):
+            raise SolverOptionError("progress must be a callable(done, total, best_energy)")
+        variables = list(bqm.variables)
+        spin_bqm = bqm.spin if bqm.vartype is dimod.BINARY else bqm
+        lin, (irow, icol, qdata), offset = spin_bqm.to_numpy_vectors(variable_order=variables)
+        problem = IsingProblem.from_ising(lin, irow, icol, qdata, offset)
+        init = None
+        if initial_states is not None:
+            arr, labels = dimod.as_samples(initial_states)
+            if set(labels) != set(variables) or len(labels) != len(variables):
+                raise SolverOptionError("initial_states must assign every variable of the bqm")
+            arr = arr[:, [labels.index(v) for v in variables]].astype(np.float64)
+            if bqm.vartype is dimod.BINARY:
+                if not np.all((arr == 0) | (arr == 1)):
+                    raise SolverOptionError("initial_states must be 0/1 for a BINARY bqm")
+                arr = 2 * arr - 1
+            init = arr
+        result = anneal(
+            problem,
+            algorithm=algorithm,
+            num_reads=num_reads,
+            num_sweeps=num_sweeps,
+            time_limit=time_limit,
+            beta_range=beta_range,
+            beta_schedule_type=beta_schedule_type,
+            beta_schedule=beta_schedule,
+            seed=seed,
+            initial_states=init,
+            device=device,
+            dtype=dtype,
+            engine=engine,
+            matrix=matrix,
+            progress=progress,
+        )
+        samples = result.samples
+        if bqm.vartype is dimod.BINARY:
+            samples = ((samples + 1) // 2).astype(np.int8)
+        info = dict(result.info)
+        info["timing"] = dict(info["timing"], sample_s=time.perf_counter() - t0)
+        return dimod.SampleSet.from_samples_bqm((samples, variables), bqm, info=info)
