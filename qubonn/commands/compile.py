@@ -1,0 +1,88 @@
+"""qubonn compile SPEC: build the training QUBO, print its size, write it to a file."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from qubonn.commands._data import add_data_arguments, dataset_from_args
+
+
+def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("objective")
+    g.add_argument("--loss", choices=("hinge", "01"), default="hinge", help="default: hinge")
+    g.add_argument("--loss-weight", type=float, default=1.0)
+    g.add_argument("--margin", type=float, default=0.0, help="soft margin strength mu")
+    g.add_argument("--margin-scale", choices=("none", "fan_in"), default="none")
+    g.add_argument("--hard-margin", type=int, default=0, help="hard margin m (hinge loss)")
+    g.add_argument(
+        "--penalty",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a constraint weight: and=, sign=, tie= (repeatable)",
+    )
+
+
+def objective_from_args(args: argparse.Namespace):
+    from qubonn.formulation import Objective
+
+    penalties = {}
+    for item in args.penalty:
+        name, _, value = item.partition("=")
+        try:
+            penalties[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--penalty needs NAME=VALUE, e.g. sign=40; not {item!r}") from None
+    return Objective(
+        loss=args.loss,
+        loss_weight=args.loss_weight,
+        margin=args.margin,
+        margin_scale=args.margin_scale,
+        hard_margin=args.hard_margin,
+        penalties=penalties,
+    )
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "compile",
+        help="build the training QUBO of a spec on data and write it to a file",
+        description="Compile the training problem of SPEC on the data into a QUBO; print its "
+        "size report and write it (.npz: plain COO; other suffixes: dimod's format).",
+    )
+    p.add_argument("spec", help="network description (.qnn)")
+    add_data_arguments(p)
+    add_objective_arguments(p)
+    p.add_argument("--engine", choices=("fast", "pyqubo"), default="fast")
+    p.add_argument("--max-memory", help="refuse problems needing more, e.g. 8G")
+    p.add_argument("--out", help="output file (.npz or .bqm)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import qubonn
+    from qubonn.training.labels import encode_targets
+
+    network = qubonn.load_spec(args.spec)
+    data = dataset_from_args(args)
+    y = encode_targets(data.y_train, data.classes, network.n_outputs)
+    objective = objective_from_args(args)
+    t0 = time.perf_counter()
+    problem = qubonn.compile(
+        network,
+        data.X_train,
+        y,
+        objective=objective,
+        engine=args.engine,
+        max_memory=args.max_memory,
+    )
+    problem.qubo()
+    elapsed = time.perf_counter() - t0
+    print(f"data:       {data.name}: {len(data.y_train)} training samples, classes {data.classes}")
+    print(problem.size_report())
+    print(f"compiled in {elapsed:.2f} s with the {args.engine} engine")
+    if args.out:
+        path = problem.save(args.out)
+        print(f"wrote {path}")
+    return 0
