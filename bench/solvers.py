@@ -1,0 +1,303 @@
+"""Annealers side by side: native (qubonn) vs neal (dwave-samplers) vs OpenJij SA.
+
+For each instance and solver, a ladder of runs (``num_sweeps`` doubling, fixed ``num_reads``,
+several seeds) is timed.  From it:
+
+* time-to-target (TTT): wall time of the cheapest rung whose best read reaches the target
+  (G-set: best-known cut; BNN QUBOs: best energy any solver found), median over seeds;
+* energy at equal wall time: per seed the best energy among rungs that finished within
+  ``--budget`` seconds, median over seeds;
+* flip attempts per second: ``num_reads * num_sweeps * n / wall`` on the largest rung.
+
+Every solver gets the same explicit geometric beta range (the native default for the instance),
+so the comparison is about speed, not about a schedule one solver guesses better.
+
+    .venv/bin/python bench/solvers.py              # CPU table (native vs neal vs OpenJij)
+    python bench/solvers.py --gpu                  # GPU machine: native GPU only, no dimod
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import time
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import qubonn
+
+if importlib.util.find_spec("dimod") is None and "qubonn.backends" not in sys.modules:
+    # bare GPU machine: skip qubonn.backends/__init__ (it imports the registry and dimod)
+    _pkg = types.ModuleType("qubonn.backends")
+    _pkg.__path__ = [str(pathlib.Path(qubonn.__file__).parents[1] / "backends")]
+    sys.modules["qubonn.backends"] = _pkg
+
+from qubonn.backends.native.anneal import anneal  # noqa: E402
+from qubonn.backends.native.problem import IsingProblem  # noqa: E402
+
+Run = tuple[int, int, float, float]  # seed, sweeps, wall seconds, best energy
+
+
+def gset_dir() -> pathlib.Path:
+    """``$QUBONN_SHARED/benchmarks/gset``, else the first ``shared/benchmarks/gset`` upwards."""
+    env = os.environ.get("QUBONN_SHARED")
+    if env:
+        return pathlib.Path(env) / "benchmarks" / "gset"
+    for parent in pathlib.Path(__file__).resolve().parents:
+        cand = parent / "shared" / "benchmarks" / "gset"
+        if cand.is_dir():
+            return cand
+    raise FileNotFoundError("shared/benchmarks/gset not found; set QUBONN_SHARED")
+
+
+def load_gset(name: str) -> tuple[IsingProblem, float]:
+    """MaxCut as Ising, energy = -cut = ``sum w s_i s_j / 2 - W / 2``; returns (problem, -best)."""
+    d = gset_dir()
+    with open(d / name) as fh:
+        n = int(fh.readline().split()[0])
+    rows = np.loadtxt(d / name, skiprows=1, dtype=np.int64, ndmin=2)
+    w = rows[:, 2].astype(np.float64)
+    p = IsingProblem.from_ising(np.zeros(n), rows[:, 0] - 1, rows[:, 1] - 1, w / 2, -w.sum() / 2)
+    best = {}
+    for line in (d / "best_known.csv").read_text().splitlines()[1:]:
+        parts = line.split(",")
+        best[parts[0]] = float(parts[-1])
+    return p, -best[name]
+
+
+def to_bqm(p: IsingProblem) -> Any:
+    import dimod
+
+    rows = np.repeat(np.arange(p.n), np.diff(p.indptr))
+    upper = rows < p.indices
+    return dimod.BinaryQuadraticModel.from_numpy_vectors(
+        p.h, (rows[upper], p.indices[upper], p.data[upper]), p.offset, "SPIN"
+    )
+
+
+def bnn_problems(sizes: tuple[int, ...]) -> list[tuple[str, Any]]:
+    """Training QUBOs of a 16-4-1 network on 4x4 digits (3 vs 8), N samples; [] with a note."""
+    try:
+        net = qubonn.parse("input x[16]\nhidden h[4] <- x\noutput y[1] <- h\n")
+        out = []
+        for n in sizes:
+            data = qubonn.datasets.digits(classes=(3, 8), train=n, size=4, seed=0)
+            prob = qubonn.compile(net, data.X_train, np.where(data.y_train == 8, 1, -1))
+            out.append((f"BNN N={n}", prob.bqm))
+        return out
+    except Exception as exc:  # the compiler is optional here
+        print(f"note: BNN QUBOs skipped (qubonn.compile unavailable: {exc!r})")
+        return []
+
+
+# ----------------------------------------------------------------------------- solvers
+def solver_native(bqm: Any, reads: int, sweeps: int, seed: int, br: tuple) -> float:
+    from qubonn.backends.native import NativeSampler
+
+    ss = NativeSampler().sample(
+        bqm, num_reads=reads, num_sweeps=sweeps, seed=seed, beta_range=br, device="cpu"
+    )
+    return float(ss.first.energy)
+
+
+def solver_neal(bqm: Any, reads: int, sweeps: int, seed: int, br: tuple) -> float:
+    from dwave.samplers import SimulatedAnnealingSampler
+
+    ss = SimulatedAnnealingSampler().sample(
+        bqm,
+        num_reads=reads,
+        num_sweeps=sweeps,
+        seed=seed,
+        beta_range=br,
+        beta_schedule_type="geometric",
+    )
+    return float(ss.first.energy)
+
+
+def solver_openjij(bqm: Any, reads: int, sweeps: int, seed: int, br: tuple) -> float:
+    import openjij as oj
+
+    # one seed per read: with one explicit seed OpenJij returns `reads` identical samples
+    sampler = oj.SASampler()
+    best = math.inf
+    for k in range(reads):
+        ss = sampler.sample(
+            bqm,
+            num_reads=1,
+            num_sweeps=sweeps,
+            seed=seed * 1000 + k + 1,
+            beta_min=br[0],
+            beta_max=br[1],
+        )
+        best = min(best, float(ss.first.energy))
+    return best
+
+
+def ladder(
+    fn: Callable[[int, int], float],
+    seeds: list[int],
+    rungs: list[int],
+    cap: float,
+    target: float | None,
+) -> list[Run]:
+    """Runs rung by rung per seed; stops a seed at the target (if known) or past ``cap`` s."""
+    runs: list[Run] = []
+    for seed in seeds:
+        for sweeps in rungs:
+            t = time.perf_counter()
+            e = fn(sweeps, seed)
+            wall = time.perf_counter() - t
+            runs.append((seed, sweeps, wall, e))
+            if (target is not None and e <= target + 1e-9) or wall > cap:
+                break
+    return runs
+
+
+def summarise(runs: list[Run], seeds: list[int], target: float, budget: float, n: int, reads: int):
+    ttt, eq = [], []
+    for seed in seeds:
+        mine = [r for r in runs if r[0] == seed]
+        hit = [r[2] for r in mine if r[3] <= target + 1e-9]
+        ttt.append(min(hit) if hit else math.inf)
+        within = [r[3] for r in mine if r[2] <= budget]
+        eq.append(min(within) if within else math.inf)
+    big = max(runs, key=lambda r: r[1] * 1e6 + r[2])
+    rate = reads * big[1] * n / big[2]
+    hits = sum(t < math.inf for t in ttt)
+    return statistics.median(ttt), statistics.median(eq), rate, hits
+
+
+def fmt_t(t: float) -> str:
+    return "  -  " if math.isinf(t) else f"{t:7.3f}"
+
+
+# ----------------------------------------------------------------------------- main
+def cpu_main(args: argparse.Namespace) -> None:
+    import numba
+
+    seeds = list(range(args.seeds))
+    rungs = [args.min_sweeps * 2**k for k in range(12) if args.min_sweeps * 2**k <= args.max_sweeps]
+    instances: list[tuple[str, Any, float | None, IsingProblem]] = []
+    for name in args.gset:
+        p, target = load_gset(name)
+        instances.append((name, to_bqm(p), target, p))
+    if not args.no_bnn:
+        from qubonn.backends.native.sampler import NativeSampler  # noqa: F401  (needs dimod)
+
+        for label, bqm in bnn_problems(tuple(args.bnn)):
+            lin, (r, c, v), off = bqm.spin.to_numpy_vectors(variable_order=list(bqm.variables))
+            instances.append((label, bqm, None, IsingProblem.from_ising(lin, r, c, v, off)))
+    solvers = {"native": solver_native, "neal": solver_neal, "openjij": solver_openjij}
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"numba threads {numba.get_num_threads()}, python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}"
+    )
+    print(
+        f"# reads={args.reads}, seeds={len(seeds)}, sweeps {rungs[0]}..{rungs[-1]} doubling, "
+        f"cap {args.cap}s per run, energy budget {args.budget}s"
+    )
+    solver_native(instances[0][1], 2, 4, 0, (0.1, 1.0))  # numba compile/cache load, untimed
+    header = (
+        f"{'instance':11} {'n':>6} {'solver':8} {'TTT med s':>9} {'hits':>5} "
+        f"{'E@budget':>12} {'Mflips/s':>9} {'TTT ratio':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for label, bqm, target, p in instances:
+        br = p.default_beta_range()
+        all_runs = {}
+        for sname, fn in solvers.items():
+
+            def call(sweeps: int, seed: int, fn=fn, bqm=bqm, br=br) -> float:
+                return fn(bqm, args.reads, sweeps, seed, br)
+
+            all_runs[sname] = ladder(call, seeds, rungs, args.cap, target)
+        tgt = target
+        if tgt is None:  # BNN: the best energy any solver found
+            tgt = min(r[3] for runs in all_runs.values() for r in runs)
+        stats = {
+            s: summarise(r, seeds, tgt, args.budget, p.n, args.reads) for s, r in all_runs.items()
+        }
+        ref = stats["neal"][0]
+        for sname, (ttt, eq, rate, hits) in stats.items():
+            ratio = ttt / ref if math.isfinite(ttt) and math.isfinite(ref) else math.nan
+            print(
+                f"{label:11} {p.n:6d} {sname:8} {fmt_t(ttt):>9} {hits:>2}/{len(seeds):<2} "
+                f"{eq:12.1f} {rate / 1e6:9.1f} {ratio:10.2f}"
+            )
+        print(f"{'':11} target energy {tgt:.1f}; beta range ({br[0]:.4g}, {br[1]:.4g})")
+
+
+def gpu_main(args: argparse.Namespace) -> None:
+    """Native on the GPU: SA kernel and MA, flip rate and TTT on G22 and a dense random model."""
+    import cupy
+
+    dev = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    print(f"# {dev}, cupy {cupy.__version__}, {time.strftime('%Y-%m-%d %H:%M')}")
+    g22, g22_target = load_gset("G22")
+    rng = np.random.default_rng(0)
+    n = args.dense_n
+    r, c = np.triu_indices(n, 1)
+    sk = IsingProblem.from_ising(np.zeros(n), r, c, rng.choice([-1.0, 1.0], size=r.size))
+    anneal(g22, device="gpu", num_reads=8, num_sweeps=2, seed=0)  # kernel compile, untimed
+    header = (
+        f"{'instance':10} {'algo':4} {'reads':>6} {'sweeps':>7} {'wall s':>8} {'best E':>12} "
+        f"{'Gflips/s':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for label, p, target in (("G22", g22, g22_target), (f"SK n={n}", sk, None)):
+        for algo, reads in (("sa", args.gpu_reads), ("ma", args.gpu_reads)):
+            for sweeps in (250, 1000, 4000):
+                t = time.perf_counter()
+                res = anneal(
+                    p,
+                    algorithm=algo,
+                    device="gpu",
+                    num_reads=reads,
+                    num_sweeps=sweeps,
+                    seed=1,
+                    dtype="float32",
+                )
+                wall = time.perf_counter() - t
+                best = float(res.energies.min())
+                rate = reads * sweeps * p.n / wall / 1e9
+                hit = "" if target is None else ("  target hit" if best <= target else "")
+                print(
+                    f"{label:10} {algo:4} {reads:6d} {sweeps:7d} {wall:8.3f} {best:12.1f} "
+                    f"{rate:9.2f}{hit}"
+                )
+        if target is not None:
+            print(f"{'':10} target {target:.0f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--gpu", action="store_true", help="GPU benchmark of the native annealer")
+    ap.add_argument("--gset", nargs="*", default=["G1", "G11", "G22"])
+    ap.add_argument("--bnn", nargs="*", type=int, default=[100, 500])
+    ap.add_argument("--no-bnn", action="store_true")
+    ap.add_argument("--reads", type=int, default=4)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--min-sweeps", type=int, default=125)
+    ap.add_argument("--max-sweeps", type=int, default=32000)
+    ap.add_argument("--cap", type=float, default=2.0, help="stop a seed's ladder past this (s)")
+    ap.add_argument("--budget", type=float, default=0.5, help="wall time for E@budget (s)")
+    ap.add_argument("--dense-n", type=int, default=4000)
+    ap.add_argument("--gpu-reads", type=int, default=1024)
+    args = ap.parse_args(argv)
+    gpu_main(args) if args.gpu else cpu_main(args)
+
+
+if __name__ == "__main__":
+    main()
