@@ -85,18 +85,17 @@ def to_bqm(p: IsingProblem) -> Any:
 
 
 def bnn_problems(sizes: tuple[int, ...]) -> list[tuple[str, Any]]:
-    """Training QUBOs of a 16-4-1 network on 4x4 digits (3 vs 8), N samples; [] with a note."""
-    try:
-        net = qubonn.parse("input x[16]\nhidden h[4] <- x\noutput y[1] <- h\n")
-        out = []
-        for n in sizes:
-            data = qubonn.datasets.digits(classes=(3, 8), train=n, size=4, seed=0)
-            prob = qubonn.compile(net, data.X_train, np.where(data.y_train == 8, 1, -1))
+    """Training QUBOs of a 16-4-1 network on 4x4 digits (even vs odd), N samples; [] with a note."""
+    out = []
+    for n in sizes:
+        try:
+            net = qubonn.parse("input x[16]\nhidden h[4] <- x\noutput y[1] <- h\n")
+            data = qubonn.datasets.digits(classes=tuple(range(10)), train=n, size=4, seed=0)
+            prob = qubonn.compile(net, data.X_train, np.where(data.y_train % 2 == 0, 1, -1))
             out.append((f"BNN N={n}", prob.bqm))
-        return out
-    except Exception as exc:  # the compiler is optional here
-        print(f"note: BNN QUBOs skipped (qubonn.compile unavailable: {exc!r})")
-        return []
+        except Exception as exc:  # the compiler is optional here
+            print(f"note: BNN QUBO N={n} skipped (qubonn.compile unavailable: {exc!r})")
+    return out
 
 
 # ----------------------------------------------------------------------------- solvers
@@ -258,7 +257,7 @@ def gpu_main(args: argparse.Namespace) -> None:
     print("-" * len(header))
     for label, p, target in (("G22", g22, g22_target), (f"SK n={n}", sk, None)):
         for algo, reads in (("sa", args.gpu_reads), ("ma", args.gpu_reads)):
-            for sweeps in (250, 1000, 4000):
+            for sweeps in args.gpu_sweeps:
                 t = time.perf_counter()
                 res = anneal(
                     p,
@@ -293,8 +292,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-sweeps", type=int, default=32000)
     ap.add_argument("--cap", type=float, default=2.0, help="stop a seed's ladder past this (s)")
     ap.add_argument("--budget", type=float, default=0.5, help="wall time for E@budget (s)")
-    ap.add_argument("--dense-n", type=int, default=4000)
-    ap.add_argument("--gpu-reads", type=int, default=1024)
+    ap.add_argument("--dense-n", type=int, default=2000)
+    ap.add_argument("--gpu-reads", type=int, default=512)
+    ap.add_argument("--gpu-sweeps", nargs="*", type=int, default=[100, 400, 1600])
     args = ap.parse_args(argv)
     gpu_main(args) if args.gpu else cpu_main(args)
 

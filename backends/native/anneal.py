@@ -480,7 +480,7 @@ def anneal(
 
     def sync() -> None:
         if xp is not np:
-            xp.cuda.get_current_device().synchronize()
+            xp.cuda.Device().synchronize()
 
     done = 0
     total = int(betas.size)
