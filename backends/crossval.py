@@ -17,7 +17,7 @@ import numpy as np
 
 from qubonn.errors import QubonnError
 
-from .registry import as_bqm, get_backend
+from .registry import BackendUnavailableError, as_bqm, get_backend
 
 
 @dataclass
@@ -101,7 +101,8 @@ def crossval(
 
     ``options`` go to every backend that declares them in ``parameters``; the others record
     them as ignored.  A backend that cannot be loaded or refuses the problem is skipped with its
-    reason.  Feasibility comes from ``problem_or_bqm.broken_share(sampleset)`` when the object
+    reason; an unknown name raises :class:`~qubonn.backends.UnknownBackendError`.
+    Feasibility comes from ``problem_or_bqm.broken_share(sampleset)`` when the object
     has that method (the share of feasible samples is ``1 - broken_share``).
     """
     if not (isinstance(tol, int | float) and math.isfinite(tol) and tol >= 0):
@@ -113,7 +114,7 @@ def crossval(
     for name in backends:
         try:
             sampler = get_backend(name)
-        except QubonnError as exc:
+        except BackendUnavailableError as exc:
             rows.append(CrossValRow(name, "skipped", reason=str(exc)))
             continue
         accepted = set(sampler.parameters)

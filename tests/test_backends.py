@@ -1,0 +1,356 @@
+"""The solver backends honour one contract: dimod Sampler API, options, seeds, registry."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import itertools
+import sys
+import types
+import unittest
+
+import dimod
+import dimod.testing
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from qubonn.backends import (
+    BackendUnavailableError,
+    UnknownBackendError,
+    backend_names,
+    backends_available,
+    get_backend,
+    registry,
+    solve,
+)
+from qubonn.backends._common import auto_beta_range
+from qubonn.backends.exact import ExactSampler
+
+from qubonn.errors import QubonnError, SolverOptionError
+
+AVAILABLE = [row.name for row in backends_available() if row.available]
+HEURISTIC = [n for n in AVAILABLE if n != "exact"]
+BUILTIN_HEURISTIC = [n for n in ("neal", "openjij-sa", "openjij-sqa") if n in AVAILABLE]
+#: Small budgets per backend so the default test run stays fast.
+FAST = {
+    "neal": {"num_sweeps": 200},
+    "openjij-sa": {"num_sweeps": 200},
+    "openjij-sqa": {"num_sweeps": 100, "trotter": 4},
+    "native": {"num_sweeps": 200},
+}
+
+
+def random_bqm(n: int, vartype: str = "SPIN", seed: int = 0) -> dimod.BinaryQuadraticModel:
+    return dimod.generators.gnp_random_bqm(n, 0.6, vartype, random_state=seed)
+
+
+def brute_force(bqm: dimod.BinaryQuadraticModel) -> np.ndarray:
+    """All energies, sorted, by plain Python enumeration (independent of the exact backend)."""
+    values = sorted(bqm.vartype.value)
+    labels = list(bqm.variables)
+    return np.sort(
+        [
+            bqm.energy(dict(zip(labels, s, strict=True)))
+            for s in itertools.product(values, repeat=len(labels))
+        ]
+    )
+
+
+def test_builtin_backends_are_registered() -> None:
+    assert {"neal", "openjij-sa", "openjij-sqa", "exact", "native"} <= set(backend_names())
+    assert {"neal", "openjij-sa", "openjij-sqa", "exact"} <= set(AVAILABLE)
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_sampler_api(name: str) -> None:
+    sampler = get_backend(name)
+    dimod.testing.asserts.assert_sampler_api(sampler)
+    assert "num_reads" in sampler.parameters
+
+
+def _conformance_class(name: str) -> type:
+    def factory() -> dimod.Sampler:
+        return get_backend(name)
+
+    factory.__name__ = name.replace("-", "_")
+    cls = type(f"TestDimodConformance_{factory.__name__}", (unittest.TestCase,), {})
+    return dimod.testing.load_sampler_bqm_tests(factory)(cls)
+
+
+for _name in AVAILABLE:
+    _cls = _conformance_class(_name)
+    globals()[_cls.__name__] = _cls
+del _name, _cls
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_timing_in_info(name: str) -> None:
+    ss = get_backend(name).sample(random_bqm(6), num_reads=2, **FAST.get(name, {}))
+    assert ss.info["timing"]["total_s"] > 0
+    dimod.testing.assert_sampleset_energies(ss, random_bqm(6))
+
+
+@pytest.mark.parametrize("name", HEURISTIC)
+def test_same_seed_same_samples(name: str) -> None:
+    bqm = random_bqm(30, seed=1)
+    sampler = get_backend(name)
+    opts = {"num_reads": 4, **FAST[name], "num_sweeps": 5}
+    a = sampler.sample(bqm, seed=7, **opts)
+    b = sampler.sample(bqm, seed=7, **opts)
+    c = sampler.sample(bqm, seed=8, **opts)
+    assert np.array_equal(a.record.sample, b.record.sample)
+    assert not np.array_equal(a.record.sample, c.record.sample)
+
+
+@pytest.mark.parametrize("name", HEURISTIC)
+def test_reads_of_one_call_are_independent(name: str) -> None:
+    """Regression for OpenJij: a fixed seed made every read return the identical sample."""
+    bqm = random_bqm(40, seed=2)
+    ss = get_backend(name).sample(bqm, num_reads=8, seed=3, **{**FAST[name], "num_sweeps": 3})
+    distinct = {tuple(row) for row in ss.record.sample}
+    assert len(distinct) >= 4
+
+
+BAD_VALUES = [
+    ("num_reads", -1),
+    ("num_reads", 0),
+    ("num_reads", 2.5),
+    ("num_sweeps", 0),
+    ("seed", -3),
+    ("time_limit", 0),
+    ("time_limit", -1.0),
+    ("beta_range", (2.0, 1.0)),
+    ("beta_range", (0.0, 1.0)),
+    ("beta_range", (1.0, float("inf"))),
+    ("beta_range", "hot"),
+    ("beta_schedule", []),
+    ("beta_schedule", [1.0, -1.0]),
+    ("beta_schedule_type", "cubic"),
+    ("progress", 3),
+]
+
+
+@pytest.mark.parametrize("name", [n for n in AVAILABLE if n != "native"] + ["native"])
+@pytest.mark.parametrize(("option", "value"), BAD_VALUES)
+def test_impossible_values_raise_solver_option_error(
+    name: str, option: str, value: object, request: pytest.FixtureRequest
+) -> None:
+    if name not in AVAILABLE:
+        pytest.skip(f"backend {name} unavailable")
+    sampler = get_backend(name)
+    if option not in sampler.parameters:
+        pytest.skip(f"{name} has no option {option}")
+    if name == "native" and option == "beta_range" and value == (2.0, 1.0):
+        # Known gap in the native annealer (not this module's code): strict, so a fix shows up.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="native accepts hot > cold"))
+    with pytest.raises(SolverOptionError, match=option):
+        sampler.sample(random_bqm(4), **{option: value})
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_unknown_option_names_the_valid_ones(name: str) -> None:
+    with pytest.raises(SolverOptionError, match="num_reads") as info:
+        get_backend(name).sample(random_bqm(4), num_read=3)
+    assert "num_read" in str(info.value)
+
+
+def test_unknown_option_suggests_close_name() -> None:
+    with pytest.raises(SolverOptionError, match="did you mean 'num_sweeps'"):
+        get_backend("neal").sample(random_bqm(4), num_sweep=3)
+
+
+def test_beta_schedule_and_range_exclude_each_other() -> None:
+    with pytest.raises(SolverOptionError, match="exclude"):
+        get_backend("neal").sample(random_bqm(4), beta_schedule=[1.0, 2.0], beta_range=(1, 2))
+
+
+@pytest.mark.parametrize("name", [n for n in ("neal", "openjij-sa") if n in AVAILABLE])
+def test_initial_states_are_used(name: str) -> None:
+    """Starting in the ground state with a frozen schedule, every read stays there."""
+    bqm = random_bqm(10, "BINARY", seed=4)
+    ground = ExactSampler().sample(bqm, num_reads=1)
+    ss = get_backend(name).sample(
+        bqm, num_reads=3, initial_states=ground, beta_schedule=[1e6] * 3, seed=0
+    )
+    assert np.allclose(ss.record.energy, ground.first.energy)
+
+
+@pytest.mark.parametrize("name", BUILTIN_HEURISTIC)
+def test_initial_states_must_match_vartype_and_variables(name: str) -> None:
+    bqm = random_bqm(5, "BINARY")
+    sampler = get_backend(name)
+    with pytest.raises(SolverOptionError, match="initial_states"):
+        sampler.sample(bqm, initial_states=np.full((1, 5), -1))
+    with pytest.raises(SolverOptionError, match="initial_states"):
+        sampler.sample(bqm, initial_states=np.zeros((1, 4), dtype=int))
+
+
+@pytest.mark.parametrize("name", BUILTIN_HEURISTIC)
+def test_progress_callback_reports_and_can_stop(name: str) -> None:
+    calls: list[tuple[int, int]] = []
+    opts = {**FAST[name], "num_sweeps": 10}
+    get_backend(name).sample(
+        random_bqm(8), num_reads=3, progress=lambda d, t: calls.append((d, t)), **opts
+    )
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    ss = get_backend(name).sample(random_bqm(8), num_reads=5, progress=lambda d, t: d >= 2, **opts)
+    assert len(ss) == 2 and ss.info["interrupted"]
+
+
+def test_auto_beta_range_follows_the_coefficients() -> None:
+    # One coupling J=1: every flip changes the energy by exactly 2.
+    bqm = dimod.BinaryQuadraticModel({}, {(0, 1): 1.0}, 0.0, "SPIN")
+    hot, cold = auto_beta_range(bqm)
+    assert hot == pytest.approx(np.log(2) / 2)
+    assert cold == pytest.approx(np.log(100) / 2)
+    # A round-off coefficient must not push the cold end to 1e15.
+    bqm.add_quadratic(1, 2, 1e-14)
+    assert auto_beta_range(bqm)[1] == pytest.approx(np.log(100) / 2)
+    # A large penalty weight only moves the hot end.
+    bqm.add_linear(0, 1000.0)
+    hot2, cold2 = auto_beta_range(bqm)
+    assert hot2 < hot / 100 and cold2 == pytest.approx(np.log(100) / 2)
+
+
+# --- exact -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vartype", ["SPIN", "BINARY"])
+@pytest.mark.parametrize("n", [1, 3, 9])
+def test_exact_matches_brute_force(vartype: str, n: int) -> None:
+    bqm = random_bqm(n, vartype, seed=n)
+    ss = ExactSampler().sample(bqm)
+    assert len(ss) == 2**n
+    assert np.allclose(ss.record.energy, brute_force(bqm))
+    dimod.testing.assert_sampleset_energies(ss, bqm)
+
+
+def test_exact_returns_lowest_reads_sorted_across_chunks() -> None:
+    bqm = random_bqm(18, "BINARY", seed=5)  # 4 chunks of 2^16
+    ss = ExactSampler().sample(bqm, num_reads=5)
+    reference = dimod.ExactSolver().sample(bqm).record.energy
+    assert np.allclose(ss.record.energy, np.sort(reference)[:5])
+
+
+def test_exact_refuses_large_problems() -> None:
+    with pytest.raises(SolverOptionError, match="max_variables=24"):
+        ExactSampler().sample(random_bqm(25))
+    with pytest.raises(SolverOptionError, match="max_variables=4"):
+        ExactSampler(max_variables=4).sample(random_bqm(5))
+    with pytest.raises(SolverOptionError, match="max_variables"):
+        ExactSampler(max_variables=99)
+
+
+# --- heuristics find ground states ---------------------------------------------------------
+
+GROUND_BUDGET = {
+    "neal": {"num_reads": 10, "num_sweeps": 500},
+    "openjij-sa": {"num_reads": 10, "num_sweeps": 500},
+    "openjij-sqa": {"num_reads": 4, "num_sweeps": 300, "trotter": 4},
+    "native": {"num_reads": 10, "num_sweeps": 500},
+}
+
+
+@st.composite
+def small_qubos(draw: st.DrawFn) -> dimod.BinaryQuadraticModel:
+    n = draw(st.integers(2, 12))
+    coeff = st.integers(-8, 8)
+    q = {(i, j): draw(coeff) for i in range(n) for j in range(i, n) if draw(st.booleans())}
+    bqm = dimod.BinaryQuadraticModel.from_qubo(q)
+    bqm.add_variables_from({i: 0.0 for i in range(n)})
+    return bqm
+
+
+@pytest.mark.parametrize("name", HEURISTIC)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bqm=small_qubos(), seed=st.integers(0, 2**16))
+def test_heuristics_find_the_exact_ground_state(
+    name: str, bqm: dimod.BinaryQuadraticModel, seed: int
+) -> None:
+    ground = ExactSampler().sample(bqm, num_reads=1).first.energy
+    found = get_backend(name).sample(bqm, seed=seed, **GROUND_BUDGET[name]).first.energy
+    assert found == pytest.approx(ground, abs=1e-9)
+
+
+# --- registry ------------------------------------------------------------------------------
+
+
+def test_unknown_backend_lists_names_and_suggests() -> None:
+    with pytest.raises(UnknownBackendError, match="Did you mean 'neal'") as info:
+        get_backend("neel")
+    assert "openjij-sqa" in str(info.value)
+
+
+def test_backends_available_prints_a_table() -> None:
+    table = backends_available()
+    assert all(len(row) == 4 for row in table)
+    text = str(table)
+    assert text.splitlines()[0].startswith("backend")
+    for row in table:
+        assert row.name in text
+
+
+def test_missing_native_is_listed_as_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = dict(registry.BUILTIN)
+    broken["native"] = registry._Spec("qubonn_no_such_module:NativeSampler", "native")
+    monkeypatch.setattr(registry, "BUILTIN", broken)
+    row = {r.name: r for r in backends_available()}["native"]
+    assert not row.available and "qubonn_no_such_module" in row.reason
+    with pytest.raises(BackendUnavailableError, match="native"):
+        get_backend("native")
+
+
+class _FakeSampler(dimod.Sampler):
+    """Always returns the all-lowest-value state: enough to test the plumbing."""
+
+    parameters = {"num_reads": []}
+    properties = {"description": "fake"}
+
+    def sample(self, bqm, num_reads=1):  # noqa: ANN001, ANN201
+        low = min(bqm.vartype.value)
+        return dimod.SampleSet.from_samples_bqm(
+            (np.full((num_reads, bqm.num_variables), low), list(bqm.variables)), bqm
+        )
+
+
+def _install_entry_points(monkeypatch: pytest.MonkeyPatch, **targets: str) -> None:
+    module = types.ModuleType("qubonn_fake_backend")
+    module.FakeSampler = _FakeSampler  # type: ignore[attr-defined]
+    module.NotASampler = object  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "qubonn_fake_backend", module)
+    eps = [
+        importlib.metadata.EntryPoint(name=name, value=value, group=registry.ENTRY_POINT_GROUP)
+        for name, value in targets.items()
+    ]
+    monkeypatch.setattr(registry, "_entry_points", lambda: eps)
+
+
+def test_entry_point_backend_is_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    _install_entry_points(
+        monkeypatch,
+        fake="qubonn_fake_backend:FakeSampler",
+        bad="qubonn_fake_backend:NotASampler",
+        gone="qubonn_missing_pkg:Sampler",
+    )
+    rows = {r.name: r for r in backends_available()}
+    assert rows["fake"].available
+    assert not rows["bad"].available and "dimod.Sampler" in rows["bad"].reason
+    assert not rows["gone"].available and "qubonn_missing_pkg" in rows["gone"].reason
+    ss = solve(random_bqm(3, "BINARY"), backend="fake", num_reads=2)
+    assert len(ss) == 2 and set(ss.record.sample.ravel()) == {0}
+
+
+def test_entry_point_cannot_replace_a_builtin(monkeypatch: pytest.MonkeyPatch) -> None:
+    _install_entry_points(monkeypatch, neal="qubonn_fake_backend:FakeSampler")
+    with pytest.warns(UserWarning, match="built-in"):
+        sampler = get_backend("neal")
+    assert not isinstance(sampler, _FakeSampler)
+
+
+def test_solve_accepts_problem_objects_and_rejects_others() -> None:
+    bqm = random_bqm(6, "BINARY", seed=9)
+    problem = types.SimpleNamespace(bqm=bqm)
+    ss = solve(problem, backend="exact", num_reads=1)
+    assert ss.first.energy == pytest.approx(brute_force(bqm)[0])
+    with pytest.raises(QubonnError, match="BinaryQuadraticModel"):
+        solve({"a": 1})
