@@ -15,7 +15,7 @@ from typing import Any
 import dimod
 import numpy as np
 
-from qubonn.errors import QubonnError
+from qubonn.errors import ProblemTooLargeError, QubonnError
 
 from .registry import BackendUnavailableError, as_bqm, get_backend
 
@@ -79,8 +79,11 @@ class CrossValResult:
                 lines.append(f"skipped {r.backend}: {r.reason}")
             elif r.ignored_options:
                 lines.append(f"{r.backend} ignored option(s): {', '.join(r.ignored_options)}")
-        verdict = "agree" if self.agree else "DISAGREE"
-        lines.append(f"{verdict} (best energy {_fmt(self.best_energy)}, tol {self.tol:g})")
+        if self.best_energy is None:
+            lines.append("DISAGREE (no backend ran)")
+        else:
+            verdict = "agree" if self.agree else "DISAGREE"
+            lines.append(f"{verdict} (best energy {_fmt(self.best_energy)}, tol {self.tol:g})")
         return "\n".join(lines)
 
 
@@ -101,7 +104,8 @@ def crossval(
 
     ``options`` go to every backend that declares them in ``parameters``; the others record
     them as ignored.  A backend that cannot be loaded or refuses the problem is skipped with its
-    reason; an unknown name raises :class:`~qubonn.backends.UnknownBackendError`.
+    reason; an unknown name or an invalid option raises (``UnknownBackendError``,
+    ``SolverOptionError``).
     Feasibility comes from ``problem_or_bqm.broken_share(sampleset)`` when the object
     has that method (the share of feasible samples is ``1 - broken_share``).
     """
@@ -124,7 +128,7 @@ def crossval(
         start = time.perf_counter()
         try:
             sampleset = sampler.sample(bqm, **kwargs)
-        except QubonnError as exc:
+        except ProblemTooLargeError as exc:
             rows.append(CrossValRow(name, "skipped", reason=str(exc)))
             continue
         wall = time.perf_counter() - start

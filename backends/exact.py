@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import dimod
 import numpy as np
 
-from qubonn.errors import SolverOptionError
+from qubonn.errors import ProblemTooLargeError, SolverOptionError
 
 from ._common import PROGRESS, BackendSampler, Option, check_positive_int
 
@@ -69,7 +69,7 @@ class ExactSampler(BackendSampler):
     def _sample(self, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dimod.SampleSet:
         n = bqm.num_variables
         if n > opts["max_variables"]:
-            raise SolverOptionError(
+            raise ProblemTooLargeError(
                 f"backend 'exact' refuses a BQM with {n} variables: above max_variables="
                 f"{opts['max_variables']} (2^{n} states); raise 'max_variables' (at most "
                 f"{MAX_VARIABLES_CEILING}) or use a heuristic backend"

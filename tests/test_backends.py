@@ -26,7 +26,7 @@ from qubonn.backends import (
 from qubonn.backends._common import auto_beta_range
 from qubonn.backends.exact import ExactSampler
 
-from qubonn.errors import QubonnError, SolverOptionError
+from qubonn.errors import ProblemTooLargeError, QubonnError, SolverOptionError
 
 AVAILABLE = [row.name for row in backends_available() if row.available]
 HEURISTIC = [n for n in AVAILABLE if n != "exact"]
@@ -233,9 +233,9 @@ def test_exact_returns_lowest_reads_sorted_across_chunks() -> None:
 
 
 def test_exact_refuses_large_problems() -> None:
-    with pytest.raises(SolverOptionError, match="max_variables=24"):
+    with pytest.raises(ProblemTooLargeError, match="max_variables=24"):
         ExactSampler().sample(random_bqm(25))
-    with pytest.raises(SolverOptionError, match="max_variables=4"):
+    with pytest.raises(ProblemTooLargeError, match="max_variables=4"):
         ExactSampler(max_variables=4).sample(random_bqm(5))
     with pytest.raises(SolverOptionError, match="max_variables"):
         ExactSampler(max_variables=99)
