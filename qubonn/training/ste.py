@@ -148,6 +148,9 @@ class STEClassifier:
         Per epoch: ``"loss"`` (mean training loss over the mini-batches), ``"train_accuracy"``
         (exact accuracy of the binarised network on the training set after the epoch) and
         ``"time"`` (seconds since the start of ``fit``).
+    latent_w_, latent_b_: np.ndarray
+        The real-valued latent weights (in [-1, 1]) of that epoch, whose signs are ``weights_``;
+        their magnitudes say how firmly training settled each weight.
     best_epoch_: int
         Index into the ``history_`` lists of the epoch whose weights are kept.
     n_features_in_: int
@@ -243,7 +246,7 @@ class STEClassifier:
         self.classes_ = classes
         self.n_features_in_ = net.n_inputs
         history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "time": []}
-        best: tuple[float, Weights] | None = None
+        best: tuple[float, Weights, np.ndarray, np.ndarray] | None = None
         Xf = X.astype(np.float64)
         n = X.shape[0]
         t0 = time.perf_counter()
@@ -263,12 +266,10 @@ class STEClassifier:
             history["train_accuracy"].append(acc)
             history["time"].append(time.perf_counter() - t0)
             if best is None or acc >= best[0]:
-                best = (acc, weights)
+                best = (acc, weights, latent_w.copy(), latent_b.copy())
                 self.best_epoch_ = epoch
-        if best is None:  # epochs == 0: the initial binarised weights
-            best = (0.0, self._binarise(latent_w, latent_b))
-            self.best_epoch_ = -1
-        self.weights_ = best[1]
+        assert best is not None  # epochs >= 1 is checked above
+        self.weights_, self.latent_w_, self.latent_b_ = best[1:]
         self.history_ = history
         return self
 
