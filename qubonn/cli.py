@@ -1,0 +1,87 @@
+"""The ``qubonn`` command line.
+
+Subcommands live in :mod:`qubonn.commands`, one module each, and are discovered at start-up: a
+module there defines ``add_parser(subparsers)``, registers its subparser and sets
+``func=<callable(args) -> int>``.  Adding a command therefore needs no change here.
+
+Errors that qubonn raises on purpose (:class:`~qubonn.errors.QubonnError`) are printed without a
+traceback and give exit status 2, like command-line usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+import qubonn
+from qubonn.errors import QubonnError
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+def _unavailable(name: str, error: Exception):
+    def run(args: argparse.Namespace) -> int:
+        print(
+            f"qubonn {name}: this command is unavailable: {type(error).__name__}: {error}\n"
+            "Reinstall qubonn with its dependencies (pip install qubonn) and try again.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand found in :mod:`qubonn.commands`."""
+    import qubonn.commands as commands
+
+    parser = argparse.ArgumentParser(
+        prog="qubonn",
+        description="Train binary neural networks exactly, as QUBO problems.",
+    )
+    parser.add_argument("--version", action="version", version=f"qubonn {qubonn.__version__}")
+    sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        try:
+            module = importlib.import_module(f"{commands.__name__}.{info.name}")
+            module.add_parser(sub)
+        except Exception as e:  # one broken command must not take the others down
+            p = sub.add_parser(info.name, help="(unavailable: see 'qubonn %(prog)s')")
+            p.set_defaults(func=_unavailable(info.name, e))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 success, 1 failure, 2 error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, usage errors
+        return e.code if isinstance(e.code, int) else EXIT_ERROR
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        return int(func(args) or 0)
+    except QubonnError as e:
+        print(f"qubonn {args.command}: {e}" if not _has_location(e) else str(e), file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("qubonn: interrupted", file=sys.stderr)
+        return 130
+
+
+def _has_location(e: QubonnError) -> bool:
+    """Errors whose message already starts with a file name need no command prefix."""
+    return hasattr(e, "filename")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

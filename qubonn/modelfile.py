@@ -1,0 +1,207 @@
+"""Trained-model files: the network's spec text, its +-1 weights and free-form metadata, as JSON.
+
+The format is described in ``docs/model-format.md``.  JSON keeps the files readable, diffable and
+independent of pickle; the spec is stored as description-language text so that a model file is
+self-contained.  Writes are atomic (a temporary file in the same folder, then :func:`os.replace`),
+so an interrupted save never leaves a truncated model behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qubonn.errors import ModelFileError, SpecError
+from qubonn.network import Network, Weights
+
+FORMAT_NAME = "qubonn-model"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A network with trained weights and metadata (e.g. ``classes``, the data set, the solver)."""
+
+    network: Network
+    weights: Weights
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __iter__(self):  # allows ``network, weights, metadata = load_model(path)``
+        return iter((self.network, self.weights, self.metadata))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class labels of +-1 inputs X, using ``metadata["classes"]``.
+
+        One output: +1 gives ``classes[1]``, -1 gives ``classes[0]``.  Several outputs (one per
+        class): the class whose output has the largest pre-activation (the first on ties).
+        """
+        classes = self.metadata.get("classes")
+        if classes is None:
+            raise ModelFileError(
+                "this model has no 'classes' in its metadata, so it cannot map outputs to labels; "
+                "use network.forward(X, weights) for the raw activations"
+            )
+        classes = np.asarray(classes)
+        n_out = self.network.n_outputs
+        if n_out == 1 and len(classes) != 2:
+            raise ModelFileError(
+                f"a single-output model needs 2 classes in its metadata, not {len(classes)}"
+            )
+        if n_out > 1 and len(classes) != n_out:
+            raise ModelFileError(
+                f"the model has {n_out} outputs but {len(classes)} classes in its metadata"
+            )
+        a, z = self.network.predict_outputs(X, self.weights)
+        if n_out == 1:
+            return np.where(a[:, 0] > 0, classes[1], classes[0])
+        return classes[np.argmax(z, axis=1)]
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays and tuples in metadata to plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def model_to_dict(
+    network: Network, weights: Weights, metadata: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON document of a model (see docs/model-format.md)."""
+    weights = network.check_weights(weights)
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "spec": network.to_text(),
+        "weights": [int(v) for v in weights.w],
+        "biases": [int(v) for v in weights.b],
+        "metadata": _jsonable(metadata or {}),
+    }
+
+
+def save_model(
+    path: str | Path,
+    network: Network | TrainedModel,
+    weights: Weights | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Write a model file atomically; returns the path.  Also accepts a :class:`TrainedModel`."""
+    if isinstance(network, TrainedModel):
+        network, weights, metadata = network.network, network.weights, network.metadata
+    if weights is None:
+        raise TypeError("save_model needs the weights (or a TrainedModel)")
+    path = Path(path)
+    try:
+        doc = model_to_dict(network, weights, metadata)
+        # one top-level key per line; each value (e.g. the weight list) compact on its line
+        items = (f" {json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in doc.items())
+        text = "{\n" + ",\n".join(items) + "\n}\n"
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{path}: cannot save the model: {e}") from None
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot write in folder '{folder}': {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise ModelFileError(f"{path}: cannot write the model file: {e.strerror}") from None
+        raise
+    return path
+
+
+def _int_list(doc: dict[str, Any], key: str, where: str, length: int, allowed: str) -> np.ndarray:
+    values = doc.get(key)
+    if not isinstance(values, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in values
+    ):
+        raise ModelFileError(f"{where}: '{key}' must be a list of integers ({allowed})")
+    if len(values) != length:
+        raise ModelFileError(
+            f"{where}: '{key}' has {len(values)} entries but the network in 'spec' needs {length}"
+        )
+    return np.array(values, dtype=np.int64)
+
+
+def model_from_dict(doc: Any, where: str = "<model>") -> TrainedModel:
+    """Validate a parsed model document and build the :class:`TrainedModel`."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
+        raise ModelFileError(f'{where}: not a qubonn model file (no "format": "{FORMAT_NAME}")')
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"{where}: 'version' must be a positive integer, not {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{where}: model format version {version} is newer than this qubonn reads "
+            f"(version {FORMAT_VERSION}); upgrade qubonn to load it"
+        )
+    spec = doc.get("spec")
+    if not isinstance(spec, str):
+        raise ModelFileError(f"{where}: 'spec' must be the network description as text")
+    try:
+        from qubonn.language import parse
+
+        network = parse(spec, filename=f"{where} (spec)")
+    except SpecError as e:
+        raise ModelFileError(f"{where}: the stored spec is invalid:\n{e}") from None
+    w = _int_list(doc, "weights", where, network.n_arcs, "-1 or +1, one per arc")
+    b = _int_list(doc, "biases", where, network.n_neurons, "-1/+1, or 0 without a bias")
+    if not np.all(np.abs(w) == 1):
+        i = int(np.argmax(np.abs(w) != 1))
+        raise ModelFileError(f"{where}: weights[{i}] is {w[i]}; weights must be -1 or +1")
+    ok = np.where(network.has_bias, np.abs(b) == 1, b == 0)
+    if not ok.all():
+        i = int(np.argmax(~ok))
+        need = "-1 or +1" if network.has_bias[i] else "0 (the neuron has no bias)"
+        raise ModelFileError(
+            f"{where}: biases[{i}] ({network.neuron_names[i]}) is {b[i]}; it must be {need}"
+        )
+    metadata = doc.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"{where}: 'metadata' must be a JSON object")
+    weights = Weights(w=w.astype(np.int8), b=b.astype(np.int8))
+    return TrainedModel(network, weights, metadata)
+
+
+def load_model(path: str | Path) -> TrainedModel:
+    """Read and validate a model file.  Unpacks as ``network, weights, metadata``."""
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelFileError(f"{where}: no such model file") from None
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{where}: not a qubonn model file (not UTF-8 text)") from None
+    except OSError as e:
+        raise ModelFileError(f"{where}: cannot read the model file: {e.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ModelFileError(
+            f"{where}:{e.lineno}:{e.colno}: not valid JSON ({e.msg}); the file is damaged or "
+            "not a qubonn model"
+        ) from None
+    return model_from_dict(doc, where)
