@@ -149,6 +149,7 @@ class Layout:
     slack_row_sample: np.ndarray  # per slack bit: sample
     slack_row_neuron: np.ndarray  # per slack bit: neuron
     slack_bit: np.ndarray  # per slack bit: bit number k
+    slack_coef: np.ndarray  # per slack bit: its weight in the slack integer
 
     @property
     def w0(self) -> int:
@@ -369,6 +370,7 @@ def build(
         slack_row_sample=slack_owner // n_neurons,
         slack_row_neuron=slack_owner % n_neurons,
         slack_bit=slack_k,
+        slack_coef=slack_coef,
     )
     n_vars = layout.n_vars
     n_alpha = alpha_neurons.size

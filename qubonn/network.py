@@ -556,3 +556,125 @@ def _as_shape(shape: int | Iterable[int]) -> tuple[int, ...]:
     if isinstance(shape, int | np.integer):
         return (int(shape),)
     return tuple(int(s) for s in shape)
+
+
+def unit_forward(
+    X: np.ndarray,
+    n_inputs: int,
+    n_neurons: int,
+    arc_src: np.ndarray,
+    arc_dst: np.ndarray,
+    weights: Weights,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(pre-activations, activations) of any unit-level DAG whose neurons are numbered in
+    topological order: one sparse product per depth level."""
+    import scipy.sparse as sp
+
+    n = X.shape[0]
+    values = np.zeros((n, n_inputs + n_neurons), dtype=np.int32)
+    values[:, :n_inputs] = X
+    depth = np.zeros(n_neurons, dtype=np.int64)
+    for e in np.argsort(arc_dst, kind="stable"):  # sources come before destinations
+        s = arc_src[e]
+        if s >= n_inputs:
+            depth[arc_dst[e]] = max(depth[arc_dst[e]], depth[s - n_inputs] + 1)
+    z = np.zeros((n, n_neurons), dtype=np.int32)
+    w = weights.w.astype(np.int32)
+    for level in range(int(depth.max()) + 1 if n_neurons else 0):
+        neurons = np.nonzero(depth == level)[0]
+        arcs = np.nonzero(depth[arc_dst] == level)[0]
+        local = np.searchsorted(neurons, arc_dst[arcs])
+        W = sp.csr_matrix(
+            (w[arcs], (arc_src[arcs], local)), shape=(n_inputs + n_neurons, neurons.size)
+        )
+        zl = np.asarray((W.T @ values.T).T, dtype=np.int32) + weights.b[neurons].astype(np.int32)
+        z[:, neurons] = zl
+        values[:, n_inputs + neurons] = np.where(zl >= 0, 1, -1)
+    return z, values[:, n_inputs:].astype(np.int8)
+
+
+class SubNetwork(Network):
+    """A network with some hidden neurons dropped, with their arcs (a dropout round's model).
+
+    It offers the unit view and inference of :class:`Network`, numbered afresh; ``parameter_map``
+    says which parent parameter (arcs, then biases) each of its parameters is."""
+
+    def __init__(self, parent: Network, keep_hidden: np.ndarray):
+        keep = np.ones(parent.n_neurons, dtype=bool)
+        keep_hidden = np.asarray(keep_hidden, dtype=bool)
+        if keep_hidden.shape != parent.hidden.shape:
+            raise ValueError(
+                f"keep_hidden needs one flag per hidden neuron ({parent.hidden.size}), "
+                f"not shape {keep_hidden.shape}"
+            )
+        keep[parent.hidden] = keep_hidden
+        n_in = parent.n_inputs
+        new_index = np.cumsum(keep) - 1
+        src, dst = parent.arc_src, parent.arc_dst
+        src_kept = (src < n_in) | keep[np.maximum(src - n_in, 0)]
+        arcs = np.nonzero(keep[dst] & src_kept)[0]
+        self._parent = parent
+        self._inputs = parent.inputs
+        self._groups = parent.groups
+        self._n_inputs = n_in
+        self._n_neurons = int(keep.sum())
+        new_src = np.where(
+            src[arcs] < n_in, src[arcs], n_in + new_index[np.maximum(src[arcs] - n_in, 0)]
+        )
+        self._arc_src = new_src.astype(np.int64)
+        self._arc_dst = new_index[dst[arcs]].astype(np.int64)
+        self._has_bias = parent.has_bias[keep]
+        self._is_output = parent.is_output[keep]
+        self._group_of = parent.group_of[keep]
+        self._neuron_names = tuple(np.asarray(parent.neuron_names, dtype=object)[keep])
+        self.kept_neurons = np.nonzero(keep)[0]
+        parent_bias_pos = np.cumsum(parent.has_bias) - 1
+        self.parameter_map = np.concatenate(
+            [arcs, parent.n_arcs + parent_bias_pos[self.kept_neurons[self._has_bias]]]
+        ).astype(np.int64)
+
+    @property
+    def parent(self) -> Network:
+        return self._parent
+
+    def connected_outputs(self) -> bool:
+        """Whether every output still has a path from the inputs (not just its bias)."""
+        n_in = self._n_inputs
+        reach = np.zeros(self._n_neurons, dtype=bool)
+        for e in np.argsort(self._arc_dst, kind="stable"):
+            s = self._arc_src[e]
+            if s < n_in or reach[s - n_in]:
+                reach[self._arc_dst[e]] = True
+        return bool(np.all(reach[self.outputs]))
+
+    def to_text(self) -> str:
+        raise TypeError("a SubNetwork has no spec text; use .parent.to_text()")
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<SubNetwork of {self._parent!r}: {self._n_neurons} neurons, {self.n_arcs} arcs>"
+        )
+
+    def _forward(self, X: np.ndarray, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
+        X = _check_pm1(X, self.n_inputs)
+        weights = self.check_weights(weights)
+        return unit_forward(
+            X, self._n_inputs, self._n_neurons, self._arc_src, self._arc_dst, weights
+        )
+
+    def lift(self, weights: Weights, base: Weights) -> Weights:
+        """Parent weights equal to ``base`` except where this subnetwork has parameters."""
+        w = base.w.copy()
+        b = base.b.copy()
+        w[self.parameter_map[: self.n_arcs]] = weights.w
+        b[self.kept_neurons[self._has_bias]] = weights.b[self._has_bias]
+        return Weights(w=w, b=b)

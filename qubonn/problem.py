@@ -292,6 +292,58 @@ class Problem:
         b[lay.bias_neurons] = 2 * x[lay.b0 : lay.a0] - 1
         return Weights(w=w, b=b)
 
+    def feasible_state(self, weights: Weights) -> np.ndarray:
+        """The assignment that the forward pass with ``weights`` implies (0/1, label order).
+
+        Every constraint holds and its energy is the replayed objective: a warm start for
+        annealers, and a check of the formulation."""
+        f = self.formulation
+        lay = f.layout
+        net = f.network
+        weights = net.check_weights(weights)
+        N, n_in = lay.n_samples, net.n_inputs
+        z = net.preactivations(self.X, weights).astype(np.int64)
+        alpha = (z >= 0).astype(np.int64)
+        K = net.fan_in.astype(np.int64)
+        theta = (K + 1) // 2
+        c = (z + K) // 2
+        x = np.zeros(self.n_variables, dtype=np.int8)
+        x[: lay.n_arcs] = (weights.w + 1) // 2
+        x[lay.b0 : lay.a0] = (weights.b[lay.bias_neurons] + 1) // 2
+        x[lay.a0 : lay.u0] = alpha[:, lay.alpha_neurons].reshape(-1)
+        e = lay.u_arcs
+        omega = (weights.w[e] + 1) // 2
+        x[lay.u0 : lay.t0] = (omega[None, :] * alpha[:, net.arc_src[e] - n_in]).reshape(-1)
+        # slack value per (n, j): what the sign constraint (or the hinge) leaves over
+        shift = np.broadcast_to(theta, (N, net.n_neurons)) * alpha
+        r = c - shift
+        if lay.tie_neurons.size:
+            t = (alpha[:, lay.tie_neurons] == 1) & (r[:, lay.tie_neurons] == theta[lay.tie_neurons])
+            x[lay.t0 : lay.s0] = t.reshape(-1)
+            r[:, lay.tie_neurons] -= t
+        clamped = np.ones(net.n_neurons, dtype=bool)
+        clamped[lay.alpha_neurons] = False
+        if clamped.any():
+            out = np.nonzero(clamped)[0]
+            pos = np.searchsorted(net.outputs, out)
+            y = f.targets[:, pos].astype(np.int64)
+            m = f.objective.hard_margin
+            hi = np.where(y == 1, K[out] - theta[out] - m, theta[out] - 1 - m)
+            r[:, out] = np.clip(c[:, out] - (theta[out] + m) * y, 0, hi)
+        # binary digits of r under the trimmed encoding: the last bit takes the top of the range
+        owner_r = r[lay.slack_row_sample, lay.slack_row_neuron]
+        n_bits = np.bincount(
+            lay.slack_row_sample * net.n_neurons + lay.slack_row_neuron, minlength=N * net.n_neurons
+        )
+        k_last = n_bits[lay.slack_row_sample * net.n_neurons + lay.slack_row_neuron] - 1
+        is_last = lay.slack_bit == k_last
+        low_cap = (1 << k_last) - 1  # what the bits below the last reach
+        last_on = owner_r > low_cap
+        rest = owner_r - np.where(last_on, _last_coef(lay), 0)
+        bits = np.where(is_last, last_on, (rest >> lay.slack_bit) & 1)
+        x[lay.s0 :] = bits
+        return x
+
     def constraint_report(self, sample: Any) -> ConstraintReport:
         from qubonn.compiler.symbolic import row_label
 
@@ -373,3 +425,13 @@ class Problem:
                 fh.write(src.read())
         os.replace(tmp, path)
         return path
+
+
+def _last_coef(layout) -> np.ndarray:
+    """Per slack bit: the coefficient of the last bit of its group."""
+    n_neurons = int(layout.slack_row_neuron.max()) + 1 if layout.slack_bit.size else 1
+    group = layout.slack_row_sample * n_neurons + layout.slack_row_neuron
+    last = np.zeros(int(group.max()) + 1 if group.size else 0, dtype=np.int64)
+    is_last = np.r_[group[1:] != group[:-1], True] if group.size else np.zeros(0, bool)
+    last[group[is_last]] = layout.slack_coef[is_last]
+    return last[group]

@@ -1,1 +1,6 @@
 """Training: fitting binary neural networks (exactly by QUBO, or by gradient baselines)."""
+
+from qubonn.training.ste import STEClassifier
+from qubonn.training.trainer import BNNClassifier, Dropout
+
+__all__ = ["BNNClassifier", "Dropout", "STEClassifier"]
