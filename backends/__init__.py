@@ -3,17 +3,15 @@
 ``solve(problem_or_bqm, backend="neal", **options)`` samples; ``get_backend(name)`` returns a
 sampler; ``backends_available()`` lists what is installed.  Third parties register a backend
 through the entry-point group ``qubonn.backends`` (value ``"module:Class"``).
+
+Names are imported lazily: the native annealer's core (``qubonn.backends.native.anneal``) must
+import on a GPU machine that has numpy and CuPy but not dimod.
 """
 
-from .registry import (
-    BackendInfo,
-    BackendUnavailableError,
-    UnknownBackendError,
-    backend_names,
-    backends_available,
-    get_backend,
-    solve,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "BackendInfo",
@@ -24,3 +22,13 @@ __all__ = [
     "get_backend",
     "solve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module("qubonn.backends.registry"), name)
+    raise AttributeError(f"module 'qubonn.backends' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return __all__
