@@ -73,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QubonnError as e:
         print(f"qubonn {args.command}: {e}" if not _has_location(e) else str(e), file=sys.stderr)
         return EXIT_ERROR
+    except (ValueError, TypeError, OSError) as e:  # validation errors carry their own advice
+        print(f"qubonn {args.command}: {e}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("qubonn: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,143 @@
+"""qubonn train SPEC: the main job.  Compile, solve, decode, evaluate, save."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from qubonn.commands._data import add_data_arguments, dataset_from_args
+from qubonn.commands.compile import add_objective_arguments, objective_from_args
+
+
+def _solver_option(text: str) -> tuple[str, object]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(
+            f"solver options are NAME=VALUE, e.g. num_sweeps=2000; not {text!r}"
+        )
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    return name.strip().replace("-", "_"), parsed
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train a network on data (the main job)",
+        description="Train the network of SPEC exactly as a QUBO: compile the training problem, "
+        "solve it with a backend, decode and evaluate the trained network, and save it. "
+        "Defaults: digits 3 vs 8, 20 training images per class, native annealer.",
+    )
+    p.add_argument("spec", help="network description (.qnn)")
+    add_data_arguments(p)
+    add_objective_arguments(p)
+    g = p.add_argument_group("dropout-inspired regulariser")
+    g.add_argument("--dropout-p", type=float, help="drop probability (enables the scheme)")
+    g.add_argument("--dropout-rounds", type=int, default=8)
+    g.add_argument("--dropout-eta", type=float, default=0.5)
+    g.add_argument(
+        "--dropout-variant", choices=("iterative", "independent", "frequency"), default="iterative"
+    )
+    g.add_argument("--dropout-batch", type=int, help="mini-batch size per round")
+    s = p.add_argument_group("solver")
+    s.add_argument(
+        "--backend", default="native", help="solver backend (qubonn backends lists them)"
+    )
+    s.add_argument("--reads", type=int, default=16, help="num_reads (default 16)")
+    s.add_argument("--sweeps", type=int, help="num_sweeps")
+    s.add_argument(
+        "--option",
+        type=_solver_option,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another backend option, e.g. --option algorithm=ma (repeatable)",
+    )
+    s.add_argument("--no-polish", action="store_true", help="keep the solver's network as is")
+    p.add_argument("--out", default="model.json", help="model file to write (default model.json)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run, per_class_default=20)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    import qubonn
+    from qubonn.training import BNNClassifier, Dropout, STEClassifier
+
+    if args.data == "digits" and args.per_class is None and args.train is None:
+        args.per_class = args.per_class_default
+    network = qubonn.load_spec(args.spec)
+    data = dataset_from_args(args)
+    objective = objective_from_args(args)
+    dropout = None
+    if args.dropout_p is not None:
+        dropout = Dropout(
+            p=args.dropout_p,
+            rounds=args.dropout_rounds,
+            eta=args.dropout_eta,
+            variant=args.dropout_variant,
+            batch_size=args.dropout_batch,
+        )
+    options = dict(args.option)
+    if args.sweeps is not None:
+        options["num_sweeps"] = args.sweeps
+    clf = BNNClassifier(
+        network,
+        loss=objective.loss,
+        loss_weight=objective.loss_weight,
+        margin=objective.margin,
+        margin_scale=objective.margin_scale,
+        hard_margin=objective.hard_margin,
+        penalties=objective.penalties,
+        dropout=dropout,
+        backend=args.backend,
+        num_reads=args.reads,
+        seed=args.seed,
+        progress=not args.quiet,
+        polish=not args.no_polish,
+        **options,
+    )
+    print(f"network:  {args.spec}: {network!r}")
+    print(
+        f"data:     {data.name}: {len(data.y_train)} training / {len(data.y_test)} test samples, "
+        f"classes {list(data.classes)}"
+    )
+    print(f"trainer:  {clf!r}")
+    t0 = time.perf_counter()
+    clf.fit(data.X_train, data.y_train)
+    elapsed = time.perf_counter() - t0
+    final = clf.history_[-1]
+    rounds = [h for h in clf.history_ if h["stage"] == "dropout"]
+    print(f"QUBO:     {final['variables']:,} variables, {final['couplings']:,} couplings")
+    if rounds:
+        print(f"dropout:  {len(rounds)} rounds, {sum(h['solve_s'] for h in rounds):.1f} s solving")
+    print(
+        f"solve:    {final['solve_s']:.2f} s ({args.backend}, {args.reads} reads), best energy "
+        f"{final['best_energy']:g}, {final['broken_share']:.0%} of reads break constraints"
+    )
+    print(
+        f"train:    solver's network {final['solver_train_accuracy']:.1%}"
+        + ("" if args.no_polish else f", after polish {final['train_accuracy']:.1%}")
+    )
+    test_acc = clf.score(data.X_test, data.y_test) if len(data.y_test) else float("nan")
+    print(f"test:     {test_acc:.1%}")
+    ste = STEClassifier(network, seed=args.seed).fit(data.X_train, data.y_train)
+    if len(data.y_test):
+        print(
+            f"baseline: STE gradient training on the same data: test "
+            f"{ste.score(data.X_test, data.y_test):.1%}"
+        )
+    path = clf.save(
+        args.out,
+        metadata={
+            "data": data.name,
+            "test_accuracy": test_acc if np.isfinite(test_acc) else None,
+            "train_seconds": elapsed,
+        },
+    )
+    print(f"saved:    {path} ({elapsed:.1f} s in all)")
+    return 0
