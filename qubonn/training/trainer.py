@@ -312,7 +312,13 @@ class BNNClassifier:
 
     # -- fitting ----------------------------------------------------------------------------
     def _solver_options(self, seed: int | None) -> dict:
-        return {"num_reads": self.num_reads, "seed": seed, **self.solver_options}
+        """Options for the backend; the seed only where the backend takes one."""
+        from qubonn.backends import get_backend
+
+        options = {"num_reads": self.num_reads, **self.solver_options}
+        if "seed" in get_backend(self.backend).parameters:
+            options["seed"] = seed
+        return options
 
     def fit(self, X: Any, y: Any) -> BNNClassifier:
         """Train on +-1 inputs X (n_samples, n_inputs) and class labels y; returns self."""

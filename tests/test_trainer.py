@@ -1,0 +1,224 @@
+"""The trainer: fit / predict / score, both regularisers, history, polish, the CLI main job."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import qubonn
+from qubonn.network import SubNetwork
+from qubonn.training import BNNClassifier, Dropout
+from qubonn.training.trainer import polish
+from qubonn.verify import expected_energy
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return qubonn.datasets.digits(classes=(3, 8), per_class=8, size=4, seed=0)
+
+
+@pytest.fixture(scope="module")
+def net16():
+    return qubonn.parse("input x[4x4]\nhidden h[3] <- x\noutput y[1] <- h\n")
+
+
+def test_separable_toy_problem_reaches_full_training_accuracy_without_polish():
+    net = qubonn.parse("input x[3]\noutput y[1] <- x\n")
+    X = np.array([[1, 1, 1], [1, 1, -1], [-1, -1, 1], [-1, -1, -1], [1, -1, -1], [-1, 1, 1]])
+    y = np.array([1, 1, 0, 0, 0, 1])  # y = x0 or x1 majority: separable
+    clf = BNNClassifier(net, backend="exact", polish=False, num_reads=1).fit(X, y)
+    assert clf.score(X, y) == 1.0
+    assert clf.history_[-1]["broken_share"] == 0.0
+
+
+def test_fit_predict_score_and_history(digits, net16):
+    clf = BNNClassifier(net16, num_reads=4, num_sweeps=300, seed=1)
+    clf.fit(digits.X_train, digits.y_train)
+    assert set(clf.predict(digits.X_test)) <= {3, 8}
+    assert 0.0 <= clf.score(digits.X_test, digits.y_test) <= 1.0
+    (final,) = clf.history_
+    for key in (
+        "variables",
+        "couplings",
+        "solve_s",
+        "best_energy",
+        "broken_share",
+        "train_accuracy",
+        "solver_train_accuracy",
+    ):
+        assert key in final
+    # the recorded training accuracy is that of the replayed network
+    assert final["train_accuracy"] == clf.score(digits.X_train, digits.y_train)
+
+
+def test_polish_never_worsens_and_reaches_a_local_optimum(digits, net16):
+    from qubonn.training.labels import encode_targets
+
+    T = encode_targets(digits.y_train, [3, 8], 1)
+    problem = qubonn.compile(net16, digits.X_train, T, margin=0.01)
+    start = net16.random_weights(0)
+    better = polish(problem, start)
+    assert expected_energy(problem, better) <= expected_energy(problem, start)
+    # no single flip improves it
+    base = expected_energy(problem, better)
+    for e in range(net16.n_arcs):
+        w = better.w.copy()
+        w[e] = -w[e]
+        assert expected_energy(problem, qubonn.Weights(w, better.b)) >= base - 1e-9
+
+
+def test_same_seed_same_model(digits, net16):
+    a = BNNClassifier(net16, num_reads=2, num_sweeps=200, seed=5).fit(
+        digits.X_train, digits.y_train
+    )
+    b = BNNClassifier(net16, num_reads=2, num_sweeps=200, seed=5).fit(
+        digits.X_train, digits.y_train
+    )
+    assert a.weights_ == b.weights_
+
+
+@pytest.mark.parametrize("variant", ["iterative", "independent", "frequency"])
+def test_dropout_scheme_runs_rounds_and_sets_linear_penalties(digits, net16, variant):
+    d = Dropout(p=0.4, rounds=3, eta=0.5, variant=variant, batch_size=10)
+    clf = BNNClassifier(net16, dropout=d, num_reads=2, num_sweeps=200, seed=0)
+    clf.fit(digits.X_train, digits.y_train)
+    rounds = [h for h in clf.history_ if h["stage"] == "dropout"]
+    assert len(rounds) == 3 and clf.history_[-1]["stage"] == "final"
+    assert all(1 <= h["kept"] <= 3 for h in rounds)
+    h = clf.linear_penalties_
+    assert h.shape == (net16.n_parameters,) and np.any(h != 0)
+    if variant == "frequency":
+        assert np.all(np.abs(h) <= 0.5 + 1e-12)
+    # the final problem carries these penalties
+    assert np.array_equal(clf.problem_.linear_penalties, h)
+
+
+def test_dropout_rounds_through_an_executor_match_the_serial_run(digits, net16):
+    class SerialMap:
+        calls = 0
+
+        def map(self, func, items):
+            SerialMap.calls += 1
+            return [func(i) for i in items]
+
+    d = Dropout(p=0.3, rounds=2, variant="independent")
+    a = BNNClassifier(net16, dropout=d, num_reads=2, num_sweeps=200, seed=3)
+    b = BNNClassifier(net16, dropout=d, num_reads=2, num_sweeps=200, seed=3, executor=SerialMap())
+    a.fit(digits.X_train, digits.y_train)
+    b.fit(digits.X_train, digits.y_train)
+    assert SerialMap.calls == 1
+    assert np.array_equal(a.linear_penalties_, b.linear_penalties_)
+    assert a.weights_ == b.weights_
+
+
+def test_subnetworks_keep_outputs_connected(net16):
+    rng = np.random.default_rng(0)
+    clf = BNNClassifier(net16, dropout=Dropout(p=0.9, rounds=1))
+    for _ in range(20):
+        keep = clf._sample_keep(rng)
+        assert keep.any() and SubNetwork(net16, keep).connected_outputs()
+
+
+def test_multiclass_one_vs_rest():
+    data = qubonn.datasets.digits(classes=(0, 1, 2), per_class=5, size=4, seed=0)
+    net = qubonn.parse("input x[4x4]\nhidden h[2] <- x\noutput y[3] <- h\n")
+    clf = BNNClassifier(net, num_reads=2, num_sweeps=200).fit(data.X_train, data.y_train)
+    assert set(clf.predict(data.X_test)) <= {0, 1, 2}
+    assert list(clf.classes_) == [0, 1, 2]
+
+
+def test_margin_changes_the_objective(digits, net16):
+    clf = BNNClassifier(net16, margin=0.05, margin_scale="fan_in", num_reads=2, num_sweeps=200)
+    clf.fit(digits.X_train, digits.y_train)
+    assert clf.problem_.weights["margin"] == 0.05
+    objective = clf.history_[-1]["objective"]
+    assert objective == pytest.approx(expected_energy(clf.problem_, clf.weights_))
+    plain = qubonn.compile(net16, clf.problem_.X, clf.problem_.formulation.targets)
+    assert objective != pytest.approx(expected_energy(plain, clf.weights_))
+
+
+@pytest.mark.parametrize(
+    "X, y, message",
+    [
+        (np.ones((4, 15)), np.array([3, 8, 3, 8]), "16 inputs"),
+        (np.ones(16), np.array([3]), "1-D"),
+        (np.full((2, 16), 0.5), np.array([3, 8]), "-1/\\+1"),
+        (np.ones((2, 16)), np.array([3, 3]), "only one class"),
+        (np.ones((2, 16)), np.array([3, 8, 8]), "one label per sample"),
+        (np.ones((3, 16)), np.array([1, 2, 3]), "one output classifies two classes"),
+    ],
+)
+def test_bad_inputs_are_explained(net16, X, y, message):
+    with pytest.raises(ValueError, match=message):
+        BNNClassifier(net16, num_reads=1).fit(X, y)
+
+
+def test_bad_settings_are_explained(net16):
+    with pytest.raises(ValueError, match="dropout p"):
+        Dropout(p=1.5)
+    with pytest.raises(ValueError, match="unknown dropout option"):
+        BNNClassifier(net16, dropout={"prob": 0.3})
+    with pytest.raises(ValueError, match="num_reads"):
+        BNNClassifier(net16, num_reads=0)
+    with pytest.raises(qubonn.backends.UnknownBackendError, match="neal"):
+        BNNClassifier(net16, backend="nael")
+    with pytest.raises(RuntimeError, match="not fitted"):
+        BNNClassifier(net16).predict(np.ones((1, 16)))
+
+
+def test_saved_model_predicts_like_the_classifier(tmp_path, digits, net16):
+    clf = BNNClassifier(net16, num_reads=2, num_sweeps=200).fit(digits.X_train, digits.y_train)
+    path = clf.save(tmp_path / "m.json")
+    model = qubonn.load_model(path)
+    assert np.array_equal(model.predict(digits.X_test), clf.predict(digits.X_test))
+    assert model.metadata["classes"] == [3, 8]
+
+
+def test_cli_train_evaluate_predict(tmp_path, capsys):
+    from qubonn.cli import main
+
+    model = tmp_path / "m.json"
+    spec = tmp_path / "net.qnn"
+    spec.write_text("input x[4x4]\nhidden h[2] <- x\noutput y[1] <- h\n")
+    rc = main(
+        [
+            "train",
+            str(spec),
+            "--size",
+            "4",
+            "--per-class",
+            "5",
+            "--reads",
+            "2",
+            "--sweeps",
+            "200",
+            "--quiet",
+            "--out",
+            str(model),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    for word in ("QUBO:", "variables", "solve:", "train:", "test:", "baseline:", "saved:"):
+        assert word in out
+    doc = json.loads(model.read_text())
+    assert doc["metadata"]["classes"] == [3, 8]
+    assert main(["evaluate", str(model), "--size", "4"]) == 0
+    assert "test:" in capsys.readouterr().out
+    inputs = tmp_path / "x.csv"
+    np.savetxt(inputs, np.ones((2, 16)), delimiter=",")
+    assert main(["predict", str(model), str(inputs)]) == 0
+    assert capsys.readouterr().out.split() in (["3", "3"], ["8", "8"])
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path, capsys):
+    from qubonn.cli import main
+
+    assert main(["train", "examples/digits.qnn", "--classes", "3,x"]) == 2
+    err = capsys.readouterr().err
+    assert "--classes" in err and "Traceback" not in err
+    assert main(["train", "examples/digits.qnn", "--backend", "gurobi", "--quiet"]) == 2
+    assert "gurobi" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "none.json"), "x.csv"]) == 2
