@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
             module = importlib.import_module(f"{commands.__name__}.{info.name}")
             module.add_parser(sub)
         except Exception as e:  # one broken command must not take the others down
-            p = sub.add_parser(info.name, help="(unavailable: see 'qubonn %(prog)s')")
+            p = sub.add_parser(info.name, help="(unavailable; run it to see why)")
             p.set_defaults(func=_unavailable(info.name, e))
     return parser
 
