@@ -354,6 +354,7 @@ class BNNClassifier:
         t2 = time.perf_counter()
         weights, obj, energy = _pick_best(problem, sampleset)
         solver_accuracy = problem.accuracy(weights)
+        self.solver_weights_ = weights  # the solver's own network, before polish
         if self.polish:
             weights = polish(problem, weights, seed=int(seeds[-1]))
         self.weights_ = weights

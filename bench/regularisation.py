@@ -1,0 +1,221 @@
+"""The paper's experiment: do the margin and dropout regularisers help on unseen data?
+
+Binarised 8x8 digits; class pairs 3-8, 1-7, 0-6 with 10 and 30 training images per class, and
+the 10-class task with 10 per class; several seeds.  Methods: unregularised QUBO training, soft
+margin, dropout scheme, both, and the STE gradient baseline on the same network and data.  For the
+QUBO methods both the solver's own network and the polished one are scored.
+
+    python bench/regularisation.py --seeds 10 --jobs 2 --out docs/results.json
+    python bench/regularisation.py --plot docs/results.json --figure docs/regularisation.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+BINARY_NET = "input pixels[8x8]\nhidden h[4] <- pixels\noutput y[1] <- h\n"
+TEN_CLASS_NET = "input pixels[8x8]\nhidden h[10] <- pixels\noutput y[10] <- h\n"
+
+TASKS = [
+    ("3-8", (3, 8), 10),
+    ("3-8", (3, 8), 30),
+    ("1-7", (1, 7), 10),
+    ("1-7", (1, 7), 30),
+    ("0-6", (0, 6), 10),
+    ("0-6", (0, 6), 30),
+    ("10-class", tuple(range(10)), 10),
+]
+METHODS = ["plain", "margin", "dropout", "both", "ste"]
+
+
+def settings(method: str, args) -> dict:
+    from qubonn.training import Dropout
+
+    kw: dict = {}
+    if method in ("margin", "both"):
+        kw.update(margin=args.mu, margin_scale="fan_in")
+    if method in ("dropout", "both"):
+        kw["dropout"] = Dropout(p=args.p, rounds=args.rounds, eta=args.eta, variant="iterative")
+    return kw
+
+
+def run_one(job: tuple) -> dict:
+    import numpy as np
+
+    import qubonn
+    from qubonn.training import BNNClassifier, STEClassifier
+
+    task, classes, per_class, method, seed, args = job
+    data = qubonn.datasets.digits(classes=classes, per_class=per_class, seed=seed)
+    net = qubonn.parse(TEN_CLASS_NET if len(classes) > 2 else BINARY_NET)
+    row = {
+        "task": task,
+        "per_class": per_class,
+        "method": method,
+        "seed": seed,
+        "n_train": int(len(data.y_train)),
+        "n_test": int(len(data.y_test)),
+    }
+    t0 = time.perf_counter()
+    if method == "ste":
+        clf = STEClassifier(net, seed=seed).fit(data.X_train, data.y_train)
+        row.update(
+            train=clf.score(data.X_train, data.y_train), test=clf.score(data.X_test, data.y_test)
+        )
+    else:
+        clf = BNNClassifier(
+            net,
+            backend=args.backend,
+            num_reads=args.reads,
+            num_sweeps=args.sweeps,
+            seed=seed,
+            **settings(method, args),
+        )
+        clf.fit(data.X_train, data.y_train)
+        final = clf.history_[-1]
+        solver_pred = qubonn.training.metrics.predict_targets(net, data.X_test, clf.solver_weights_)
+        row.update(
+            train=clf.score(data.X_train, data.y_train),
+            test=clf.score(data.X_test, data.y_test),
+            solver_train=final["solver_train_accuracy"],
+            solver_test=float(np.mean(clf.classes_[solver_pred] == data.y_test)),
+            variables=final["variables"],
+            couplings=final["couplings"],
+            solve_s=sum(h["solve_s"] for h in clf.history_),
+            broken_share=final["broken_share"],
+        )
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+def summarise(rows: list[dict]) -> str:
+    def fmt(values):
+        if not values:
+            return "-"
+        m = statistics.mean(values)
+        s = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{100 * m:.1f} ± {100 * s:.1f}"
+
+    lines = [
+        "| task | per class | " + " | ".join(METHODS) + " | QUBO vars | solve s |",
+        "|---|---|" + "---|" * len(METHODS) + "---|---|",
+    ]
+    solver = [
+        "| task | per class | " + " | ".join(m for m in METHODS if m != "ste") + " |",
+        "|---|---|" + "---|" * (len(METHODS) - 1),
+    ]
+    for task, _, per_class in TASKS:
+        sel = [r for r in rows if r["task"] == task and r["per_class"] == per_class]
+        if not sel:
+            continue
+        cells = [fmt([r["test"] for r in sel if r["method"] == m]) for m in METHODS]
+        plain = [r for r in sel if r["method"] == "plain"]
+        vars_ = plain[0]["variables"] if plain else "-"
+        solve = statistics.median(r["solve_s"] for r in sel if "solve_s" in r)
+        lines.append(
+            f"| {task} | {per_class} | " + " | ".join(cells) + f" | {vars_:,} | {solve:.1f} |"
+        )
+        cells = [
+            fmt([r["solver_test"] for r in sel if r["method"] == m]) for m in METHODS if m != "ste"
+        ]
+        solver.append(f"| {task} | {per_class} | " + " | ".join(cells) + " |")
+    return (
+        "Test accuracy (%), mean ± standard deviation over seeds (polished networks):\n\n"
+        + "\n".join(lines)
+        + "\n\nTest accuracy (%) of the solver's own networks, before polish:\n\n"
+        + "\n".join(solver)
+    )
+
+
+def plot(rows: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    labels = [
+        f"{t}\n{k}/class"
+        for t, _, k in TASKS
+        if any(r["task"] == t and r["per_class"] == k for r in rows)
+    ]
+    fig, ax = plt.subplots(figsize=(11, 4))
+    width = 0.16
+    for i, m in enumerate(METHODS):
+        means, errs = [], []
+        for t, _, k in TASKS:
+            vals = [
+                r["test"]
+                for r in rows
+                if r["task"] == t and r["per_class"] == k and r["method"] == m
+            ]
+            if not any(r["task"] == t and r["per_class"] == k for r in rows):
+                continue
+            means.append(100 * np.mean(vals) if vals else np.nan)
+            errs.append(100 * np.std(vals) if vals else 0)
+        x = np.arange(len(means)) + (i - 2) * width
+        ax.bar(x, means, width, yerr=errs, label=m, capsize=2)
+    ax.set_xticks(np.arange(len(labels)), labels)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(ncol=5, loc="lower right")
+    ax.set_title("Binarised digits: QUBO training with and without regularisers, STE baseline")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--backend", default="native")
+    ap.add_argument("--reads", type=int, default=8)
+    ap.add_argument("--sweeps", type=int, default=500)
+    ap.add_argument("--mu", type=float, default=0.2, help="soft margin strength (fan-in scaled)")
+    ap.add_argument("--p", type=float, default=0.3)
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--eta", type=float, default=0.1)
+    ap.add_argument("--tasks", default="all", help="comma-separated task names, or all")
+    ap.add_argument("--out", default="results.json")
+    ap.add_argument("--plot", help="only plot/summarise this results file")
+    ap.add_argument("--figure", default="regularisation.png")
+    args = ap.parse_args()
+    if args.plot:
+        doc = json.load(open(args.plot))
+        print(summarise(doc["rows"]))
+        plot(doc["rows"], args.figure)
+        return
+    wanted = None if args.tasks == "all" else set(args.tasks.split(","))
+    jobs = [
+        (t, c, k, m, s, args)
+        for t, c, k in TASKS
+        if not wanted or t in wanted
+        for s in range(args.seeds)
+        for m in METHODS
+    ]
+    t0 = time.perf_counter()
+    rows = []
+    with ProcessPoolExecutor(args.jobs) as pool:
+        for row in pool.map(run_one, jobs):
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    meta = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "wall_s": time.perf_counter() - t0,
+        "settings": {k: v for k, v in vars(args).items() if k not in ("plot",)},
+    }
+    with open(args.out, "w") as fh:
+        json.dump({"meta": meta, "rows": rows}, fh, indent=1)
+    print(summarise(rows))
+    plot(rows, args.figure)
+
+
+if __name__ == "__main__":
+    main()
