@@ -98,6 +98,15 @@ class Problem:
     _symbolic: Any = None  # (pyqubo expression, compiled model)
     _cache: dict[str, Any] = field(default_factory=dict)
 
+    def __getstate__(self) -> dict:
+        """Pickle without caches: a dimod BQM does not keep its variable order through pickle,
+        and the QUBO is cheap to re-combine from the parts."""
+        state = dict(self.__dict__)
+        state["_cache"] = {k: v for k, v in self._cache.items() if k == "labels"}
+        if self.engine == "fast":
+            state["_symbolic"] = None  # the PyQUBO expression is rebuilt on demand
+        return state
+
     # -- what it is -----------------------------------------------------------------------------
     @property
     def network(self) -> Network:

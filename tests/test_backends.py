@@ -132,17 +132,12 @@ BAD_VALUES = [
 
 @pytest.mark.parametrize("name", [n for n in AVAILABLE if n != "native"] + ["native"])
 @pytest.mark.parametrize(("option", "value"), BAD_VALUES)
-def test_impossible_values_raise_solver_option_error(
-    name: str, option: str, value: object, request: pytest.FixtureRequest
-) -> None:
+def test_impossible_values_raise_solver_option_error(name: str, option: str, value: object) -> None:
     if name not in AVAILABLE:
         pytest.skip(f"backend {name} unavailable")
     sampler = get_backend(name)
     if option not in sampler.parameters:
         pytest.skip(f"{name} has no option {option}")
-    if name == "native" and option == "beta_range" and value == (2.0, 1.0):
-        # Known gap in the native annealer (not this module's code): strict, so a fix shows up.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="native accepts hot > cold"))
     with pytest.raises(SolverOptionError, match=option):
         sampler.sample(random_bqm(4), **{option: value})
 

@@ -126,6 +126,10 @@ def make_schedule(
     b0, b1 = float(beta_range[0]), float(beta_range[1])
     if not (b0 > 0 and b1 > 0 and math.isfinite(b0) and math.isfinite(b1)):
         raise SolverOptionError(f"beta_range={beta_range!r}: both betas must be positive, finite")
+    if b0 > b1:
+        raise SolverOptionError(
+            f"beta_range={beta_range!r}: give (hot, cold) with hot <= cold; annealing cools down"
+        )
     if schedule_type == "geometric":
         return np.geomspace(b0, b1, num_sweeps)
     if schedule_type == "linear":
