@@ -12,7 +12,6 @@ happens to be installed for the user or the system.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -96,7 +95,9 @@ def test_notebook_runs(path: Path, kernel_spec_manager, tmp_path, monkeypatch):
     except CellExecutionError as exc:
         pytest.fail(_cell_failure(path, nb, exc), pytrace=False)
     elapsed = time.perf_counter() - start
-    assert elapsed < NOTEBOOK_TIMEOUT, f"{path.name} took {elapsed:.0f} s (limit {NOTEBOOK_TIMEOUT})"
+    assert elapsed < NOTEBOOK_TIMEOUT, (
+        f"{path.name} took {elapsed:.0f} s (limit {NOTEBOOK_TIMEOUT})"
+    )
     errors = [
         out
         for cell in nb.cells

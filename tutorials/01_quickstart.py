@@ -74,7 +74,7 @@ data = qubonn.datasets.digits(classes=(3, 8), per_class=20, size=4, seed=0)
 print("train:", data.X_train.shape, "test:", data.X_test.shape, "classes:", data.classes)
 
 fig, axes = plt.subplots(2, 8, figsize=(8, 2.2))
-for ax, x, label in zip(axes.flat, data.X_train, data.y_train):
+for ax, x, label in zip(axes.flat, data.X_train[:16], data.y_train[:16], strict=True):
     ax.imshow(x.reshape(4, 4), cmap="gray_r", vmin=-1, vmax=1)
     ax.set_title(str(label), fontsize=9)
     ax.axis("off")
@@ -107,8 +107,16 @@ print(f"test accuracy:  {clf.score(data.X_test, data.y_test):.1%}")
 
 # %%
 record = clf.history_[-1]
-for key in ("variables", "couplings", "solve_s", "best_energy", "solver_objective",
-            "objective", "solver_train_accuracy", "train_accuracy"):
+for key in (
+    "variables",
+    "couplings",
+    "solve_s",
+    "best_energy",
+    "solver_objective",
+    "objective",
+    "solver_train_accuracy",
+    "train_accuracy",
+):
     value = record[key]
     print(f"{key:22s} {value:.3f}" if isinstance(value, float) else f"{key:22s} {value}")
 
@@ -140,9 +148,10 @@ fig.tight_layout()
 print("output weights from h:", w[48:], " output bias:", clf.weights_.b[3])
 
 # %% [markdown]
-# (We assume here that arc numbers follow the groups' order, hidden arcs first, neuron by
-# neuron; the check below confirms that this reading of the weights reproduces the
-# classifier's decisions.)
+# The figure reads `weights_.w` in arc order: the hidden group's arcs first, neuron by neuron
+# and pixel by pixel, then the output's three arcs. A forward pass written by hand with that
+# reading must give the same activations as `network.forward` and the same labels as
+# `clf.predict`:
 
 # %%
 net_out = network.forward(data.X_test, clf.weights_)  # activations of every neuron, +-1

@@ -34,6 +34,7 @@ import numpy as np
 import qubonn
 from qubonn.compiler import estimate
 from qubonn.errors import SpecError
+from qubonn.training import BNNClassifier
 
 rng = np.random.default_rng(0)
 
@@ -79,9 +80,11 @@ specs = {name: textwrap.dedent(text) for name, text in specs.items()}
 networks = {name: qubonn.parse(text, filename=f"{name}.qnn") for name, text in specs.items()}
 for name, net in networks.items():
     s = net.summary()
-    print(f"{name:10s} inputs {s['inputs']:3d}  neurons {s['neurons']:2d}  arcs {s['arcs']:3d}  "
-          f"biases {s['biases']:2d}  parameters {s['parameters']:3d}  "
-          f"fan-in {net.fan_in.min()}..{net.fan_in.max()}")
+    print(
+        f"{name:10s} inputs {s['inputs']:3d}  neurons {s['neurons']:2d}  arcs {s['arcs']:3d}  "
+        f"biases {s['biases']:2d}  parameters {s['parameters']:3d}  "
+        f"fan-in {net.fan_in.min()}..{net.fan_in.max()}"
+    )
 
 # %% [markdown]
 # A few things to notice:
@@ -145,8 +148,9 @@ print("local network equal:", local == networks["local"])
 # %%
 N = 40
 print(f"training on {N} samples:")
-print(f"{'network':10s} {'parameters':>10s} {'per sample':>10s} {'variables':>10s} "
-      f"{'couplings':>10s}")
+print(
+    f"{'network':10s} {'parameters':>10s} {'per sample':>10s} {'variables':>10s} {'couplings':>10s}"
+)
 for name, net in networks.items():
     e = estimate(net, N)
     per_sample = (e.variables - e.parameters) // N
@@ -169,7 +173,10 @@ for name, net in networks.items():
     count = collections.Counter(label[0] for label in problem.labels)
     per_sample[name] = [count[k] / 2 for k in kinds]
     assert problem.n_variables == estimate(net, 2).variables
-    print(f"{name:10s}", ", ".join(f"{names_of[k]} {v:g}" for k, v in zip(kinds, per_sample[name])))
+    print(
+        f"{name:10s}",
+        ", ".join(f"{names_of[k]} {v:g}" for k, v in zip(kinds, per_sample[name], strict=True)),
+    )
 
 fig, ax = plt.subplots(figsize=(6, 3))
 bottom = np.zeros(len(networks))
@@ -199,7 +206,7 @@ for name, net in networks.items():
     sizes = [estimate(net, int(n)) for n in Ns]
     axes[0].plot(Ns, [s.variables for s in sizes], "o-", label=name)
     axes[1].plot(Ns, [s.quadratic for s in sizes], "o-", label=name)
-for ax, what in zip(axes, ["variables", "couplings (estimate)"]):
+for ax, what in zip(axes, ["variables", "couplings (estimate)"], strict=True):
     ax.set_xlabel("training samples N")
     ax.set_ylabel(what)
     ax.set_xscale("log")
@@ -228,14 +235,14 @@ print(problem.size_report())
 # backend here (solvers are the topic of tutorial 3).
 
 # %%
-from qubonn.training import BNNClassifier
-
 three = qubonn.datasets.digits(classes=(0, 1, 7), per_class=10, size=4, seed=0)
 clf = BNNClassifier(networks["multiclass"], backend="neal", num_reads=8, num_sweeps=500, seed=0)
 clf.fit(three.X_train, three.y_train)
-print(f"{clf.history_[-1]['variables']:,} variables; "
-      f"train accuracy {clf.score(three.X_train, three.y_train):.0%}, "
-      f"test accuracy {clf.score(three.X_test, three.y_test):.0%}")
+print(
+    f"{clf.history_[-1]['variables']:,} variables; "
+    f"train accuracy {clf.score(three.X_train, three.y_train):.0%}, "
+    f"test accuracy {clf.score(three.X_test, three.y_test):.0%}"
+)
 
 pred = clf.predict(three.X_test)
 labels = list(three.classes)
@@ -298,9 +305,17 @@ workdir = Path(tempfile.mkdtemp(prefix="qubonn-language-"))
 (workdir / "good.qnn").write_text(specs["skip"])
 (workdir / "bad.qnn").write_text(mistakes["window grid"])
 run = subprocess.run(
-    [sys.executable, "-c", "import sys, qubonn.cli; sys.exit(qubonn.cli.main())",
-     "check", "good.qnn", "bad.qnn"],
-    cwd=workdir, capture_output=True, text=True,
+    [
+        sys.executable,
+        "-c",
+        "import sys, qubonn.cli; sys.exit(qubonn.cli.main())",
+        "check",
+        "good.qnn",
+        "bad.qnn",
+    ],
+    cwd=workdir,
+    capture_output=True,
+    text=True,
 )
 print(run.stdout + run.stderr)
 print("exit status:", run.returncode)

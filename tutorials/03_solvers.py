@@ -30,10 +30,12 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+from qubonn.backends.crossval import crossval
 
 import qubonn
-from qubonn.backends.crossval import crossval
+from qubonn.errors import SolverOptionError
 from qubonn.training.trainer import polish
+from qubonn.verify import all_weight_assignments, expected_energy
 
 print(qubonn.backends_available())
 
@@ -77,8 +79,6 @@ print(result.table())
 # 2^4 networks (the `verify` helpers are explained in tutorial 5):
 
 # %%
-from qubonn.verify import all_weight_assignments, expected_energy
-
 best_loss = min(expected_energy(tiny_problem, w) for w in all_weight_assignments(tiny_problem))
 print("best training loss over all 16 networks:", best_loss)
 print("exact ground-state energy:             ", result.best_energy)
@@ -120,13 +120,16 @@ print(result.table())
 # comes from:
 
 # %%
-print(f"{'backend':12s} {'energy':>8s} {'replayed loss':>14s} {'train acc':>9s} "
-      f"{'after polish':>12s}")
+print(
+    f"{'backend':12s} {'energy':>8s} {'replayed loss':>14s} {'train acc':>9s} {'after polish':>12s}"
+)
 for name, sampleset in result.samplesets.items():
     decoded = problem.decode(sampleset.first.sample)
     polished = polish(problem, decoded.weights, seed=0)
-    print(f"{name:12s} {decoded.energy:8.0f} {decoded.loss:14.0f} {decoded.accuracy:9.0%} "
-          f"{problem.accuracy(polished):12.0%}")
+    print(
+        f"{name:12s} {decoded.energy:8.0f} {decoded.loss:14.0f} {decoded.accuracy:9.0%} "
+        f"{problem.accuracy(polished):12.0%}"
+    )
 
 # %% [markdown]
 # ## Energy against time
@@ -151,7 +154,10 @@ for name, sweeps in ladder.items():
         ss = qubonn.solve(problem, backend=name, num_reads=8, seed=0, num_sweeps=s)
         points.append((time.perf_counter() - start, ss.first.energy))
     curves[name] = np.array(points)
-    print(f"{name:12s}", "  ".join(f"{s}: {e:.0f} ({t:.2f}s)" for s, (t, e) in zip(sweeps, points)))
+    print(
+        f"{name:12s}",
+        "  ".join(f"{s}: {e:.0f} ({t:.2f}s)" for s, (t, e) in zip(sweeps, points, strict=True)),
+    )
 
 # A reference: the valid state of the best polished network from above.
 ref_weights = polish(problem, problem.decode(result.samplesets["openjij-sa"].first.sample).weights)
@@ -191,8 +197,6 @@ fig.tight_layout()
 # a backend does not know raise `SolverOptionError` instead of being silently ignored:
 
 # %%
-from qubonn.errors import SolverOptionError
-
 try:
     qubonn.solve(problem, backend="native", num_reads=4, num_sweep=100)
 except SolverOptionError as err:

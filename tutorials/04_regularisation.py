@@ -63,8 +63,14 @@ def run(seeds=SEEDS, **settings):
 
 
 def show(name, train, test):
-    print(f"{name:24s} train {train.mean():.1%} (" + ", ".join(f"{a:.0%}" for a in train)
-          + f")   test {test.mean():.1%} (" + ", ".join(f"{a:.0%}" for a in test) + ")")
+    print(
+        f"{name:24s} train {train.mean():.1%} ("
+        + ", ".join(f"{a:.0%}" for a in train)
+        + f")   test {test.mean():.1%} ("
+        + ", ".join(f"{a:.0%}" for a in test)
+        + ")"
+    )
+
 
 # %% [markdown]
 # ## Margins
@@ -88,7 +94,7 @@ for name, (train, test, _) in results.items():
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
-for ax, name in zip(axes, ["soft 0", "hard 2"]):
+for ax, name in zip(axes, ["soft 0", "hard 2"], strict=True):
     clf = results[name][2][0]
     z = clf.decision_function(data.X_train)[:, 0]
     signed = np.where(data.y_train == data.classes[1], z, -z)  # > 0: right side
@@ -120,10 +126,16 @@ clf = results["dropout p=0.3"][2][0]
 print(f"\n{'stage':8s} {'round':>5s} {'hidden kept':>11s} {'variables':>9s} {'train acc':>9s}")
 for rec in clf.history_:
     rnd = "" if rec["round"] is None else rec["round"]
-    print(f"{rec['stage']:8s} {rnd!s:>5s} {rec['kept']:11d} {rec['variables']:9d} "
-          f"{rec['train_accuracy']:9.0%}")
-print("linear penalties h_e on the final QUBO: min", clf.linear_penalties_.min(),
-      "max", clf.linear_penalties_.max())
+    print(
+        f"{rec['stage']:8s} {rnd!s:>5s} {rec['kept']:11d} {rec['variables']:9d} "
+        f"{rec['train_accuracy']:9.0%}"
+    )
+print(
+    "linear penalties h_e on the final QUBO: min",
+    clf.linear_penalties_.min(),
+    "max",
+    clf.linear_penalties_.max(),
+)
 
 # %% [markdown]
 # Thinned networks have fewer hidden neurons, hence smaller QUBOs (fewer variables per
@@ -138,9 +150,15 @@ fig, ax = plt.subplots(figsize=(9, 3.6))
 x = np.arange(len(names))
 for offset, which, colour in ((-0.15, 0, "tab:blue"), (0.15, 1, "tab:orange")):
     values = [results[n][which] for n in names]
-    ax.bar(x + offset, [v.mean() for v in values], width=0.3, color=colour, alpha=0.5,
-           label="train" if which == 0 else "test")
-    for xi, v in zip(x, values):
+    ax.bar(
+        x + offset,
+        [v.mean() for v in values],
+        width=0.3,
+        color=colour,
+        alpha=0.5,
+        label="train" if which == 0 else "test",
+    )
+    for xi, v in zip(x, values, strict=True):
         ax.plot(np.full(v.size, xi + offset), v, "o", color=colour, ms=4)
 ax.set_xticks(x, names)
 ax.set_ylim(0.4, 1.02)
@@ -151,8 +169,10 @@ fig.tight_layout()
 
 best_test = max(names, key=lambda n: results[n][1].mean())
 spread = max(results[n][1].max() - results[n][1].min() for n in names)
-print(f"best mean test accuracy: {best_test} ({results[best_test][1].mean():.1%}); "
-      f"largest spread between seeds of one setting: {spread:.0%}")
+print(
+    f"best mean test accuracy: {best_test} ({results[best_test][1].mean():.1%}); "
+    f"largest spread between seeds of one setting: {spread:.0%}"
+)
 
 # %% [markdown]
 # ## What the numbers say, honestly

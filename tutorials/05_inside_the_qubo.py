@@ -24,7 +24,6 @@
 # %%
 import time
 
-import dimod
 import matplotlib.pyplot as plt
 import numpy as np
 from pyqubo import Binary
@@ -120,9 +119,11 @@ print(f"{len(assignments)} assignments in {time.perf_counter() - start:.1f} s")
 print("largest |min energy - loss|:", np.abs(min_energy - loss).max())
 assert np.array_equal(min_energy, loss)
 
-perfect = [w for w, value in zip(assignments, loss) if value == 0]
-print(f"{len(perfect)} of 512 networks fit XOR with zero loss, e.g. "
-      f"w = {perfect[0].w.tolist()}, b = {perfect[0].b.tolist()}")
+perfect = [w for w, value in zip(assignments, loss, strict=True) if value == 0]
+print(
+    f"{len(perfect)} of 512 networks fit XOR with zero loss, e.g. "
+    f"w = {perfect[0].w.tolist()}, b = {perfect[0].b.tolist()}"
+)
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
 axes[0].plot(loss, min_energy, "o", alpha=0.3)
@@ -154,9 +155,9 @@ tie_weights = 3 * (Binary("w[0]") - Binary("w[1]")) ** 2
 custom = qubonn.compile(network, X, y, extra=tie_weights)
 
 sample = rng.choice(len(assignments), size=64, replace=False)
-added = np.array([
-    verify.min_energy_given_weights(custom, assignments[i]) - loss[i] for i in sample
-])
+added = np.array(
+    [verify.min_energy_given_weights(custom, assignments[i]) - loss[i] for i in sample]
+)
 differs = np.array([assignments[i].w[0] != assignments[i].w[1] for i in sample])
 print("extra energy where w[0] == w[1]:", np.unique(added[~differs]))
 print("extra energy where w[0] != w[1]:", np.unique(added[differs]))
@@ -184,6 +185,7 @@ print("w[0], w[1] =", best.weights.w[:2].tolist())
 # same matrix with numpy and scipy. They must agree on the energy of every state; we check
 # that on random states of the XOR problem and of a digits problem:
 
+
 # %%
 def same_energies(network, X, y, n_states=1000):
     fast = qubonn.compile(network, X, y, engine="fast").bqm
@@ -210,7 +212,7 @@ times = {"fast": [], "pyqubo": []}
 for n in Ns:
     for engine in times:
         start = time.perf_counter()
-        qubonn.compile(net4, digits.X_train[:n], y4[:n], engine=engine).bqm
+        _ = qubonn.compile(net4, digits.X_train[:n], y4[:n], engine=engine).bqm
         times[engine].append(time.perf_counter() - start)
     print(f"N={n:3d}: fast {times['fast'][-1]:.3f} s, pyqubo {times['pyqubo'][-1]:.3f} s")
 

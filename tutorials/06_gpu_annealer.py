@@ -38,10 +38,11 @@ import time
 import dimod
 import matplotlib.pyplot as plt
 import numpy as np
-
-import qubonn
 from qubonn.backends.native import NativeSampler
 from qubonn.backends.native.anneal import gpu_available
+
+import qubonn
+from qubonn.training import BNNClassifier
 
 sampler = NativeSampler()
 GPU = gpu_available()
@@ -82,8 +83,10 @@ info = ss.info
 print("best energy", ss.first.energy, " mean", ss.record.energy.mean())
 print({k: info[k] for k in ("algorithm", "device", "engine", "dtype", "matrix", "num_sweeps")})
 rate = info["flip_attempts"] / info["timing"]["anneal_s"]
-print(f"{info['flip_attempts']:,} flip attempts in {info['timing']['anneal_s']:.2f} s: "
-      f"{rate / 1e6:.0f} million per second")
+print(
+    f"{info['flip_attempts']:,} flip attempts in {info['timing']['anneal_s']:.2f} s: "
+    f"{rate / 1e6:.0f} million per second"
+)
 
 # %% [markdown]
 # ## Same seed, same samples, whatever the engine
@@ -117,7 +120,9 @@ for algorithm in results:
         start = time.perf_counter()
         out = sampler.sample(glass, algorithm=algorithm, num_reads=16, num_sweeps=n, seed=0)
         results[algorithm].append((n, time.perf_counter() - start, out.first.energy))
-    print(algorithm.upper(), "  ".join(f"{n}: {e:.0f} ({t:.2f} s)" for n, t, e in results[algorithm]))
+    print(
+        algorithm.upper(), "  ".join(f"{n}: {e:.0f} ({t:.2f} s)" for n, t, e in results[algorithm])
+    )
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
 for algorithm, rows in results.items():
@@ -165,10 +170,17 @@ for n in reads:
 
 # %%
 seen = []
-out = sampler.sample(glass, num_reads=8, time_limit=0.5, seed=0,
-                     progress=lambda done, total, best: seen.append((done, total, best)))
-print(f"{out.info['num_sweeps']} sweeps fitted into 0.5 s; best energy {out.first.energy:.0f}; "
-      f"timed out: {out.info['timed_out']}")
+out = sampler.sample(
+    glass,
+    num_reads=8,
+    time_limit=0.5,
+    seed=0,
+    progress=lambda done, total, best: seen.append((done, total, best)),
+)
+print(
+    f"{out.info['num_sweeps']} sweeps fitted into 0.5 s; best energy {out.first.energy:.0f}; "
+    f"timed out: {out.info['timed_out']}"
+)
 print("progress calls:", len(seen), " last:", seen[-1] if seen else None)
 
 # %% [markdown]
@@ -178,19 +190,27 @@ print("progress calls:", len(seen), " last:", seen[-1] if seen else None)
 # plain keyword arguments:
 
 # %%
-from qubonn.training import BNNClassifier
-
 network = qubonn.parse("input pixels[4x4]\nhidden h[3] <- pixels\noutput y[1] <- h")
 data = qubonn.datasets.digits(classes=(3, 8), per_class=20, size=4, seed=0)
 device = "gpu" if GPU else "cpu"
 for algorithm in ("sa", "ma"):
-    clf = BNNClassifier(network, backend="native", num_reads=16, num_sweeps=1000, seed=0,
-                        algorithm=algorithm, device=device, dtype="float32")
+    clf = BNNClassifier(
+        network,
+        backend="native",
+        num_reads=16,
+        num_sweeps=1000,
+        seed=0,
+        algorithm=algorithm,
+        device=device,
+        dtype="float32",
+    )
     clf.fit(data.X_train, data.y_train)
     rec = clf.history_[-1]
-    print(f"{algorithm}: solve {rec['solve_s']:.2f} s on {device}; solver's network "
-          f"{rec['solver_train_accuracy']:.0%} train, after polish {rec['train_accuracy']:.0%} "
-          f"train / {clf.score(data.X_test, data.y_test):.0%} test")
+    print(
+        f"{algorithm}: solve {rec['solve_s']:.2f} s on {device}; solver's network "
+        f"{rec['solver_train_accuracy']:.0%} train, after polish {rec['train_accuracy']:.0%} "
+        f"train / {clf.score(data.X_test, data.y_test):.0%} test"
+    )
 
 # %% [markdown]
 # On this problem and seed Momentum Annealing handed the trainer a better network than SA did,
@@ -225,6 +245,8 @@ if GPU:
         outs[dev] = sampler.sample(glass, device=dev, **kw)
         timings[dev] = time.perf_counter() - start
     print({dev: f"{t:.2f} s" for dev, t in timings.items()})
-    print("identical samples:", np.array_equal(outs["cpu"].record.sample, outs["gpu"].record.sample))
+    print(
+        "identical samples:", np.array_equal(outs["cpu"].record.sample, outs["gpu"].record.sample)
+    )
 else:
     print("no GPU here: everything above ran on the CPU")
