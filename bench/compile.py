@@ -30,7 +30,7 @@ import json, resource, sys, time
 import numpy as np
 import qubonn
 import qubonn.compiler, qubonn.problem, qubonn.compiler.symbolic  # imports are not compile time
-spec, n, engine = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+spec, n, engine, with_bqm = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "bqm"
 net = qubonn.parse(spec)
 rng = np.random.default_rng(0)
 X = rng.choice(np.array([-1, 1], dtype=np.int8), (n, net.n_inputs))
@@ -42,7 +42,8 @@ if engine == "fast":
     quad = p.qubo().quadratic.nnz
     t1 = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    bqm = p.bqm  # the same QUBO as a dimod BQM (string labels), for dimod samplers
+    if with_bqm:
+        bqm = p.bqm  # the same QUBO as a dimod BQM (string labels), for dimod samplers
 else:
     bqm = p._symbolic_bqm()  # PyQUBO's own output: model.to_bqm(feed_dict)
     quad = bqm.num_interactions
@@ -54,10 +55,10 @@ print(json.dumps({"time": t1 - t0, "bqm_time": t2 - t0, "peak_mb": peak / 1024,
 """
 
 
-def measure(spec: str, n: int, engine: str, timeout: float) -> dict | None:
+def measure(spec: str, n: int, engine: str, timeout: float, with_bqm: bool = True) -> dict | None:
     try:
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, spec, str(n), engine],
+            [sys.executable, "-c", CHILD, spec, str(n), engine, "bqm" if with_bqm else "-"],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -118,7 +119,7 @@ def main() -> None:
             sys.stdout.flush()
     if args.big:
         spec = NETWORKS["digits 64-4-1"]
-        r = measure(spec, args.big, "fast", 1800)
+        r = measure(spec, args.big, "fast", 1800, with_bqm=False)
         print(
             f"fast engine alone, digits 64-4-1, N = {args.big:,}: {r['vars']:,} variables, "
             f"{r['quad']:,} couplings, {r['time']:.1f} s, peak {r['peak_mb'] / 1024:.1f} GB"

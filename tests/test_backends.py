@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from qubonn.backends import (
     BackendUnavailableError,
     UnknownBackendError,
@@ -25,7 +26,6 @@ from qubonn.backends import (
 )
 from qubonn.backends._common import auto_beta_range
 from qubonn.backends.exact import ExactSampler
-
 from qubonn.errors import ProblemTooLargeError, QubonnError, SolverOptionError
 
 AVAILABLE = [row.name for row in backends_available() if row.available]

@@ -11,10 +11,10 @@ from pathlib import Path
 import dimod
 import numpy as np
 import pytest
+
 from qubonn.backends import UnknownBackendError, registry
 from qubonn.backends.crossval import crossval
 from qubonn.backends.qubo_io import save_qubo_npz
-
 from qubonn.commands import crossval as crossval_cmd
 from qubonn.errors import QubonnError
 

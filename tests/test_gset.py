@@ -8,9 +8,9 @@ from pathlib import Path
 import dimod
 import numpy as np
 import pytest
+
 from qubonn.backends import backends_available, solve
 from qubonn.backends.gset import best_known, gset_dir, load_gset
-
 from qubonn.errors import DataError
 
 GSET = gset_dir()

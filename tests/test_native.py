@@ -13,10 +13,10 @@ import pytest
 from dimod.testing.asserts import assert_sampler_api
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from qubonn.backends.native import NativeSampler
 from qubonn.backends.native.anneal import anneal, gpu_available, numba_available
 from qubonn.backends.native.problem import IsingProblem
-
 from qubonn.errors import SolverOptionError
 
 needs_numba = pytest.mark.skipif(not numba_available(), reason="numba is not installed")

@@ -7,8 +7,8 @@ from pathlib import Path
 import dimod
 import numpy as np
 import pytest
-from qubonn.backends.qubo_io import load_qubo, save_qubo_npz
 
+from qubonn.backends.qubo_io import load_qubo, save_qubo_npz
 from qubonn.errors import DataError
 
 

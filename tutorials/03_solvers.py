@@ -30,9 +30,9 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from qubonn.backends.crossval import crossval
 
 import qubonn
+from qubonn.backends.crossval import crossval
 from qubonn.errors import SolverOptionError
 from qubonn.training.trainer import polish
 from qubonn.verify import all_weight_assignments, expected_energy

@@ -38,10 +38,10 @@ import time
 import dimod
 import matplotlib.pyplot as plt
 import numpy as np
-from qubonn.backends.native import NativeSampler
-from qubonn.backends.native.anneal import gpu_available
 
 import qubonn
+from qubonn.backends.native import NativeSampler
+from qubonn.backends.native.anneal import gpu_available
 from qubonn.training import BNNClassifier
 
 sampler = NativeSampler()

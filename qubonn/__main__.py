@@ -1,0 +1,5 @@
+"""``python -m qubonn``: the same command line as ``qubonn``."""
+
+from qubonn.cli import main
+
+raise SystemExit(main())
