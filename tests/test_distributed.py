@@ -117,12 +117,6 @@ def test_imap_unordered_yields_each_index_once():
     assert sorted(pairs) == [(i, i * i) for i in range(6)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="qubonn/problem.py: a Problem pickled after its bqm was built unpickles with the "
-    "BQM's variables in another order (dimod's pickle does not keep it), so a solver returns "
-    "other samples for the same seed; fix: drop the cached bqm in Problem.__getstate__",
-)
 def test_problem_pickle_keeps_solver_results():
     import pickle
 
