@@ -167,5 +167,11 @@ def as_bqm(problem_or_bqm: Any) -> dimod.BinaryQuadraticModel:
 
 def solve(problem_or_bqm: Any, backend: str = "neal", **options: Any) -> dimod.SampleSet:
     """Sample a problem (anything with ``.bqm``) or a BQM with the named backend."""
-    bqm = as_bqm(problem_or_bqm)
-    return get_backend(backend).sample(bqm, **options)
+    sampler = get_backend(backend)
+    if hasattr(problem_or_bqm, "qubo") and hasattr(sampler, "sample_qubo_arrays"):
+        # a compiled Problem and a sampler that takes arrays: skip building the dimod BQM
+        q = problem_or_bqm.qubo()
+        return sampler.sample_qubo_arrays(
+            q.quadratic, q.linear, q.offset, problem_or_bqm.labels, **options
+        )
+    return sampler.sample(as_bqm(problem_or_bqm), **options)

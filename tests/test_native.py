@@ -231,3 +231,18 @@ def test_gset_g1_reaches_best_known_cut() -> None:
     p = IsingProblem.from_ising(np.zeros(800), rows[:, 0] - 1, rows[:, 1] - 1, w / 2, -w.sum() / 2)
     r = anneal(p, num_reads=8, num_sweeps=4000, seed=0, beta_range=(0.1, 3.0), device="cpu")
     assert -r.energies.min() == 11624
+
+
+def test_solving_a_compiled_problem_through_arrays_matches_the_bqm_path() -> None:
+    import qubonn
+
+    net = qubonn.parse("input x[4]\nhidden h[2] <- x\noutput y[1] <- h\n")
+    rng = np.random.default_rng(0)
+    problem = qubonn.compile(net, rng.choice([-1, 1], (6, 4)), rng.choice([-1, 1], 6))
+    via_arrays = qubonn.solve(problem, backend="native", num_reads=3, num_sweeps=50, seed=2)
+    via_bqm = NativeSampler().sample(problem.bqm, num_reads=3, num_sweeps=50, seed=2)
+    order_a = [via_arrays.variables.index(v) for v in problem.labels]
+    order_b = [via_bqm.variables.index(v) for v in problem.labels]
+    assert np.array_equal(via_arrays.record.sample[:, order_a], via_bqm.record.sample[:, order_b])
+    assert np.allclose(via_arrays.record.energy, via_bqm.record.energy)
+    assert np.allclose(via_arrays.record.energy, problem.bqm.energies(via_arrays))

@@ -107,14 +107,7 @@ class NativeSampler(dimod.Sampler):
         used, ``seed``, ``device``, ``engine``, ``num_sweeps`` done and ``flip_attempts``.
         """
         t0 = time.perf_counter()
-        if unknown:
-            names = ", ".join(sorted(unknown))
-            raise SolverOptionError(
-                f"unknown option(s) {names} for NativeSampler.sample; valid: "
-                + ", ".join(self._PARAMETERS)
-            )
-        if progress is not None and not callable(progress):
-            raise SolverOptionError("progress must be a callable(done, total, best_energy)")
+        self._check_unknown(unknown, progress)
         variables = list(bqm.variables)
         spin_bqm = bqm.spin if bqm.vartype is dimod.BINARY else bqm
         lin, (irow, icol, qdata), offset = spin_bqm.to_numpy_vectors(variable_order=variables)
@@ -153,3 +146,49 @@ class NativeSampler(dimod.Sampler):
         info = dict(result.info)
         info["timing"] = dict(info["timing"], sample_s=time.perf_counter() - t0)
         return dimod.SampleSet.from_samples_bqm((samples, variables), bqm, info=info)
+
+    def _check_unknown(self, unknown: dict[str, Any], progress: Any) -> None:
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise SolverOptionError(
+                f"unknown option(s) {names} for NativeSampler.sample; valid: "
+                + ", ".join(self._PARAMETERS)
+            )
+        if progress is not None and not callable(progress):
+            raise SolverOptionError("progress must be a callable(done, total, best_energy)")
+
+    def sample_qubo_arrays(
+        self,
+        quadratic: Any,
+        linear: np.ndarray,
+        offset: float,
+        labels: list,
+        initial_states: Any = None,
+        progress: Any = None,
+        **options: Any,
+    ) -> dimod.SampleSet:
+        """Sample a QUBO given as arrays (strictly upper-triangular sparse couplings, linear
+        biases, offset, labels), as a compiled :class:`qubonn.problem.Problem` holds it: the
+        same samples as :meth:`sample` on the equivalent BQM, without building the BQM.
+
+        ``initial_states``: 0/1 array (reads x variables) in ``labels`` order."""
+        t0 = time.perf_counter()
+        unknown = {k: v for k, v in options.items() if k not in self._PARAMETERS}
+        self._check_unknown(unknown, progress)
+        coo = quadratic.tocoo()
+        problem = IsingProblem.from_qubo(linear, coo.row, coo.col, coo.data, offset)
+        init = None
+        if initial_states is not None:
+            arr = np.atleast_2d(np.asarray(initial_states, dtype=np.float64))
+            if arr.shape[1] != len(labels) or not np.all((arr == 0) | (arr == 1)):
+                raise SolverOptionError(
+                    f"initial_states must be 0/1 with {len(labels)} columns (one per variable)"
+                )
+            init = 2 * arr - 1
+        result = anneal(problem, initial_states=init, progress=progress, **options)
+        x = ((result.samples + 1) // 2).astype(np.int8)
+        xf = x.astype(np.float64)
+        energy = np.einsum("si,si->s", xf, (quadratic @ xf.T).T) + xf @ linear + offset
+        info = dict(result.info)
+        info["timing"] = dict(info["timing"], sample_s=time.perf_counter() - t0)
+        return dimod.SampleSet.from_samples((x, list(labels)), dimod.BINARY, energy, info=info)
