@@ -144,7 +144,7 @@ def plot(rows: list[dict], path: str) -> None:
         for t, _, k in TASKS
         if any(r["task"] == t and r["per_class"] == k for r in rows)
     ]
-    fig, ax = plt.subplots(figsize=(11, 4))
+    fig, ax = plt.subplots(figsize=(11, 4.6))
     width = 0.16
     for i, m in enumerate(METHODS):
         means, errs = [], []
@@ -163,7 +163,7 @@ def plot(rows: list[dict], path: str) -> None:
     ax.set_xticks(np.arange(len(labels)), labels)
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.legend(ncol=5, loc="lower right")
+    ax.legend(ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     ax.set_title("Binarised digits: QUBO training with and without regularisers, STE baseline")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
