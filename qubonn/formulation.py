@@ -452,37 +452,24 @@ def build(
     )
     resid = resid.tocsr()
 
-    terms: list[Terms] = []
-    sign_rows = a_rows
-    terms.append(
-        ProductTerms(
-            name="sign",
-            role="constraint",
-            weight="sign",
-            A=resid[sign_rows],
-            a=resid_const[sign_rows],
+    def squares(name: str, role: str, rows: np.ndarray) -> ProductTerms:
+        """weight * sum over ``rows`` of residual^2."""
+        return ProductTerms(
+            name=name,
+            role=role,
+            weight=name,
+            A=resid[rows],
+            a=resid_const[rows],
             B=None,
             b=None,
-            scale=np.ones(sign_rows.size),
-            sample=row_n[sign_rows],
-            unit=row_j[sign_rows],
+            scale=np.ones(rows.size),
+            sample=row_n[rows],
+            unit=row_j[rows],
         )
-    )
+
+    terms: list[Terms] = [squares("sign", "constraint", a_rows)]
     if c_rows.size:
-        terms.append(
-            ProductTerms(
-                name="loss",
-                role="loss",
-                weight="loss",
-                A=resid[c_rows],
-                a=resid_const[c_rows],
-                B=None,
-                b=None,
-                scale=np.ones(c_rows.size),
-                sample=row_n[c_rows],
-                unit=row_j[c_rows],
-            )
-        )
+        terms.append(squares("loss", "loss", c_rows))
     else:  # 0-1 loss: L * [alpha != y] = L * (y + (1 - 2y) alpha)
         out = network.outputs
         nn = np.repeat(n_idx, out.size)

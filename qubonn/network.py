@@ -660,9 +660,7 @@ class SubNetwork(Network):
         return id(self)
 
     def __repr__(self) -> str:
-        return (
-            f"<SubNetwork of {self._parent!r}: {self._n_neurons} neurons, {self.n_arcs} arcs>"
-        )
+        return f"<SubNetwork of {self._parent!r}: {self._n_neurons} neurons, {self.n_arcs} arcs>"
 
     def _forward(self, X: np.ndarray, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
         X = _check_pm1(X, self.n_inputs)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from qubonn.compiler.fast import QuboPart, combine
 from qubonn.compiler.size import SizeEstimate
@@ -219,19 +218,9 @@ class Problem:
         return model.to_bqm(feed_dict={**self._extra_feed, **feed_dict(self.formulation)})
 
     def _qubo_from_bqm(self, bqm) -> QuboPart:
-        n = self.n_variables
-        index = {v: i for i, v in enumerate(self.labels)}
-        linear = np.zeros(n)
-        for v, bias in bqm.linear.items():
-            linear[index[v]] = bias
-        rows, cols, vals = [], [], []
-        for (u, v), bias in bqm.quadratic.items():
-            i, j = index[u], index[v]
-            rows.append(min(i, j))
-            cols.append(max(i, j))
-            vals.append(bias)
-        Q = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
-        return QuboPart(Q, linear, float(bqm.offset))
+        from qubonn.compiler.fast import part_from_bqm
+
+        return part_from_bqm(bqm, self.labels)
 
     @property
     def bqm(self):

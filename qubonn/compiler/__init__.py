@@ -122,28 +122,15 @@ def compile(  # noqa: A001 - the public name the docs promise
 
 
 def _extra_part(problem: Problem, extra: Any, feed: dict[str, float]) -> fast.QuboPart:
-    import scipy.sparse as sp
-
     try:
         bqm = extra.compile().to_bqm(feed_dict=feed)
     except Exception as e:  # PyQUBO raises plain RuntimeErrors for missing placeholders
         raise ValueError(f"cannot compile the extra term with PyQUBO: {e}") from None
-    index = {v: i for i, v in enumerate(problem.labels)}
-    unknown = [v for v in bqm.variables if v not in index]
+    known = set(problem.labels)
+    unknown = [v for v in bqm.variables if v not in known]
     if unknown:
         raise ValueError(
             f"the extra term uses variable(s) {unknown[:5]} that are not in this problem; "
             "use its labels, e.g. 'w[0]', 'b[3]', 'a[0,2]' (see Problem.labels)"
         )
-    n = problem.n_variables
-    linear = np.zeros(n)
-    for v, bias in bqm.linear.items():
-        linear[index[v]] += bias
-    rows, cols, vals = [], [], []
-    for (u, v), bias in bqm.quadratic.items():
-        i, j = index[u], index[v]
-        rows.append(min(i, j))
-        cols.append(max(i, j))
-        vals.append(bias)
-    Q = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
-    return fast.QuboPart(Q, linear, float(bqm.offset))
+    return fast.part_from_bqm(bqm, problem.labels)

@@ -113,3 +113,17 @@ def combine(
     Q.indices = Q.indices.astype(idx, copy=False)
     Q.indptr = Q.indptr.astype(idx, copy=False)
     return QuboPart(Q, linear, offset)
+
+
+def part_from_bqm(bqm, labels: list) -> QuboPart:
+    """A dimod BQM (binary) as a QuboPart over ``labels`` (every BQM variable must be one)."""
+    index = {v: i for i, v in enumerate(labels)}
+    n = len(labels)
+    linear = np.zeros(n)
+    for v, bias in bqm.linear.items():
+        linear[index[v]] += bias
+    pairs = [(index[u], index[v], bias) for (u, v), bias in bqm.quadratic.items()]
+    i, j, vals = (np.array(x) for x in zip(*pairs, strict=True)) if pairs else ([], [], [])
+    rows, cols = np.minimum(i, j), np.maximum(i, j)
+    Q = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+    return QuboPart(Q, linear, float(bqm.offset))

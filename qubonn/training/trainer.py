@@ -191,24 +191,32 @@ class _RoundTask:
     polish: bool = True
 
 
-def _run_round(task: _RoundTask) -> tuple[np.ndarray, dict]:
-    """Train one thinned subnetwork; its parameters (+-1, in its own order) and a record."""
+def train_once(
+    network: Network,
+    X: np.ndarray,
+    T: np.ndarray,
+    objective: Objective,
+    h: np.ndarray,
+    backend: str,
+    options: dict,
+    polish_result: bool = True,
+    engine: str = "fast",
+) -> tuple[Any, Any, Weights, Weights, dict]:
+    """Compile, solve, pick the best read, polish: (problem, sampleset, weights, solver's
+    weights, history record)."""
     import qubonn
 
-    sub = SubNetwork(task.network, task.keep)
     t0 = time.perf_counter()
-    problem = qubonn.compile(
-        sub, task.X, task.T, objective=task.objective, linear_penalties=task.h[sub.parameter_map]
-    )
+    problem = qubonn.compile(network, X, T, objective=objective, linear_penalties=h, engine=engine)
     t1 = time.perf_counter()
-    sampleset = qubonn.solve(problem, backend=task.backend, **task.options)
+    sampleset = qubonn.solve(problem, backend=backend, **options)
     t2 = time.perf_counter()
-    weights, obj, energy = _pick_best(problem, sampleset)
-    solver_accuracy = problem.accuracy(weights)
-    if task.polish:
-        weights = polish(problem, weights, seed=int(task.options.get("seed") or 0))
+    solver_weights, obj, _ = _pick_best(problem, sampleset)
+    weights = solver_weights
+    if polish_result:
+        weights = polish(problem, solver_weights, seed=int(options.get("seed") or 0))
     record = {
-        "kept": int(task.keep.sum()),
+        "kept": int(network.hidden.size),
         "variables": problem.n_variables,
         "couplings": int(problem.qubo().quadratic.nnz),
         "compile_s": t1 - t0,
@@ -217,9 +225,25 @@ def _run_round(task: _RoundTask) -> tuple[np.ndarray, dict]:
         "solver_objective": obj,
         "objective": _objective(problem, weights),
         "broken_share": problem.broken_share(sampleset),
-        "solver_train_accuracy": solver_accuracy,
+        "solver_train_accuracy": problem.accuracy(solver_weights),
         "train_accuracy": problem.accuracy(weights),
     }
+    return problem, sampleset, weights, solver_weights, record
+
+
+def _run_round(task: _RoundTask) -> tuple[np.ndarray, dict]:
+    """Train one thinned subnetwork; its parameters (+-1, in its own order) and a record."""
+    sub = SubNetwork(task.network, task.keep)
+    *_, weights, _, record = train_once(
+        sub,
+        task.X,
+        task.T,
+        task.objective,
+        task.h[sub.parameter_map],
+        task.backend,
+        task.options,
+        task.polish,
+    )
     params = np.concatenate([weights.w, weights.b[sub.has_bias]]).astype(float)
     return params, record
 
@@ -322,7 +346,6 @@ class BNNClassifier:
 
     def fit(self, X: Any, y: Any) -> BNNClassifier:
         """Train on +-1 inputs X (n_samples, n_inputs) and class labels y; returns self."""
-        import qubonn
 
         X = check_X(X, self.network)
         y = np.asarray(y)
@@ -343,40 +366,22 @@ class BNNClassifier:
             h = self._dropout_penalties(X, T, seeds[:-1])
         self.linear_penalties_ = h
         bar = self._bar(1, "final solve")
-        t0 = time.perf_counter()
-        problem = qubonn.compile(
-            self.network, X, T, objective=self.objective, linear_penalties=h, engine=self.engine
+        problem, sampleset, weights, solver_weights, record = train_once(
+            self.network,
+            X,
+            T,
+            self.objective,
+            h,
+            self.backend,
+            self._solver_options(int(seeds[-1])),
+            self.polish,
+            self.engine,
         )
-        t1 = time.perf_counter()
-        sampleset = qubonn.solve(
-            problem, backend=self.backend, **self._solver_options(int(seeds[-1]))
-        )
-        t2 = time.perf_counter()
-        weights, obj, energy = _pick_best(problem, sampleset)
-        solver_accuracy = problem.accuracy(weights)
-        self.solver_weights_ = weights  # the solver's own network, before polish
-        if self.polish:
-            weights = polish(problem, weights, seed=int(seeds[-1]))
         self.weights_ = weights
+        self.solver_weights_ = solver_weights  # the solver's own network, before polish
         self.problem_ = problem
         self.sampleset_ = sampleset
-        self.history_.append(
-            {
-                "stage": "final",
-                "round": None,
-                "kept": int(self.network.hidden.size),
-                "variables": problem.n_variables,
-                "couplings": int(problem.qubo().quadratic.nnz),
-                "compile_s": t1 - t0,
-                "solve_s": t2 - t1,
-                "best_energy": float(sampleset.first.energy),
-                "solver_objective": obj,
-                "objective": _objective(problem, weights),
-                "broken_share": problem.broken_share(sampleset),
-                "solver_train_accuracy": solver_accuracy,
-                "train_accuracy": problem.accuracy(weights),
-            }
-        )
+        self.history_.append({"stage": "final", "round": None, **record})
         if bar is not None:
             bar.update(1)
             bar.close()

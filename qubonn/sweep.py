@@ -1,0 +1,565 @@
+"""Hyperparameter sweeps: one BNNClassifier per grid point and seed, on any executor, resumable.
+
+>>> rows = sweep("examples/digits.qnn", {"margin": [0, 0.5], "dropout.p": [0, 0.3]}, seeds=5,
+...              data="digits:3,8", executor="ray", out="results.csv", backend="neal")
+
+Grid and fixed keys name :class:`~qubonn.BNNClassifier` arguments (``margin``, ``loss``,
+``backend``, ``num_reads``, ...), fields of its dropout scheme (``dropout.p``, ``dropout.rounds``,
+``dropout.variant``, ...), constraint weights (``penalties.sign``, ...), or options of the solver
+backend (``num_sweeps``, ``beta_range``, ...).  The network and data set go to every worker once
+(the executor's ``shared``); each task trains and scores one classifier.
+
+Results are a table, one row per (parameters, seed): the parameters, the seed, train and test
+accuracy, the size of the final QUBO, and times.  With ``out`` each row is appended to the file as
+soon as its run finishes, so an interrupted sweep keeps what finished, and running the same sweep
+again skips the rows already there (resume).  ``.csv`` files are appended in place; ``.parquet``
+files (needs pyarrow) collect rows in a ``<out>.partial.csv`` journal that is merged into the
+Parquet file when the sweep ends or is interrupted.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import itertools
+import math
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qubonn.errors import QubonnError
+
+#: BNNClassifier arguments a sweep may set (seed comes from ``seeds``; executor, progress no).
+CLASSIFIER_KEYS = (
+    "loss",
+    "loss_weight",
+    "margin",
+    "margin_scale",
+    "hard_margin",
+    "backend",
+    "num_reads",
+    "engine",
+    "polish",
+)
+PENALTY_KEYS = ("and", "sign", "tie")
+RESULT_COLUMNS = (
+    "train_accuracy",
+    "test_accuracy",
+    "variables",
+    "couplings",
+    "solves",
+    "best_energy",
+    "objective",
+    "compile_s",
+    "solve_s",
+    "fit_s",
+    "worker",
+    "finished",
+)
+_RESERVED = {"seed", "seeds", "executor", "progress", "network", "data", "dropout", "penalties"}
+
+
+class SweepError(QubonnError, ValueError):
+    """A sweep is described wrongly (grid, seeds, output file); the message says how to fix it."""
+
+
+# -- values: CLI text <-> Python <-> table cells -------------------------------------------
+def parse_value(text: str) -> Any:
+    """A grid value from text: int, float, true/false, none, else the string itself."""
+    t = text.strip()
+    low = t.lower()
+    if low in ("none", "null"):
+        return None
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(t)
+        except ValueError:
+            pass
+    return t
+
+
+def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    """``["margin=0,0.5", "dropout.p=0,0.3"]`` -> ``{"margin": [0, 0.5], "dropout.p": [0, 0.3]}``.
+
+    Values are split at commas and read by :func:`parse_value`."""
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not values.strip():
+            raise SweepError(
+                "a grid axis is KEY=V1,V2,..., e.g. margin=0,0.5,1 or dropout.p=0,0.3; "
+                f"not {item!r}"
+            )
+        parts = values.split(",")
+        if any(not v.strip() for v in parts):
+            raise SweepError(f"grid axis {item!r} has an empty value; separate values by commas")
+        if key in grid:
+            raise SweepError(f"grid key {key!r} is given twice; list all its values in one axis")
+        grid[key] = [parse_value(v) for v in parts]
+    return grid
+
+
+def parse_seeds(text: str) -> int | list[int]:
+    """``"10"`` -> 10 (seeds 0..9); ``"0,3,7"`` -> [0, 3, 7]."""
+    try:
+        if "," in text:
+            return [int(s) for s in text.split(",")]
+        return int(text)
+    except ValueError:
+        raise SweepError(
+            f"--seeds is a count (e.g. 10) or a list (e.g. 0,3,7); not {text!r}"
+        ) from None
+
+
+def cell(value: Any) -> str:
+    """The canonical text of a value, for table cells and resume keys (0 == 0.0 -> "0")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | float | np.integer | np.floating):
+        v = float(value)
+        if math.isfinite(v) and v.is_integer() and abs(v) < 2**53:
+            return str(int(v))
+        return repr(v)
+    return str(value)
+
+
+def _typed(column: str, text: str) -> Any:
+    if text == "":
+        return None
+    if column in ("worker", "finished", "network", "data"):
+        return text
+    return parse_value(text)
+
+
+# -- what a run is ---------------------------------------------------------------------------
+def _flatten(fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """Fixed arguments as flat keys: a Dropout/dict -> dropout.*, penalties -> penalties.*."""
+    from qubonn.training import Dropout
+
+    flat: dict[str, Any] = {}
+    for key, value in fixed.items():
+        if key == "dropout":
+            if value is None:
+                continue
+            fields = dataclasses.asdict(value) if isinstance(value, Dropout) else dict(value)
+            flat.update({f"dropout.{k}": v for k, v in fields.items()})
+        elif key == "penalties":
+            flat.update({f"penalties.{k}": v for k, v in dict(value or {}).items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+_BACKEND_PARAMETERS: dict[str, frozenset[str]] = {}
+
+
+def _solver_parameters(backend: str) -> frozenset[str]:
+    if backend not in _BACKEND_PARAMETERS:
+        from qubonn.backends import get_backend
+
+        _BACKEND_PARAMETERS[backend] = frozenset(get_backend(backend).parameters)
+    return _BACKEND_PARAMETERS[backend]
+
+
+def classifier_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
+    """BNNClassifier keyword arguments from flat sweep keys; unknown keys raise SweepError."""
+    from qubonn.training import Dropout
+
+    kwargs: dict[str, Any] = {}
+    dropout: dict[str, Any] = {}
+    penalties: dict[str, Any] = {}
+    solver: dict[str, Any] = {}
+    fields = tuple(Dropout.__dataclass_fields__)
+    for key, value in params.items():
+        head, dot, tail = key.partition(".")
+        if key in CLASSIFIER_KEYS:
+            kwargs[key] = value
+        elif dot and head == "dropout":
+            if tail not in fields:
+                raise SweepError(f"unknown grid key {key!r}; dropout fields: {', '.join(fields)}")
+            dropout[tail] = value
+        elif dot and head == "penalties":
+            if tail not in PENALTY_KEYS:
+                raise SweepError(f"unknown grid key {key!r}; penalties: {', '.join(PENALTY_KEYS)}")
+            penalties[tail] = value
+        elif key in _RESERVED or dot:
+            hint = " (give seeds with seeds=/--seeds)" if key in ("seed", "seeds") else ""
+            raise SweepError(f"{key!r} cannot be a sweep parameter{hint}; {_valid_keys()}")
+        else:
+            solver[key] = value
+    backend = kwargs.get("backend", "native")
+    if solver:
+        accepted = _solver_parameters(str(backend))
+        unknown = sorted(set(solver) - accepted - {"seed"})
+        if unknown:
+            raise SweepError(
+                f"unknown grid key(s) {unknown}: not a classifier argument nor an option of "
+                f"backend {backend!r} ({', '.join(sorted(accepted))}); {_valid_keys()}"
+            )
+    if dropout:
+        kwargs["dropout"] = dropout
+    if penalties:
+        kwargs["penalties"] = penalties
+    return {**kwargs, **solver}
+
+
+def _valid_keys() -> str:
+    return (
+        f"valid keys: {', '.join(CLASSIFIER_KEYS)}, dropout.<p|rounds|eta|variant|scale|"
+        "batch_size>, penalties.<and|sign|tie>, or an option of the backend (e.g. num_sweeps)"
+    )
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    """One run: the flat parameters (grid point and fixed values) and the seed."""
+
+    params: tuple[tuple[str, Any], ...]
+    seed: int
+
+    def kwargs(self) -> dict[str, Any]:
+        return classifier_kwargs(dict(self.params))
+
+
+def _fit_one(task: SweepTask, shared: tuple[Any, Any]) -> dict[str, Any]:
+    """Train and score one classifier (runs in a worker)."""
+    from qubonn.training import BNNClassifier
+
+    network, data = shared
+    t0 = time.perf_counter()
+    clf = BNNClassifier(network, **task.kwargs(), seed=task.seed, progress=False)
+    clf.fit(data.X_train, data.y_train)
+    fit_s = time.perf_counter() - t0
+    final = clf.history_[-1]
+    return {
+        "train_accuracy": clf.score(data.X_train, data.y_train),
+        "test_accuracy": clf.score(data.X_test, data.y_test) if len(data.y_test) else None,
+        "variables": final["variables"],
+        "couplings": final["couplings"],
+        "solves": len(clf.history_),
+        "best_energy": final["best_energy"],
+        "objective": final["objective"],
+        "compile_s": sum(h.get("compile_s", 0.0) for h in clf.history_),
+        "solve_s": sum(h["solve_s"] for h in clf.history_),
+        "fit_s": fit_s,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+# -- inputs ----------------------------------------------------------------------------------
+def _network(spec_or_network: Any) -> tuple[Any, str]:
+    import qubonn
+    from qubonn.network import Network
+
+    if isinstance(spec_or_network, Network):
+        digest = hashlib.sha1(spec_or_network.to_text().encode()).hexdigest()[:10]
+        return spec_or_network, f"network-{digest}"
+    if isinstance(spec_or_network, str | os.PathLike):
+        return qubonn.load_spec(spec_or_network), str(spec_or_network)
+    raise TypeError(f"sweep needs a spec path or a Network, not {type(spec_or_network).__name__}")
+
+
+def _dataset(data: Any) -> Any:
+    from qubonn import datasets
+
+    if isinstance(data, datasets.Dataset):
+        return data
+    if isinstance(data, str):
+        return datasets.load_data(data)
+    if isinstance(data, Mapping):
+        return datasets.digits(**data)
+    if isinstance(data, tuple) and len(data) == 4:
+        X_train, y_train, X_test, y_test = (np.asarray(a) for a in data)
+        classes = tuple(int(c) for c in np.unique(np.concatenate([y_train, y_test])))
+        return datasets.Dataset(X_train, y_train, X_test, y_test, classes, "arrays")
+    raise TypeError(
+        "data must be a Dataset, a data set name (e.g. 'digits:3,8'), a dict of "
+        "qubonn.datasets.digits arguments, or (X_train, y_train, X_test, y_test)"
+    )
+
+
+def _data_label(data: Any) -> str:
+    return f"{data.name} train={len(data.y_train)} test={len(data.y_test)}"
+
+
+def _seeds(seeds: int | Iterable[int]) -> list[int]:
+    if isinstance(seeds, int | np.integer):
+        if seeds < 1:
+            raise SweepError(f"seeds must be a count >= 1 or a list of seeds, not {seeds}")
+        return list(range(int(seeds)))
+    out = [int(s) for s in seeds]
+    if not out or len(set(out)) != len(out) or min(out) < 0:
+        raise SweepError(f"seeds must be distinct integers >= 0, not {out}")
+    return out
+
+
+def _grid_points(grid: Mapping[str, Any]) -> list[dict[str, Any]]:
+    axes = []
+    for key, values in grid.items():
+        if isinstance(values, str) or not isinstance(values, Iterable):
+            values = [values]
+        values = list(values)
+        if not values:
+            raise SweepError(f"grid axis {key!r} has no values")
+        axes.append([(key, v) for v in values])
+    return [dict(combo) for combo in itertools.product(*axes)]
+
+
+# -- the results table -----------------------------------------------------------------------
+class _Table:
+    """Reads finished rows and appends new ones, for .csv (in place) and .parquet (journal)."""
+
+    def __init__(self, path: Path, columns: list[str], key_columns: list[str]):
+        self.path = path
+        self.columns = columns
+        self.key_columns = key_columns
+        self.parquet = path.suffix.lower() == ".parquet"
+        if self.parquet:
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise SweepError(
+                    f"writing {path} needs pyarrow (pip install pyarrow); or use a .csv path"
+                ) from None
+        self.journal = path.with_name(path.name + ".partial.csv") if self.parquet else path
+        existing = self._header()
+        if existing is not None:
+            self._check_header(existing[0], existing[1])
+            self.columns = list(existing[1])  # same columns, maybe in another order: keep it
+
+    def _header(self) -> tuple[Path, list[str]] | None:
+        if self.parquet and self.path.exists():
+            import pyarrow.parquet as pq
+
+            return self.path, list(pq.read_schema(self.path).names)
+        if self.journal.exists() and self.journal.stat().st_size > 0:
+            with open(self.journal, newline="") as f:
+                return self.journal, next(csv.reader(f), [])
+        return None
+
+    @staticmethod
+    def remove(path: Path) -> None:
+        """Start over: delete earlier results (and a Parquet file's journal)."""
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".partial.csv").unlink(missing_ok=True)
+
+    def _read_csv(self, path: Path) -> list[dict[str, Any]]:
+        if not path.exists() or path.stat().st_size == 0:
+            return []
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames or []
+            self._check_header(path, header)
+            return [{c: _typed(c, r.get(c) or "") for c in header} for r in reader]
+
+    def _check_header(self, path: Path, header: Sequence[str]) -> None:
+        if sorted(header) != sorted(self.columns):
+            missing = [c for c in self.columns if c not in header]
+            extra = [c for c in header if c not in self.columns]
+            raise SweepError(
+                f"{path} holds another sweep's results (its columns differ: missing {missing}, "
+                f"extra {extra}); choose another --out, or delete the file to start over"
+            )
+
+    def read(self) -> list[dict[str, Any]]:
+        rows = []
+        if self.parquet and self.path.exists():
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(self.path)
+            self._check_header(self.path, table.column_names)
+            rows = table.to_pylist()
+        return rows + self._read_csv(self.journal)
+
+    def key(self, row: Mapping[str, Any]) -> tuple[str, ...]:
+        return tuple(cell(row.get(c)) for c in self.key_columns)
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        self.journal.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.journal.exists() or self.journal.stat().st_size == 0
+        with open(self.journal, "a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(self.columns)
+            writer.writerow([cell(row.get(c)) for c in self.columns])
+            f.flush()
+            os.fsync(f.fileno())
+
+    def finish(self) -> None:
+        """Merge the journal into the Parquet file (atomically); CSV needs nothing."""
+        if not self.parquet or not self.journal.exists():
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = self.read()
+        arrays = {}
+        for c in self.columns:
+            values = [r.get(c) for r in rows]
+            try:
+                arrays[c] = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep the text
+                arrays[c] = pa.array([None if v is None else cell(v) for v in values])
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        pq.write_table(pa.table(arrays), tmp)
+        os.replace(tmp, self.path)
+        self.journal.unlink()
+
+
+# -- the sweep -------------------------------------------------------------------------------
+def sweep(
+    spec_or_network: Any,
+    grid: Mapping[str, Sequence[Any]],
+    seeds: int | Iterable[int] = 1,
+    *,
+    data: Any = "digits",
+    executor: Any = None,
+    executor_options: Mapping[str, Any] | None = None,
+    out: str | os.PathLike | None = None,
+    resume: bool = True,
+    progress: Callable[[dict[str, Any], int, int], None] | None = None,
+    **fixed: Any,
+) -> list[dict[str, Any]]:
+    """Train one classifier per grid point and seed; returns the rows (task order).
+
+    spec_or_network: a .qnn path or a Network;
+    grid:       {key: [values]}; keys as in the module docstring;
+    seeds:      a count n (seeds 0..n-1) or a list; each is the classifier's ``seed``;
+    data:       a Dataset, a name for qubonn.datasets.load_data ("digits:3,8"), a dict of
+                qubonn.datasets.digits arguments, or (X_train, y_train, X_test, y_test);
+    executor:   "local" (default), "process", "ray", or an executor instance (not closed here);
+    executor_options: options for a named executor (e.g. {"address": "auto"});
+    out:        results file (.csv, or .parquet with pyarrow); rows are appended as runs finish;
+    resume:     skip runs whose row (same parameters and seed) is already in ``out``; False
+                deletes ``out`` first and starts over;
+    progress:   called as progress(row, done, total) after each finished run;
+    **fixed:    classifier arguments held fixed (backend="neal", num_sweeps=200, dropout=...).
+    """
+    from qubonn.distributed import get_executor, gpus_for
+
+    network, network_label = _network(spec_or_network)
+    dataset = _dataset(data)
+    seed_list = _seeds(seeds)
+    points = _grid_points(grid)
+    flat_fixed = _flatten(fixed)
+    both = sorted(set(grid) & set(flat_fixed))
+    if both:
+        raise SweepError(f"{both} are both swept (grid) and fixed; give each key once")
+    param_columns = list(grid) + sorted(flat_fixed)
+    key_columns = ["network", "data", *param_columns, "seed"]
+    columns = key_columns + list(RESULT_COLUMNS)
+
+    # Validate every grid point here, before any work is shipped.
+    from qubonn.training import BNNClassifier
+
+    tasks: list[SweepTask] = []
+    for point in points:
+        params = {**point, **flat_fixed}
+        try:
+            BNNClassifier(network, **classifier_kwargs(params))
+        except SweepError:
+            raise
+        except (ValueError, TypeError) as e:
+            raise SweepError(f"grid point {_describe(point)}: {e}") from None
+        tasks.extend(SweepTask(tuple(params.items()), s) for s in seed_list)
+
+    base = {"network": network_label, "data": _data_label(dataset)}
+
+    def row_of(task: SweepTask, result: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {**base, **dict(task.params), "seed": task.seed, **(result or {})}
+
+    table = None
+    if out is not None:
+        if not resume:
+            _Table.remove(Path(out))
+        table = _Table(Path(out), columns, key_columns)
+    done: dict[tuple[str, ...], dict[str, Any]] = {}
+    if table is not None:
+        for r in table.read():
+            done[table.key(r)] = r
+    rows: list[dict[str, Any] | None] = [None] * len(tasks)
+    todo: list[int] = []
+    for i, task in enumerate(tasks):
+        key = table.key(row_of(task, None)) if table is not None else None
+        if key is not None and key in done:
+            rows[i] = done[key]
+        else:
+            todo.append(i)
+
+    owned = executor is None or isinstance(executor, str)
+    ex = get_executor(executor, **dict(executor_options or {}))
+    finished = len(tasks) - len(todo)
+    try:
+        if todo:
+            cluster_gpus = ex.gpus() if hasattr(ex, "gpus") else 0.0
+
+            def gpus(task: SweepTask) -> float:
+                kw = task.kwargs()
+                return gpus_for(str(kw.get("backend", "native")), kw, cluster_gpus)
+
+            items = [tasks[i] for i in todo]
+            if hasattr(ex, "imap_unordered"):
+                stream = ex.imap_unordered(
+                    _fit_one, items, shared=(network, dataset), num_gpus=gpus
+                )
+            else:  # a plain map-only executor: rows arrive at the end
+                stream = enumerate(
+                    list(ex.map(partial(_fit_one, shared=(network, dataset)), items))
+                )
+            for j, result in stream:
+                i = todo[j]
+                row = row_of(tasks[i], result)
+                rows[i] = row
+                if table is not None:
+                    table.append(row)
+                finished += 1
+                if progress is not None:
+                    progress(row, finished, len(tasks))
+    finally:
+        try:
+            if table is not None:
+                table.finish()
+        finally:
+            if owned:
+                ex.close()
+    return [r for r in rows if r is not None]
+
+
+def _describe(point: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={cell(v)}" for k, v in point.items()) or "(no grid)"
+
+
+def summarize(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Mean and spread of test (and train) accuracy per grid point, over seeds."""
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(cell(r.get(k)) for k in keys), []).append(r)
+    out = []
+    for key, group in groups.items():
+        test = [float(r["test_accuracy"]) for r in group if r.get("test_accuracy") is not None]
+        train = [float(r["train_accuracy"]) for r in group]
+        out.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "runs": len(group),
+                "train_mean": float(np.mean(train)),
+                "test_mean": float(np.mean(test)) if test else None,
+                "test_std": float(np.std(test)) if test else None,
+            }
+        )
+    return out
