@@ -78,10 +78,11 @@ def test_local_map_is_ordered_and_matches_direct_solves():
 
 def test_process_pool_matches_local_and_loads_shared_once_per_worker():
     seeds = [0, 1, 2, 3, 4]
-    local = LocalExecutor().map(solve_seed, seeds, shared=_problem())
+    problem = _problem()
+    local = LocalExecutor().map(solve_seed, seeds, shared=problem)  # builds problem.bqm first
     with ProcessExecutor(workers=2) as ex:
-        pooled = ex.map(solve_seed, seeds, shared=_problem())  # a fresh one: see the xfail below
-        ids = ex.map(pid_and_shared_id, range(8), shared=_problem())
+        pooled = ex.map(solve_seed, seeds, shared=problem)
+        ids = ex.map(pid_and_shared_id, range(8), shared=problem)
     assert all(_same_samples(a, b) for a, b in zip(local, pooled, strict=True))
     by_pid: dict[int, set[int]] = {}
     for pid, obj in ids:
@@ -174,8 +175,8 @@ def ray_local():
 
 def test_ray_matches_local_and_puts_shared_once(ray_local, monkeypatch):
     seeds = [0, 1, 2, 3, 4, 5]
-    local = LocalExecutor().map(solve_seed, seeds, shared=_problem())
     problem = _problem()
+    local = LocalExecutor().map(solve_seed, seeds, shared=problem)
     puts = []
     real_put = ray_local.put
     monkeypatch.setattr(ray_local, "put", lambda obj, **kw: puts.append(obj) or real_put(obj, **kw))
@@ -202,3 +203,80 @@ def test_ray_gives_up_and_reraises_task_errors(ray_local):
             ex.map(raise_value_error, [3])
         with pytest.raises(DistributedError, match="asks for 1 GPU"):
             ex.map(square, [1], num_gpus=1)
+
+
+# -- the places that run many solves -------------------------------------------------------
+SPEC2 = "input x[4]\nhidden h[2] <- x\noutput y[1] <- h"
+FIXED = {"backend": "neal", "num_reads": 2, "num_sweeps": 30}
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.choice([-1, 1], size=(14, 4)).astype(np.int8)
+    y = (X[:, 0] + X[:, 1] + X[:, 2] > 0).astype(int)
+    return X[:8], y[:8], X[8:], y[8:]
+
+
+def _fit_independent(executor):
+    X, y, _, _ = _data()
+    clf = qubonn.BNNClassifier(
+        qubonn.parse(SPEC2),
+        dropout={"p": 0.5, "rounds": 3, "variant": "independent"},
+        executor=executor,
+        seed=4,
+        **FIXED,
+    )
+    return clf.fit(X, y)
+
+
+def _same_fit(a, b) -> bool:
+    def strip(h):
+        return [{k: v for k, v in r.items() if not k.endswith("_s")} for r in h]
+
+    return (
+        np.array_equal(a.weights_.w, b.weights_.w)
+        and np.array_equal(a.weights_.b, b.weights_.b)
+        and np.array_equal(a.linear_penalties_, b.linear_penalties_)
+        and strip(a.history_) == strip(b.history_)
+    )
+
+
+def test_trainer_rounds_on_a_process_pool_match_serial():
+    serial = _fit_independent(None)
+    with ProcessExecutor(workers=2) as ex:
+        pooled = _fit_independent(ex)
+    assert _same_fit(serial, pooled)
+
+
+def test_ray_trainer_rounds_and_sweep_match_local(ray_local):
+    from qubonn.sweep import sweep
+
+    with get_executor("ray") as ex:
+        assert _same_fit(_fit_independent(None), _fit_independent(ex))
+        grid = {"margin": [0, 0.5], "dropout.p": [0, 0.5]}
+        local = sweep(qubonn.parse(SPEC2), grid, seeds=2, data=_data(), **FIXED)
+        remote = sweep(qubonn.parse(SPEC2), grid, seeds=2, data=_data(), executor=ex, **FIXED)
+    volatile = {"compile_s", "solve_s", "fit_s", "worker", "finished"}
+    strip = [{k: v for k, v in r.items() if k not in volatile} for r in local]
+    assert strip == [{k: v for k, v in r.items() if k not in volatile} for r in remote]
+    assert len(strip) == 8 and {r["worker"] for r in remote}.isdisjoint(
+        {r["worker"] for r in local}
+    )
+
+
+def test_ray_sweep_cli(ray_local, tmp_path, capsys):
+    from qubonn.cli import main
+
+    spec = tmp_path / "net.qnn"
+    spec.write_text(SPEC2 + "\n")
+    X, y, Xt, yt = _data()
+    np.savez(tmp_path / "d.npz", X=np.concatenate([X, Xt]), y=np.concatenate([y, yt]))
+    out = tmp_path / "r.csv"
+    argv = [
+        "sweep", str(spec), "--grid", "margin=0,0.5", "--seeds", "2", "--executor", "ray",
+        "--retries", "1", "--backend", "neal", "--reads", "2", "--set", "num_sweeps=30",
+        "--data", str(tmp_path / "d.npz"), "--test", "0.4", "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert "4 runs in" in capsys.readouterr().out
+    assert len(out.read_text().splitlines()) == 5

@@ -1,0 +1,290 @@
+"""Sweeps: grid parsing, validation, results tables, resume after interruption, executors, CLI."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+import qubonn
+from qubonn.cli import main
+from qubonn.distributed import ProcessExecutor
+from qubonn.sweep import (
+    RESULT_COLUMNS,
+    SweepError,
+    cell,
+    classifier_kwargs,
+    parse_grid,
+    parse_seeds,
+    parse_value,
+    sweep,
+)
+
+SPEC = "input x[4]\nhidden h[2] <- x\noutput y[1] <- h"
+FIXED = {"backend": "neal", "num_reads": 2, "num_sweeps": 30}
+#: columns that differ between two runs of the same task (times, where, when)
+VOLATILE = {"compile_s", "solve_s", "fit_s", "worker", "finished"}
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.choice([-1, 1], size=(14, 4)).astype(np.int8)
+    y = (X[:, 0] + X[:, 1] + X[:, 2] > 0).astype(int)
+    return X[:8], y[:8], X[8:], y[8:]
+
+
+def _stable(rows):
+    return [{k: v for k, v in r.items() if k not in VOLATILE} for r in rows]
+
+
+def _read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# -- parsing and validation ----------------------------------------------------------------
+def test_parse_values_grid_and_seeds():
+    assert [parse_value(t) for t in ("0", "0.5", "true", "None", "hinge", " 2 ")] == [
+        0,
+        0.5,
+        True,
+        None,
+        "hinge",
+        2,
+    ]
+    assert parse_grid(["margin=0,0.5,1", "dropout.p=0,0.3", "loss=hinge"]) == {
+        "margin": [0, 0.5, 1],
+        "dropout.p": [0, 0.3],
+        "loss": ["hinge"],
+    }
+    assert parse_seeds("3") == 3 and parse_seeds("0,4,7") == [0, 4, 7]
+    for bad, match in [
+        (["margin"], "KEY=V1,V2"),
+        (["=1"], "KEY=V1,V2"),
+        (["margin="], "KEY=V1,V2"),
+        (["margin=0,,1"], "empty value"),
+        (["margin=0", "margin=1"], "given twice"),
+    ]:
+        with pytest.raises(SweepError, match=match):
+            parse_grid(bad)
+    with pytest.raises(SweepError, match="--seeds is a count"):
+        parse_seeds("a")
+
+
+def test_cells_are_canonical():
+    assert cell(0) == cell(0.0) == cell(np.int64(0)) == "0"
+    assert cell(0.3) == "0.3" and cell(None) == "" and cell(True) == "true"
+    assert cell(parse_value(cell(1e-7))) == cell(1e-7)
+
+
+def test_classifier_kwargs_maps_flat_keys_and_rejects_unknown_ones():
+    kw = classifier_kwargs(
+        {"margin": 0.5, "dropout.p": 0.3, "penalties.sign": 9, "backend": "neal", "num_sweeps": 5}
+    )
+    assert kw == {
+        "margin": 0.5,
+        "backend": "neal",
+        "dropout": {"p": 0.3},
+        "penalties": {"sign": 9},
+        "num_sweeps": 5,
+    }
+    for key, match in [
+        ("foo", "unknown grid key.*'foo'.*backend 'neal'"),
+        ("dropout.q", "dropout fields: p, rounds"),
+        ("penalties.x", "penalties: and, sign, tie"),
+        ("seed", "give seeds with"),
+        ("executor", "cannot be a sweep parameter"),
+    ]:
+        with pytest.raises(SweepError, match=match):
+            classifier_kwargs({"backend": "neal", key: 1})
+
+
+def test_bad_grid_points_fail_before_any_run(tmp_path):
+    net = qubonn.parse(SPEC)
+    with pytest.raises(SweepError, match="grid point margin=-1: margin"):
+        sweep(net, {"margin": [0, -1]}, data=_data(), out=tmp_path / "r.csv", **FIXED)
+    with pytest.raises(SweepError, match="both swept"):
+        sweep(net, {"num_sweeps": [1, 2]}, data=_data(), **FIXED)
+    with pytest.raises(SweepError, match="distinct integers"):
+        sweep(net, {}, seeds=[1, 1], data=_data(), **FIXED)
+    assert not (tmp_path / "r.csv").exists()
+
+
+# -- running ---------------------------------------------------------------------------------
+def test_sweep_rows_and_table(tmp_path):
+    out = tmp_path / "r.csv"
+    grid = {"margin": [0, 0.5], "dropout.p": [0.0, 0.5]}
+    rows = sweep(
+        qubonn.parse(SPEC),
+        grid,
+        seeds=2,
+        data=_data(),
+        out=out,
+        **{"dropout.rounds": 2, "dropout.variant": "independent"},
+        **FIXED,
+    )
+    assert len(rows) == 8
+    assert [(r["margin"], r["dropout.p"], r["seed"]) for r in rows[:3]] == [
+        (0, 0.0, 0),
+        (0, 0.0, 1),
+        (0, 0.5, 0),
+    ]
+    for r in rows:
+        assert 0 <= r["train_accuracy"] <= 1 and 0 <= r["test_accuracy"] <= 1
+        assert r["solves"] == 3  # two dropout rounds and the final fit
+        assert r["variables"] > 0 and r["couplings"] > 0 and r["fit_s"] > 0
+    table = _read(out)
+    assert len(table) == 8
+    assert list(table[0])[:4] == ["network", "data", "margin", "dropout.p"]
+    assert set(RESULT_COLUMNS) <= set(table[0]) and "num_sweeps" in table[0]
+    # the table holds what the classifier gives when trained directly
+    clf = qubonn.BNNClassifier(
+        qubonn.parse(SPEC),
+        margin=0.5,
+        dropout={"p": 0.5, "rounds": 2, "variant": "independent"},
+        seed=1,
+        **FIXED,
+    )
+    X, y, Xt, yt = _data()
+    clf.fit(X, y)
+    row = rows[7]
+    assert (row["margin"], row["dropout.p"], row["seed"]) == (0.5, 0.5, 1)
+    assert row["test_accuracy"] == clf.score(Xt, yt)
+    assert row["best_energy"] == clf.history_[-1]["best_energy"]
+    assert float(table[7]["test_accuracy"]) == clf.score(Xt, yt)
+
+
+def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
+    net, grid, out = qubonn.parse(SPEC), {"margin": [0, 0.25, 0.5]}, tmp_path / "r.csv"
+    full = sweep(net, grid, seeds=2, data=_data(), **FIXED)
+
+    def stop_after_two(row, done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(net, grid, seeds=2, data=_data(), out=out, progress=stop_after_two, **FIXED)
+    assert len(_read(out)) == 2  # what finished was kept
+
+    ran = []
+    rows = sweep(
+        net, grid, seeds=2, data=_data(), out=out, progress=lambda r, *_: ran.append(r), **FIXED
+    )
+    assert len(ran) == 4 and len(_read(out)) == 6
+    assert _stable(rows) == _stable(full)  # resumed rows read back from the file are the same
+    # nothing left to do; a wider grid runs only the new points; --restart starts over
+    again = []
+    sweep(net, grid, seeds=2, data=_data(), out=out, progress=lambda *a: again.append(a), **FIXED)
+    assert again == []
+    more = []
+    grid2 = {"margin": [0, 0.25, 0.5, 1]}
+    rows = sweep(
+        net, grid2, seeds=3, data=_data(), out=out, progress=lambda *a: more.append(a), **FIXED
+    )
+    assert len(more) == 12 - 6 and len(rows) == 12 and len(_read(out)) == 12
+    sweep(net, grid, seeds=1, data=_data(), out=out, resume=False, **FIXED)
+    assert len(_read(out)) == 3
+
+
+def test_resume_refuses_another_sweeps_table(tmp_path):
+    out = tmp_path / "r.csv"
+    net = qubonn.parse(SPEC)
+    sweep(net, {"margin": [0]}, data=_data(), out=out, **FIXED)
+    with pytest.raises(SweepError, match="another sweep's results"):
+        sweep(net, {"hard_margin": [0]}, data=_data(), out=out, **FIXED)
+
+
+def test_process_pool_sweep_matches_local():
+    net, grid = qubonn.parse(SPEC), {"margin": [0, 0.5]}
+    local = sweep(net, grid, seeds=2, data=_data(), **FIXED)
+    with ProcessExecutor(workers=2) as ex:
+        pooled = sweep(net, grid, seeds=2, data=_data(), executor=ex, **FIXED)
+    assert _stable(pooled) == _stable(local)
+    assert len({r["worker"] for r in pooled}) >= 1
+
+
+def test_parquet_results(tmp_path):
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed")
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "r.parquet"
+    net = qubonn.parse(SPEC)
+
+    def stop(row, done, total):
+        if done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(net, {"margin": [0, 0.5]}, data=_data(), out=out, progress=stop, **FIXED)
+    assert pq.read_table(out).num_rows == 1  # merged from the journal on interrupt
+    assert not (tmp_path / "r.parquet.partial.csv").exists()
+    rows = sweep(net, {"margin": [0, 0.5]}, data=_data(), out=out, **FIXED)
+    table = pq.read_table(out).to_pylist()
+    assert len(table) == 2 and _stable(table) == _stable(rows)
+
+
+def test_parquet_without_pyarrow_says_what_to_do(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(SweepError, match="needs pyarrow"):
+        sweep(qubonn.parse(SPEC), {}, data=_data(), out=tmp_path / "r.parquet", **FIXED)
+
+
+# -- command line ----------------------------------------------------------------------------
+@pytest.fixture()
+def files(tmp_path):
+    spec = tmp_path / "net.qnn"
+    spec.write_text(SPEC + "\n")
+    X, y, Xt, yt = _data()
+    data = tmp_path / "d.npz"
+    np.savez(data, X=np.concatenate([X, Xt]), y=np.concatenate([y, yt]))
+    return spec, data
+
+
+def test_cli_sweep_runs_and_resumes(files, tmp_path, capsys):
+    spec, data = files
+    out = tmp_path / "r.csv"
+    argv = [
+        "sweep", str(spec), "--grid", "margin=0,0.5", "dropout.p=0,0.5", "--seeds", "2",
+        "--set", "dropout.rounds=2", "num_sweeps=30", "--backend", "neal", "--reads", "2",
+        "--data", str(data), "--test", "0.4", "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "[8/8]" in text and "8 runs in" in text and "margin  dropout.p  runs" in text
+    assert len(_read(out)) == 8
+    assert main(argv) == 0
+    assert "[" not in capsys.readouterr().out.split("margin")[0]  # nothing ran again
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--grid", "foo=1,2"], "unknown grid key(s) ['foo']"),
+        (["--grid", "margin"], "a grid axis is KEY=V1,V2"),
+        (["--grid", "dropout.q=1"], "unknown grid key 'dropout.q'"),
+        (["--seeds", "x"], "--seeds is a count"),
+        (["--set", "num_sweeps=1,2"], "--set num_sweeps takes one value"),
+        (["--address", "auto"], "--address applies to --executor ray"),
+        (["--workers", "2"], "--workers applies to --executor process"),
+    ],
+)
+def test_cli_bad_input_is_one_line(files, tmp_path, capsys, extra, message):
+    spec, data = files
+    argv = ["sweep", str(spec), "--data", str(data), "--backend", "neal"]
+    assert main(argv + ["--out", str(tmp_path / "r.csv"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_ray_missing_is_one_line(files, tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    spec, data = files
+    argv = ["sweep", str(spec), "--data", str(data), "--backend", "neal", "--executor", "ray"]
+    assert main(argv + ["--out", str(tmp_path / "r.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'qubonn[distributed]'" in err and len(err.strip().splitlines()) == 1
