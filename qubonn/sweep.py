@@ -504,6 +504,7 @@ def sweep(
     owned = executor is None or isinstance(executor, str)
     ex = get_executor(executor, **dict(executor_options or {}))
     finished = len(tasks) - len(todo)
+    stream: Any = None
     try:
         if todo:
             cluster_gpus = ex.gpus() if hasattr(ex, "gpus") else 0.0
@@ -532,6 +533,8 @@ def sweep(
                     progress(row, finished, len(tasks))
     finally:
         try:
+            if hasattr(stream, "close"):
+                stream.close()  # stop the executor's tasks now (Ctrl-C, an error), not at gc
             if table is not None:
                 table.finish()
         finally:
