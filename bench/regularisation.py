@@ -181,6 +181,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--eta", type=float, default=0.1)
     ap.add_argument("--tasks", default="all", help="comma-separated task names, or all")
+    ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods")
+    ap.add_argument("--polish", default="anneal", choices=("anneal", "descent", "none"))
     ap.add_argument("--out", default="results.json")
     ap.add_argument("--plot", help="only plot/summarise this results file")
     ap.add_argument("--figure", default="regularisation.png")

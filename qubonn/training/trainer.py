@@ -139,14 +139,33 @@ def _pick_best(problem, sampleset) -> tuple[Weights, float, float]:
     return best
 
 
-def polish(problem, weights: Weights, max_passes: int = 50, seed: int | None = 0) -> Weights:
-    """Steepest-descent-like local search over single parameter flips between *feasible* states.
+POLISH_MODES = ("anneal", "descent", "none")
+
+
+def polish(
+    problem,
+    weights: Weights,
+    mode: str = "anneal",
+    sweeps: int = 30,
+    max_passes: int = 50,
+    seed: int | None = 0,
+) -> Weights:
+    """Search between *feasible* states by single-parameter moves, from ``weights``.
 
     A single-spin annealer cannot flip a weight bit without breaking every per-sample constraint
     that uses it, so it freezes.  Here each move flips one parameter together with every
     per-sample variable (their feasible completion, :meth:`Problem.feasible_state`), so the
-    energy change is exact in the QUBO and equals the change of the replayed objective.  Moves
-    that lower it are kept, in random order, until a full pass finds none."""
+    energy change is exact in the QUBO and equals the change of the replayed objective.
+
+    mode "descent": keep improving moves, in random order, until a full pass finds none.
+    mode "anneal":  first ``sweeps`` Metropolis sweeps over the parameters, temperature falling
+                    geometrically from one loss unit (``loss_weight``) to a hundredth of it,
+                    keeping the best state seen; then the descent.  Never worse than its start.
+    """
+    if mode not in POLISH_MODES:
+        raise ValueError(f"polish must be one of {POLISH_MODES}, not {mode!r}")
+    if mode == "none":
+        return weights
     f = problem.formulation
     net = f.network
     rng = np.random.default_rng(seed)
@@ -159,18 +178,37 @@ def polish(problem, weights: Weights, max_passes: int = 50, seed: int | None = 0
             net, problem.X, f.targets, Weights(w, b), f.objective, f.linear_penalties
         )
 
-    best = value()
+    def flip(e: int) -> None:
+        if e < net.n_arcs:
+            w[e] = -w[e]
+        else:
+            b[bias[e - net.n_arcs]] = -b[bias[e - net.n_arcs]]
+
+    current = value()
+    if mode == "anneal" and sweeps > 0:
+        t_hot = f.objective.loss_weight
+        best = (current, w.copy(), b.copy())
+        for temperature in np.geomspace(t_hot, t_hot / 100, sweeps):
+            for e in rng.permutation(net.n_parameters):
+                flip(e)
+                v = value()
+                if v <= current or rng.random() < np.exp((current - v) / temperature):
+                    current = v
+                    if v < best[0] - 1e-12:
+                        best = (v, w.copy(), b.copy())
+                else:
+                    flip(e)
+        current, w[:], b[:] = best
     for _ in range(max_passes):
         improved = False
         for e in rng.permutation(net.n_parameters):
-            target, i = (w, e) if e < net.n_arcs else (b, bias[e - net.n_arcs])
-            target[i] = -target[i]
+            flip(e)
             v = value()
-            if v < best - 1e-12:
-                best = v
+            if v < current - 1e-12:
+                current = v
                 improved = True
             else:
-                target[i] = -target[i]
+                flip(e)
         if not improved:
             break
     return Weights(w, b)
@@ -188,7 +226,7 @@ class _RoundTask:
     h: np.ndarray
     backend: str
     options: dict
-    polish: bool = True
+    polish: str = "anneal"
 
 
 def train_once(
@@ -199,7 +237,7 @@ def train_once(
     h: np.ndarray,
     backend: str,
     options: dict,
-    polish_result: bool = True,
+    polish_mode: str = "anneal",
     engine: str = "fast",
 ) -> tuple[Any, Any, Weights, Weights, dict]:
     """Compile, solve, pick the best read, polish: (problem, sampleset, weights, solver's
@@ -213,8 +251,7 @@ def train_once(
     t2 = time.perf_counter()
     solver_weights, obj, _ = _pick_best(problem, sampleset)
     weights = solver_weights
-    if polish_result:
-        weights = polish(problem, solver_weights, seed=int(options.get("seed") or 0))
+    weights = polish(problem, solver_weights, polish_mode, seed=int(options.get("seed") or 0))
     record = {
         "kept": int(network.hidden.size),
         "variables": problem.n_variables,
@@ -265,7 +302,8 @@ class BNNClassifier:
     progress:       show progress bars (tqdm); False for scripts.
     executor:       run independent dropout rounds through it (``executor.map``).
     polish:         after the solver, improve its best network by exact single-parameter moves
-                    between feasible states (see :func:`polish`); the history keeps both.
+                    between feasible states: "anneal" (default), "descent", or "none"/False
+                    (see :func:`polish`); the history keeps the solver's own result too.
     """
 
     def __init__(
@@ -285,7 +323,7 @@ class BNNClassifier:
         engine: str = "fast",
         progress: bool = False,
         executor: Any = None,
-        polish: bool = True,
+        polish: str | bool = "anneal",
         **solver_options: Any,
     ):
         if not isinstance(network, Network):
@@ -319,7 +357,15 @@ class BNNClassifier:
         self.engine = engine
         self.progress = progress
         self.executor = executor
-        self.polish = bool(polish)
+        if polish is True:
+            polish = "anneal"
+        elif polish is False or polish is None:
+            polish = "none"
+        if polish not in POLISH_MODES:
+            raise ValueError(
+                f"polish must be one of {POLISH_MODES} (or True/False), not {polish!r}"
+            )
+        self.polish = polish
         self.solver_options = solver_options
 
     def __repr__(self) -> str:
