@@ -125,10 +125,11 @@ for key in (
 # the best network the annealer itself returned; `objective` and `train_accuracy` describe it
 # after **polishing**. A single-flip annealer struggles on this QUBO: flipping one weight
 # breaks the constraints of every sample that uses it, so the move costs a large penalty and
-# the annealer freezes once it is cold. Polishing (`polish=True`, the default) then tries each
-# single-parameter flip *together with* the activations that follow from it, which is an exact
-# move between valid states, and keeps those that lower the loss. Pass `polish=False` to see
-# what the solver alone achieves.
+# the annealer freezes once it is cold. Polishing (`polish="anneal"`, the default) then makes
+# single-parameter flips *together with* the activations that follow from them, which are exact
+# moves between valid states: first a short annealing over such moves, then a descent that keeps
+# only those that lower the loss (`polish="descent"` skips the annealing). Pass `polish=False`
+# to see what the solver alone achieves.
 #
 # ## What did it learn?
 #
