@@ -135,6 +135,14 @@ class PolyTerms:
 
 Terms = ProductTerms | PolyTerms
 
+#: The quadratic fields of a PolyTerms that has only linear monomials.
+_NO_QUADRATIC = {
+    "quad_row": np.zeros(0, dtype=np.int64),
+    "quad_i": np.zeros(0, dtype=np.int64),
+    "quad_j": np.zeros(0, dtype=np.int64),
+    "quad_coef": np.zeros(0),
+}
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -485,10 +493,7 @@ def build(
                 lin_row=np.arange(nn.size),
                 lin_var=alpha_var(nn, jj),
                 lin_coef=1 - 2 * yv,
-                quad_row=np.zeros(0, dtype=np.int64),
-                quad_i=np.zeros(0, dtype=np.int64),
-                quad_j=np.zeros(0, dtype=np.int64),
-                quad_coef=np.zeros(0),
+                **_NO_QUADRATIC,
                 sample=nn,
                 unit=jj,
             )
@@ -592,10 +597,7 @@ def build(
             lin_row=par,
             lin_var=par,
             lin_coef=np.full(n_par, 2.0),
-            quad_row=np.zeros(0, dtype=np.int64),
-            quad_i=np.zeros(0, dtype=np.int64),
-            quad_j=np.zeros(0, dtype=np.int64),
-            quad_coef=np.zeros(0),
+            **_NO_QUADRATIC,
             sample=np.full(n_par, -1),
             unit=par,
             unit_kind="parameter",
