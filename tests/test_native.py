@@ -79,6 +79,26 @@ def test_compiled_sweeps_equal_array_reference(matrix: str, dtype: str) -> None:
     np.testing.assert_array_equal(fast.energies, ref.energies)
 
 
+@needs_numba
+@pytest.mark.parametrize("matrix", ["sparse", "dense"])
+def test_compiled_sweeps_get_one_contiguous_row_per_replica(matrix: str, monkeypatch) -> None:
+    """Rows interleaved in memory (a transposed product) put two threads on the same cache
+    lines and made two threads 2-6x slower than one: the kernels must get C-ordered rows."""
+    from qubonn.backends.native import _kernels_numba as kn
+
+    seen = []
+    real = kn.sa_dense if matrix == "dense" else kn.sa_sparse
+
+    def spy(*args):
+        seen.append([a.flags.c_contiguous for a in args[:4]])
+        return real(*args)
+
+    monkeypatch.setattr(kn, "sa_dense" if matrix == "dense" else "sa_sparse", spy)
+    p = problem_of(random_qubo_bqm(13, seed=7))
+    anneal(p, num_reads=5, num_sweeps=10, seed=1, matrix=matrix, device="cpu", engine="compiled")
+    assert seen and all(all(flags) for flags in seen)
+
+
 # ----------------------------------------------------------------------------- optimality
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("algorithm", ["sa", "ma"])

@@ -444,8 +444,9 @@ def anneal(
     coupling = _coupling(problem, xp, np_dtype, dense)
 
     def put(a: np.ndarray) -> Any:
-        a = a if layout_rn else np.ascontiguousarray(a.T)
-        return xp.asarray(a)
+        # C order matters: replica-major rows interleaved in memory (a transposed product) put
+        # two threads' writes on shared cache lines and made two threads slower than one
+        return xp.asarray(np.ascontiguousarray(a if layout_rn else a.T))
 
     state: dict[str, Any] = {
         "spins": put(spins0.astype(np_dtype)),
