@@ -58,6 +58,20 @@ def test_qubo_to_ising_preserves_energies(n: int, seed: int) -> None:
     np.testing.assert_allclose(p.energies(2 * x - 1), expected, rtol=1e-10, atol=1e-10)
 
 
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 12), st.integers(0, 2**31), st.integers(1, 5))
+def test_matvec_scipy_and_numpy_paths_agree(n: int, seed: int, reads: int) -> None:
+    rng = np.random.default_rng(seed)
+    m = rng.integers(0, 2 * n + 1)
+    rows, cols = rng.integers(0, n, m), rng.integers(0, n, m)
+    p = IsingProblem.from_ising(rng.normal(size=n), rows, cols, rng.integers(-4, 5, m))
+    bare = IsingProblem(p.h, p.indptr, p.indices, p.data, p.offset, {"csr": None})  # no scipy
+    spins = rng.choice([-1.0, 1.0], size=(n, reads))
+    np.testing.assert_array_equal(p.matvec(spins), bare.matvec(spins))
+    np.testing.assert_array_equal(p.matvec(spins[:, 0]), bare.matvec(spins[:, 0]))
+    np.testing.assert_array_equal(p.matvec(spins), p.dense() @ spins)
+
+
 def test_default_beta_range_follows_the_acceptance_rule() -> None:
     # chain with couplings 1 and 3: bounds 2(|J| sums) = 2, 8, 6 -> 90th percentile 7.6
     p = IsingProblem.from_ising(np.zeros(3), [0, 1], [1, 2], [1.0, 3.0])
@@ -235,7 +249,6 @@ def test_core_imports_without_dimod_pyqubo_openjij() -> None:
         "assert 'qubonn.backends.native.sampler' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
 
 
 @pytest.mark.slow

@@ -65,19 +65,19 @@ class IsingProblem:
         diag = rows == cols
         offset = float(offset) + float(vals[diag].sum())
         rows, cols, vals = rows[~diag], cols[~diag], vals[~diag]
-        lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
-        # sum duplicates of each unordered pair
-        key = lo * n + hi
-        uniq, inv = np.unique(key, return_inverse=True)
-        summed = np.bincount(inv, weights=vals, minlength=uniq.size)
-        keep = summed != 0
-        uniq, summed = uniq[keep], summed[keep]
-        lo, hi = uniq // n, uniq % n
-        r = np.concatenate([lo, hi])
-        c = np.concatenate([hi, lo])
-        v = np.concatenate([summed, summed])
-        order = np.lexsort((c, r))
-        r, c, v = r[order], c[order], v[order]
+        # sum the duplicates of each unordered pair (one sort), then store both directions
+        key = np.minimum(rows, cols) * n + np.maximum(rows, cols)
+        order = np.argsort(key, kind="stable")
+        key, vals = key[order], vals[order]
+        if key.size:
+            first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+            vals, key = np.add.reduceat(vals, first), key[first]
+        keep = vals != 0
+        key, vals = key[keep], vals[keep]
+        lo, hi = key // n, key % n
+        r, c = np.concatenate([lo, hi]), np.concatenate([hi, lo])
+        order = np.argsort(r * n + c)
+        r, c, v = r[order], c[order], np.concatenate([vals, vals])[order]
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
         return cls(h, indptr, c.astype(np.int32), v, offset)
@@ -138,9 +138,13 @@ class IsingProblem:
     def matvec(self, spins: np.ndarray) -> np.ndarray:
         """``Jsym @ spins`` for ``spins`` of shape ``(n,)`` or ``(n, R)``, in float64.
 
-        Row sums by ``np.add.reduceat`` over the CSR segments, a block of replicas at a time, so
-        the temporary stays small and the time linear in replicas (``np.add.at`` was not)."""
+        scipy's sparse product where scipy is installed; else row sums by ``np.add.reduceat``
+        over the CSR segments, a block of replicas at a time, so the temporary stays small and
+        the time linear in replicas (``np.add.at`` was not)."""
         spins = np.asarray(spins, dtype=np.float64)
+        csr = self._scipy_csr()
+        if csr is not None:
+            return np.asarray(csr @ spins, dtype=np.float64)
         out = np.zeros(spins.shape, dtype=np.float64)
         nonempty = np.diff(self.indptr) > 0
         if not nonempty.any():
@@ -154,6 +158,19 @@ class IsingProblem:
             part = spins[self.indices, lo : lo + block] * self.data[:, None]
             out[nonempty, lo : lo + block] = np.add.reduceat(part, starts, axis=0)
         return out
+
+    def _scipy_csr(self) -> Any:
+        """The coupling as a scipy CSR matrix (cached), or None where scipy is absent (a bare
+        GPU machine): its C product is several times faster than the numpy segment sums."""
+        if "csr" not in self._cache:
+            try:
+                import scipy.sparse as sp
+            except ImportError:
+                self._cache["csr"] = None
+            else:
+                n = self.n
+                self._cache["csr"] = sp.csr_matrix((self.data, self.indices, self.indptr), (n, n))
+        return self._cache["csr"]
 
     def energies(self, spins: Any) -> np.ndarray:
         """Energies of ``spins`` (shape ``(R, n)`` or ``(n,)``, values +-1), in float64."""
