@@ -72,6 +72,27 @@ def test_matvec_scipy_and_numpy_paths_agree(n: int, seed: int, reads: int) -> No
     np.testing.assert_array_equal(p.matvec(spins), p.dense() @ spins)
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 12), st.integers(0, 2**31))
+def test_symmetric_storage_same_with_and_without_scipy(n: int, seed: int) -> None:
+    from qubonn.backends.native.problem import _symmetric_csr_numpy
+
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(0, 3 * n + 1)) if n else 0
+    rows, cols = rng.integers(0, max(n, 1), m), rng.integers(0, max(n, 1), m)
+    vals = rng.integers(-3, 4, m).astype(float)  # duplicates may cancel to zero
+    p = IsingProblem.from_ising(np.zeros(n), rows, cols, vals)
+    off = rows != cols
+    lo, hi = np.minimum(rows, cols)[off], np.maximum(rows, cols)[off]
+    indptr, indices, data = _symmetric_csr_numpy(n, lo, hi, vals[off])
+    np.testing.assert_array_equal(p.indptr, indptr)
+    np.testing.assert_array_equal(p.indices, indices)
+    np.testing.assert_array_equal(p.data, data)
+    d = p.dense()
+    np.testing.assert_array_equal(d, d.T)
+    assert not np.any(p.data == 0)
+
+
 def test_default_beta_range_follows_the_acceptance_rule() -> None:
     # chain with couplings 1 and 3: bounds 2(|J| sums) = 2, 8, 6 -> 90th percentile 7.6
     p = IsingProblem.from_ising(np.zeros(3), [0, 1], [1, 2], [1.0, 3.0])
