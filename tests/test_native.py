@@ -255,6 +255,26 @@ def test_gpu_without_gpu_is_a_clear_error() -> None:
         NativeSampler().sample(random_qubo_bqm(4, seed=0), device="gpu")
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cuda_kernel_source_compiles(dtype: str, tmp_path) -> None:
+    """The RawKernel source compiles to PTX, checked here with nvcc where there is no GPU."""
+    import shutil
+
+    from qubonn.backends.native import _kernels_cuda
+
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc is not installed")
+    src = tmp_path / "sweeps.cu"
+    src.write_text(_kernels_cuda.source(dtype))
+    out = tmp_path / "sweeps.ptx"
+    subprocess.run(
+        [nvcc, "--ptx", *_kernels_cuda.NVCC_OPTIONS, str(src), "-o", str(out)], check=True
+    )
+    ptx = out.read_text()
+    assert ".entry sa_sparse" in ptx and ".entry sa_dense" in ptx
+
+
 # ----------------------------------------------------------------------------- light imports
 def test_core_imports_without_dimod_pyqubo_openjij() -> None:
     code = (

@@ -17,9 +17,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from ._rng import FREE_MOVE_ACCEPT
+
 _SOURCE = r"""
 typedef REAL real;
 typedef unsigned long long u64;
+#define FREE_ACCEPT FREE_MOVE_ACCEPT_VALUE
 
 __device__ __forceinline__ double u01(u64 key, u64 counter) {
     u64 z = (counter + 1ULL) * 0x9E3779B97F4A7C15ULL + key;
@@ -46,7 +49,7 @@ __device__ __forceinline__ double u01(u64 key, u64 counter) {
                 const double u = u01(key, (base + (u64)i) * ru + (u64)r);         \
                 if (u >= exp(-x)) continue;                                       \
             } else if (de == 0.0) {                                               \
-                if (u01(key, (base + (u64)i) * ru + (u64)r) >= 0.5) continue;     \
+                if (u01(key, (base + (u64)i) * ru + (u64)r) >= FREE_ACCEPT) continue; \
             }                                                                     \
             s[(long long)i * R + r] = -si;                                        \
             e += de;                                                              \
@@ -90,15 +93,25 @@ extern "C" __global__ void sa_dense(
 """
 
 
+def source(dtype_name: str) -> str:
+    """The CUDA source for ``float32`` or ``float64`` spins and fields."""
+    real = {"float32": "float", "float64": "double"}[dtype_name]
+    code = _SOURCE.replace("typedef REAL real;", f"typedef {real} real;")
+    return code.replace("FREE_MOVE_ACCEPT_VALUE", repr(float(FREE_MOVE_ACCEPT)))
+
+
+#: nvcc options; ``--fmad=false`` keeps every product rounded as numpy rounds it
+NVCC_OPTIONS = ("--fmad=false", "-std=c++14")
+
+
 @cache
 def module(dtype_name: str) -> Any:
     """The compiled RawModule for ``float32`` or ``float64`` (compiled once per process)."""
     import cupy
 
-    real = {"float32": "float", "float64": "double"}[dtype_name]
     return cupy.RawModule(
-        code=_SOURCE.replace("typedef REAL real;", f"typedef {real} real;"),
-        options=("--fmad=false", "-std=c++14"),
+        code=source(dtype_name),
+        options=NVCC_OPTIONS,
         name_expressions=None,
     )
 

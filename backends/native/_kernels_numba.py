@@ -15,7 +15,7 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-from ._rng import GOLDEN, MIX1, MIX2, STREAM_SA, TWO_M32  # noqa: F401  (STREAM_SA: documentation)
+from ._rng import FREE_MOVE_ACCEPT, GOLDEN, MIX1, MIX2, STREAM_SA, TWO_M32  # noqa: F401
 
 _GOLDEN = np.uint64(GOLDEN)
 _MIX1 = np.uint64(MIX1)
@@ -64,9 +64,8 @@ def sa_sparse(
                     if u >= np.exp(-x):
                         continue
                 elif de == 0.0:
-                    # free moves: accepted with probability 1/2 (detailed balance still holds);
-                    # always accepting them lets domain walls ride along a sequential sweep
-                    if _uniform(key, (base + np.uint64(i)) * ru + rid) >= 0.5:
+                    # free moves: accepted with probability FREE_MOVE_ACCEPT (see _rng)
+                    if _uniform(key, (base + np.uint64(i)) * ru + rid) >= FREE_MOVE_ACCEPT:
                         continue
                 s[i] = -si
                 e += de
@@ -108,9 +107,8 @@ def sa_dense(
                     if u >= np.exp(-x):
                         continue
                 elif de == 0.0:
-                    # free moves: accepted with probability 1/2 (detailed balance still holds);
-                    # always accepting them lets domain walls ride along a sequential sweep
-                    if _uniform(key, (base + np.uint64(i)) * ru + rid) >= 0.5:
+                    # free moves: accepted with probability FREE_MOVE_ACCEPT (see _rng)
+                    if _uniform(key, (base + np.uint64(i)) * ru + rid) >= FREE_MOVE_ACCEPT:
                         continue
                 s[i] = -si
                 e += de

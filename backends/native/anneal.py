@@ -196,8 +196,8 @@ def _sa_chunk_array(
     """Reference Metropolis sweeps on ``(n, R)`` arrays: variables in order, replicas at once.
 
     Mirrors the kernels decision for decision: ``dE = -2 s_i f_i``; downhill accepted; free moves
-    (``dE = 0``) accepted when ``u < 1/2`` (always accepting them makes domain walls travel with a
-    sequential sweep instead of diffusing, so they never meet and annihilate); uphill
+    (``dE = 0``) accepted when ``u < FREE_MOVE_ACCEPT`` (0.9, not 1: always accepting them makes
+    domain walls travel with a sequential sweep instead of diffusing, so they never meet); uphill
     with ``beta dE > 23`` rejected; else accepted when ``u < exp(-beta dE)``.  A flip adds
     ``-2 s_i J_ij`` to the neighbours' fields (non-flips add exact zeros, which change nothing).
     """
@@ -219,7 +219,7 @@ def _sa_chunk_array(
             u = _rng.uniform(key, xp.uint64((base + i) * num_reads) + rid, xp)
             acc = (
                 (de < 0.0)
-                | ((de == 0.0) & (u < 0.5))
+                | ((de == 0.0) & (u < _rng.FREE_MOVE_ACCEPT))
                 | ((de > 0.0) & (x <= 23.0) & (u < xp.exp(-xp.maximum(x, 0.0))))
             )
             d = xp.where(acc, -(si + si), zero)
