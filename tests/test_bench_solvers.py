@@ -1,0 +1,81 @@
+"""bench/solvers.py: its time-to-target protocol, and a smoke run of the whole table."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench" / "solvers.py"
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_solvers", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_time_to_target_doubles_then_repeats_and_counts_failed_runs(monkeypatch) -> None:
+    bench = load_bench()
+    clock = [0.0]
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: clock[0])
+    calls = []
+
+    def fake(sweeps: int, seed: int) -> float:
+        calls.append((sweeps, seed))
+        clock[0] += sweeps / 1000  # 1 ms per sweep
+        return 0.0 if len(calls) == 5 else 1.0  # the fifth run hits
+
+    t = bench.time_to_target(
+        fake, seed=2, rungs=[100, 200, 400, 800], cap=0.3, target=0.0, budget=10.0
+    )
+    # 100, 200, 400 (past the 0.3 s cap: repeated), 400, 400
+    assert [c[0] for c in calls] == [100, 200, 400, 400, 400]
+    assert len({c[1] for c in calls}) == 5  # fresh seed per run
+    assert t == pytest.approx(1.5)
+    calls.clear()
+
+    def never(sweeps: int, seed: int) -> float:
+        calls.append((sweeps, seed))
+        clock[0] += 1.0
+        return 1.0
+
+    assert math.isinf(bench.time_to_target(never, 0, [100], 0.3, 0.0, budget=3.0))
+    assert len(calls) == 3  # stops once the budget is spent
+
+
+def test_smoke_table_has_every_solver(tmp_path) -> None:
+    gset = BENCH.parents[1].parent / "shared" / "benchmarks" / "gset" / "G1"
+    if not gset.exists():
+        pytest.skip("shared/benchmarks/gset not found")
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--gset",
+            "G1",
+            "--no-bnn",
+            "--seeds",
+            "1",
+            "--max-sweeps",
+            "250",
+            "--cap",
+            "0.2",
+            "--ttt-budget",
+            "0.3",
+            "--ttt-min-time",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    rows = [line.split() for line in out.splitlines() if line.startswith("G1 ")]
+    assert [r[2] for r in rows] == ["native", "neal", "openjij"]
+    assert "target energy -11624.0" in out
