@@ -10,6 +10,9 @@
 #    and float64; sparse and dense), plus a ground-state check (tests/test_native_gpu.py).
 # 2. Benchmark: flip attempts/s and best energies on G22 and a dense random +-1 model
 #    (bench/solvers.py --gpu).
+# 3. Where bench/gpu_prepare.sh ran first (carry=["bench/.carry"]): the side-by-side table of
+#    native on the GPU (SA and MA, 512 replicas) against neal on this machine's CPU, time-to-target
+#    and flip rates on G22 and on the BNN QUBO with N = 1000.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -20,10 +23,20 @@ LOG="${OUT:-/tmp}/gpu_check.txt"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
   "$PY" -c "import sys, numpy, cupy; print(sys.version.split()[0], 'numpy', numpy.__version__, 'cupy', cupy.__version__, 'gpu', cupy.cuda.is_available())"
   echo "== tests (CuPy vs numpy)"
-  timeout 240 "$PY" -m pytest -q --noconftest -p no:cacheprovider -o addopts="" -m gpu -rs \
+  timeout 180 "$PY" -m pytest -q --noconftest -p no:cacheprovider -o addopts="" -m gpu -rs \
     tests/test_native_gpu.py
   echo "tests exit: $?"
   echo "== benchmark"
-  timeout 240 "$PY" bench/solvers.py --gpu
+  timeout 120 "$PY" bench/solvers.py --gpu
   echo "bench exit: $?"
+  if [ -d bench/.carry/wheels ] && [ -f bench/.carry/bnn-1000.npz ]; then
+    echo "== side by side with neal (time-to-target)"
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+      --target /tmp/site bench/.carry/wheels/*.whl && export PYTHONPATH="$PYTHONPATH:/tmp/site"
+    timeout 420 "$PY" bench/solvers.py --gset G22 --no-bnn --problem bench/.carry/bnn-1000.npz \
+      --solvers native-gpu native-gpu-ma neal --seeds 3 --ttt-budget 15 --ttt-min-time 0
+    echo "side-by-side exit: $?"
+  else
+    echo "== side by side with neal: skipped (run bench/gpu_prepare.sh and carry bench/.carry)"
+  fi
 } 2>&1 | tee "$LOG"

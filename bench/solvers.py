@@ -18,6 +18,7 @@ Every solver gets the same explicit geometric beta range (the native default for
 so the comparison is about the solvers, not about a schedule one of them guesses better.
 
     .venv/bin/python bench/solvers.py              # CPU table (native vs neal vs OpenJij)
+    .venv/bin/python bench/solvers.py --per-thread # attempts/s, one thread, fixed betas
     python bench/solvers.py --gpu                  # GPU machine: native GPU only, no dimod
 """
 
@@ -111,6 +112,47 @@ def solver_native(bqm: Any, reads: int, sweeps: int, seed: int, br: tuple) -> fl
         bqm, num_reads=reads, num_sweeps=sweeps, seed=seed, beta_range=br, device="cpu"
     )
     return float(ss.first.energy)
+
+
+def solver_native_gpu(algorithm: str, reads: int) -> Callable[..., float]:
+    """The native annealer on the GPU with ``reads`` replicas (float32), whatever reads the
+    table asks of the CPU solvers: a GPU needs hundreds of replicas to fill it."""
+
+    def run(bqm: Any, _reads: int, sweeps: int, seed: int, br: tuple) -> float:
+        from qubonn.backends.native import NativeSampler
+
+        ss = NativeSampler().sample(
+            bqm,
+            num_reads=reads,
+            num_sweeps=sweeps,
+            seed=seed,
+            beta_range=br,
+            device="gpu",
+            dtype="float32",
+            algorithm=algorithm,
+        )
+        return float(ss.first.energy)
+
+    return run
+
+
+def export_problem(p: IsingProblem, path: str) -> None:
+    """Write an instance's upper-triangle couplings for a machine that cannot build it."""
+    rows = np.repeat(np.arange(p.n), np.diff(p.indptr))
+    upper = rows < p.indices
+    np.savez_compressed(
+        path,
+        h=p.h,
+        rows=rows[upper].astype(np.int32),
+        cols=p.indices[upper],
+        vals=p.data[upper],
+        offset=np.float64(p.offset),
+    )
+
+
+def import_problem(path: str) -> IsingProblem:
+    with np.load(path) as f:
+        return IsingProblem.from_ising(f["h"], f["rows"], f["cols"], f["vals"], float(f["offset"]))
 
 
 def solver_neal(bqm: Any, reads: int, sweeps: int, seed: int, br: tuple) -> float:
@@ -223,8 +265,6 @@ def fmt_ratio(mine: float, ref: float) -> str:
 
 # ----------------------------------------------------------------------------- main
 def cpu_main(args: argparse.Namespace) -> None:
-    import numba
-
     seeds = list(range(args.seeds))
     rungs = [args.min_sweeps * 2**k for k in range(12) if args.min_sweeps * 2**k <= args.max_sweeps]
     instances: list[tuple[str, Any, float | None, IsingProblem]] = []
@@ -237,19 +277,45 @@ def cpu_main(args: argparse.Namespace) -> None:
         for label, bqm in bnn_problems(tuple(args.bnn)):
             lin, (r, c, v), off = bqm.spin.to_numpy_vectors(variable_order=list(bqm.variables))
             instances.append((label, bqm, None, IsingProblem.from_ising(lin, r, c, v, off)))
-    solvers = {"native": solver_native, "neal": solver_neal, "openjij": solver_openjij}
+    for path in args.problem:
+        p = import_problem(path)
+        instances.append((pathlib.Path(path).stem, to_bqm(p), None, p))
+    if args.export:
+        for label, _bqm, _target, p in instances:
+            out = pathlib.Path(args.export) / (label.lower().replace(" n=", "-") + ".npz")
+            export_problem(p, str(out))
+            print(f"wrote {out}")
+        return
+    available = {
+        "native": (solver_native, args.reads),
+        "neal": (solver_neal, args.reads),
+        "openjij": (solver_openjij, args.reads),
+        "native-gpu": (solver_native_gpu("sa", args.gpu_reads), args.gpu_reads),
+        "native-gpu-ma": (solver_native_gpu("ma", args.gpu_reads), args.gpu_reads),
+    }
+    unknown = [s for s in args.solvers if s not in available]
+    if unknown or "neal" not in args.solvers:
+        raise SystemExit(f"--solvers: give neal (the reference) and any of {', '.join(available)}")
+    solvers = {s: available[s] for s in args.solvers}
+    try:
+        import numba
+
+        threads = f"numba threads {numba.get_num_threads()}"
+    except ImportError:
+        threads = "no numba"
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"numba threads {numba.get_num_threads()}, python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d %H:%M')}"
+        f"{threads}, python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}"
     )
     print(
-        f"# reads={args.reads}, seeds={len(seeds)}, sweeps {rungs[0]}..{rungs[-1]} doubling, "
-        f"cap {args.cap}s per run, energy budget {args.budget}s, TTT budget {args.ttt_budget}s"
+        f"# reads={args.reads} (GPU: {args.gpu_reads}), seeds={len(seeds)}, sweeps "
+        f"{rungs[0]}..{rungs[-1]} doubling, cap {args.cap}s per run, energy budget "
+        f"{args.budget}s, TTT budget {args.ttt_budget}s"
     )
-    solver_native(instances[0][1], 2, 4, 0, (0.1, 1.0))  # numba compile/cache load, untimed
+    for fn, reads in solvers.values():  # numba compile/cache load, CUDA kernel compile: untimed
+        fn(instances[0][1], min(reads, 2), 4, 0, (0.1, 1.0))
     header = (
-        f"{'instance':11} {'n':>6} {'solver':8} {'TTT med s':>9} {'hits':>5} "
+        f"{'instance':11} {'n':>6} {'solver':13} {'TTT med s':>9} {'hits':>5} "
         f"{'E@budget':>12} {'Mflips/s':>9} {'TTT ratio':>10}"
     )
     print(header)
@@ -257,10 +323,10 @@ def cpu_main(args: argparse.Namespace) -> None:
     for label, bqm, target, p in instances:
         br = p.default_beta_range()
         calls = {}
-        for sname, fn in solvers.items():
+        for sname, (fn, reads) in solvers.items():
 
-            def call(sweeps: int, seed: int, fn=fn, bqm=bqm, br=br) -> float:
-                return fn(bqm, args.reads, sweeps, seed, br)
+            def call(sweeps: int, seed: int, fn=fn, bqm=bqm, br=br, reads=reads) -> float:
+                return fn(bqm, reads, sweeps, seed, br)
 
             calls[sname] = call
         phase1 = {s: ladder(c, seeds, rungs, args.cap) for s, c in calls.items()}
@@ -270,14 +336,46 @@ def cpu_main(args: argparse.Namespace) -> None:
         ttt = {s: ttt_seeds(c, rungs, tgt, args) for s, c in calls.items()}
         ref = statistics.median(ttt["neal"])
         for sname in solvers:
-            eq, rate = summarise(phase1[sname], seeds, args.budget, p.n, args.reads)
+            eq, rate = summarise(phase1[sname], seeds, args.budget, p.n, solvers[sname][1])
             med = statistics.median(ttt[sname])
             hits = sum(math.isfinite(t) for t in ttt[sname])
             print(
-                f"{label:11} {p.n:6d} {sname:8} {fmt_t(med):>9} {hits:>2}/{len(ttt[sname]):<2} "
+                f"{label:11} {p.n:6d} {sname:13} {fmt_t(med):>9} {hits:>2}/{len(ttt[sname]):<2} "
                 f"{eq:12.1f} {rate / 1e6:9.1f} {fmt_ratio(med, ref):>10}"
             )
         print(f"{'':11} target energy {tgt:.1f}; beta range ({br[0]:.4g}, {br[1]:.4g})")
+
+
+def per_thread_main(args: argparse.Namespace) -> None:
+    """Flip attempts per second on one thread at fixed temperatures: native vs neal."""
+    import numba
+    from dwave.samplers import SimulatedAnnealingSampler
+
+    numba.set_num_threads(1)
+    sweeps = 2000
+    print(f"# one thread, one read, {sweeps} sweeps at a fixed beta, median of 3; M attempts/s")
+    print(f"{'instance':9} {'beta':>6} {'native':>8} {'neal':>8} {'ratio':>6}")
+    for name in args.gset:
+        p, _ = load_gset(name)
+        bqm = to_bqm(p)
+        anneal(p, num_reads=1, num_sweeps=2, seed=0, device="cpu")  # compile, untimed
+        for beta in (0.05, 0.5, 2.0, 5.0):
+            sched = np.full(sweeps, beta)
+            walls = {"native": [], "neal": []}
+            for seed in range(3):
+                t = time.perf_counter()
+                anneal(p, num_reads=1, beta_schedule=sched, seed=seed, device="cpu")
+                walls["native"].append(time.perf_counter() - t)
+                t = time.perf_counter()
+                SimulatedAnnealingSampler().sample(
+                    bqm, num_reads=1, beta_schedule_type="custom", beta_schedule=sched, seed=seed
+                )
+                walls["neal"].append(time.perf_counter() - t)
+            rate = {k: sweeps * p.n / statistics.median(v) / 1e6 for k, v in walls.items()}
+            print(
+                f"{name:9} {beta:6.2f} {rate['native']:8.1f} {rate['neal']:8.1f} "
+                f"{rate['native'] / rate['neal']:6.2f}"
+            )
 
 
 def gpu_main(args: argparse.Namespace) -> None:
@@ -326,9 +424,20 @@ def gpu_main(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gpu", action="store_true", help="GPU benchmark of the native annealer")
+    ap.add_argument(
+        "--per-thread", action="store_true", help="attempts/s on one thread at fixed betas"
+    )
     ap.add_argument("--gset", nargs="*", default=["G1", "G11", "G22"])
     ap.add_argument("--bnn", nargs="*", type=int, default=[100, 500])
     ap.add_argument("--no-bnn", action="store_true")
+    ap.add_argument(
+        "--solvers",
+        nargs="*",
+        default=["native", "neal", "openjij"],
+        help="any of native, neal, openjij, native-gpu, native-gpu-ma (neal is the reference)",
+    )
+    ap.add_argument("--problem", nargs="*", default=[], help="instances written by --export")
+    ap.add_argument("--export", metavar="DIR", help="write the instances as .npz to DIR and stop")
     ap.add_argument("--reads", type=int, default=4)
     ap.add_argument("--seeds", type=int, default=7)
     ap.add_argument("--min-sweeps", type=int, default=125)
@@ -343,7 +452,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--gpu-reads", type=int, default=512)
     ap.add_argument("--gpu-sweeps", nargs="*", type=int, default=[100, 400, 1600])
     args = ap.parse_args(argv)
-    gpu_main(args) if args.gpu else cpu_main(args)
+    if args.gpu:
+        gpu_main(args)
+    elif args.per_thread:
+        per_thread_main(args)
+    else:
+        cpu_main(args)
 
 
 if __name__ == "__main__":

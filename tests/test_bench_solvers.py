@@ -8,6 +8,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench" / "solvers.py"
@@ -77,5 +78,19 @@ def test_smoke_table_has_every_solver(tmp_path) -> None:
         timeout=300,
     ).stdout
     rows = [line.split() for line in out.splitlines() if line.startswith("G1 ")]
-    assert [r[2] for r in rows] == ["native", "neal", "openjij"]
+    assert [r[2] for r in rows] == ["native", "neal", "openjij"], out
     assert "target energy -11624.0" in out
+
+
+def test_exported_problem_reads_back_identical(tmp_path) -> None:
+    bench = load_bench()
+    from qubonn.backends.native.problem import IsingProblem
+
+    rng = np.random.default_rng(3)
+    rows, cols = rng.integers(0, 30, 200), rng.integers(0, 30, 200)
+    p = IsingProblem.from_ising(rng.normal(size=30), rows, cols, rng.normal(size=200), 2.5)
+    bench.export_problem(p, str(tmp_path / "p.npz"))
+    q = bench.import_problem(str(tmp_path / "p.npz"))
+    for name in ("h", "indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(p, name), getattr(q, name))
+    assert q.offset == p.offset
