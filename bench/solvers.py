@@ -11,7 +11,9 @@ Two phases per instance and solver, each over several seeds:
    a run passes ``--cap`` seconds and then repeated at that length, until the best read reaches
    the target (G-set: the best-known cut; BNN: phase 1's best) or ``--ttt-budget`` seconds are
    spent.  A seed's TTT is the wall time spent until the hit (failed runs included); the table
-   gives the median over seeds (``-`` when half or more missed) and the hits.  Where the target
+   gives the median over seeds (``-`` when half or more missed), the hits, and the seconds per hit
+   (all phase-2 time over all hits: the expected TTT of the restart process, which stays finite
+   when the target is too rare for a median).  Ratios are against neal.  Where the target
    is quick to reach, more seeds run (up to 4x, until ``--ttt-min-time`` seconds are spent).
 
 Every solver gets the same explicit geometric beta range (the native default for the instance),
@@ -228,7 +230,7 @@ def time_to_target(
 
 def ttt_seeds(
     fn: Callable[[int, int], float], rungs: list[int], target: float, args: argparse.Namespace
-) -> list[float]:
+) -> tuple[list[float], float]:
     """Phase 2 over ``--seeds`` seeds, and more (up to 4x) while the solver has spent less than
     ``--ttt-min-time`` seconds: where the target is quick to reach, one lucky or unlucky run
     would otherwise decide the median."""
@@ -238,7 +240,13 @@ def ttt_seeds(
         t = time.perf_counter()
         times.append(time_to_target(fn, len(times), rungs, args.cap, target, args.ttt_budget))
         spent += time.perf_counter() - t
-    return times
+    return times, spent
+
+
+def seconds_per_hit(times: list[float], spent: float) -> float:
+    """All phase-2 time over all hits (``inf`` without a hit)."""
+    hits = sum(math.isfinite(t) for t in times)
+    return spent / hits if hits else math.inf
 
 
 def summarise(runs: list[Run], seeds: list[int], budget: float, n: int, reads: int):
@@ -259,7 +267,7 @@ def fmt_ratio(mine: float, ref: float) -> str:
     if math.isfinite(mine) and math.isfinite(ref):
         return f"{mine / ref:.2f}"
     if math.isfinite(mine):
-        return "only hit"
+        return "only-hit"
     return "-"
 
 
@@ -315,8 +323,8 @@ def cpu_main(args: argparse.Namespace) -> None:
     for fn, reads in solvers.values():  # numba compile/cache load, CUDA kernel compile: untimed
         fn(instances[0][1], min(reads, 2), 4, 0, (0.1, 1.0))
     header = (
-        f"{'instance':11} {'n':>6} {'solver':13} {'TTT med s':>9} {'hits':>5} "
-        f"{'E@budget':>12} {'Mflips/s':>9} {'TTT ratio':>10}"
+        f"{'instance':11} {'n':>6} {'solver':13} {'TTT med s':>9} {'hits':>5} {'ratio':>8} "
+        f"{'s per hit':>9} {'ratio':>8} {'E@budget':>12} {'Mflips/s':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -334,14 +342,17 @@ def cpu_main(args: argparse.Namespace) -> None:
         if tgt is None:  # BNN: the best energy any solver found
             tgt = min(r[3] for runs in phase1.values() for r in runs)
         ttt = {s: ttt_seeds(c, rungs, tgt, args) for s, c in calls.items()}
-        ref = statistics.median(ttt["neal"])
+        per_hit = {s: seconds_per_hit(times, spent) for s, (times, spent) in ttt.items()}
+        ref = statistics.median(ttt["neal"][0])
         for sname in solvers:
             eq, rate = summarise(phase1[sname], seeds, args.budget, p.n, solvers[sname][1])
-            med = statistics.median(ttt[sname])
-            hits = sum(math.isfinite(t) for t in ttt[sname])
+            times = ttt[sname][0]
+            med = statistics.median(times)
+            hits = sum(math.isfinite(t) for t in times)
             print(
-                f"{label:11} {p.n:6d} {sname:13} {fmt_t(med):>9} {hits:>2}/{len(ttt[sname]):<2} "
-                f"{eq:12.1f} {rate / 1e6:9.1f} {fmt_ratio(med, ref):>10}"
+                f"{label:11} {p.n:6d} {sname:13} {fmt_t(med):>9} {hits:>2}/{len(times):<2} "
+                f"{fmt_ratio(med, ref):>8} {fmt_t(per_hit[sname]):>9} "
+                f"{fmt_ratio(per_hit[sname], per_hit['neal']):>8} {eq:12.1f} {rate / 1e6:9.1f}"
             )
         print(f"{'':11} target energy {tgt:.1f}; beta range ({br[0]:.4g}, {br[1]:.4g})")
 

@@ -78,6 +78,7 @@ def test_smoke_table_has_every_solver(tmp_path) -> None:
         timeout=300,
     ).stdout
     rows = [line.split() for line in out.splitlines() if line.startswith("G1 ")]
+    assert all(len(r) == 10 for r in rows), out
     assert [r[2] for r in rows] == ["native", "neal", "openjij"], out
     assert "target energy -11624.0" in out
 
@@ -94,3 +95,9 @@ def test_exported_problem_reads_back_identical(tmp_path) -> None:
     for name in ("h", "indptr", "indices", "data"):
         np.testing.assert_array_equal(getattr(p, name), getattr(q, name))
     assert q.offset == p.offset
+
+
+def test_seconds_per_hit() -> None:
+    bench = load_bench()
+    assert bench.seconds_per_hit([1.0, math.inf, 3.0], 24.0) == 12.0
+    assert math.isinf(bench.seconds_per_hit([math.inf], 20.0))
