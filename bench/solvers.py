@@ -82,14 +82,17 @@ def load_gset(name: str) -> tuple[IsingProblem, float]:
     return p, -best[name]
 
 
+def upper_triplets(p: IsingProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each coupling once: ``(rows, cols, vals)`` with ``rows < cols``."""
+    rows = np.repeat(np.arange(p.n), np.diff(p.indptr))
+    upper = rows < p.indices
+    return rows[upper], p.indices[upper], p.data[upper]
+
+
 def to_bqm(p: IsingProblem) -> Any:
     import dimod
 
-    rows = np.repeat(np.arange(p.n), np.diff(p.indptr))
-    upper = rows < p.indices
-    return dimod.BinaryQuadraticModel.from_numpy_vectors(
-        p.h, (rows[upper], p.indices[upper], p.data[upper]), p.offset, "SPIN"
-    )
+    return dimod.BinaryQuadraticModel.from_numpy_vectors(p.h, upper_triplets(p), p.offset, "SPIN")
 
 
 def bnn_problems(sizes: tuple[int, ...]) -> list[tuple[str, Any]]:
@@ -107,11 +110,12 @@ def bnn_problems(sizes: tuple[int, ...]) -> list[tuple[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- solvers
-def solver_native(bqm: Any, reads: int, sweeps: int, seed: int, br: tuple) -> float:
+def solver_native(bqm: Any, reads: int, sweeps: int, seed: int, br: tuple, **options: Any) -> float:
     from qubonn.backends.native import NativeSampler
 
+    options.setdefault("device", "cpu")
     ss = NativeSampler().sample(
-        bqm, num_reads=reads, num_sweeps=sweeps, seed=seed, beta_range=br, device="cpu"
+        bqm, num_reads=reads, num_sweeps=sweeps, seed=seed, beta_range=br, **options
     )
     return float(ss.first.energy)
 
@@ -121,40 +125,27 @@ def solver_native_gpu(algorithm: str, reads: int) -> Callable[..., float]:
     table asks of the CPU solvers: a GPU needs hundreds of replicas to fill it."""
 
     def run(bqm: Any, _reads: int, sweeps: int, seed: int, br: tuple) -> float:
-        from qubonn.backends.native import NativeSampler
-
-        ss = NativeSampler().sample(
-            bqm,
-            num_reads=reads,
-            num_sweeps=sweeps,
-            seed=seed,
-            beta_range=br,
-            device="gpu",
-            dtype="float32",
-            algorithm=algorithm,
-        )
-        return float(ss.first.energy)
+        options = {"device": "gpu", "dtype": "float32", "algorithm": algorithm}
+        return solver_native(bqm, reads, sweeps, seed, br, **options)
 
     return run
 
 
 def export_problem(p: IsingProblem, path: str) -> None:
     """Write an instance's upper-triangle couplings for a machine that cannot build it."""
-    rows = np.repeat(np.arange(p.n), np.diff(p.indptr))
-    upper = rows < p.indices
+    rows, cols, vals = upper_triplets(p)
     np.savez_compressed(
-        path,
-        h=p.h,
-        rows=rows[upper].astype(np.int32),
-        cols=p.indices[upper],
-        vals=p.data[upper],
-        offset=np.float64(p.offset),
+        path, h=p.h, rows=rows.astype(np.int32), cols=cols, vals=vals, offset=np.float64(p.offset)
     )
 
 
 def import_problem(path: str) -> IsingProblem:
-    with np.load(path) as f:
-        return IsingProblem.from_ising(f["h"], f["rows"], f["cols"], f["vals"], float(f["offset"]))
+    try:
+        with np.load(path) as f:
+            parts = (f["h"], f["rows"], f["cols"], f["vals"], float(f["offset"]))
+    except (OSError, KeyError, ValueError) as exc:
+        raise SystemExit(f"--problem {path}: not an instance written by --export ({exc})") from None
+    return IsingProblem.from_ising(*parts)
 
 
 def solver_neal(bqm: Any, reads: int, sweeps: int, seed: int, br: tuple) -> float:
@@ -289,6 +280,7 @@ def cpu_main(args: argparse.Namespace) -> None:
         p = import_problem(path)
         instances.append((pathlib.Path(path).stem, to_bqm(p), None, p))
     if args.export:
+        pathlib.Path(args.export).mkdir(parents=True, exist_ok=True)
         for label, _bqm, _target, p in instances:
             out = pathlib.Path(args.export) / (label.lower().replace(" n=", "-") + ".npz")
             export_problem(p, str(out))

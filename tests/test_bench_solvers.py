@@ -101,3 +101,12 @@ def test_seconds_per_hit() -> None:
     bench = load_bench()
     assert bench.seconds_per_hit([1.0, math.inf, 3.0], 24.0) == 12.0
     assert math.isinf(bench.seconds_per_hit([math.inf], 20.0))
+
+
+def test_bad_problem_file_is_a_clear_error(tmp_path) -> None:
+    bench = load_bench()
+    (tmp_path / "junk.npz").write_text("not an archive")
+    with pytest.raises(SystemExit, match="not an instance written by --export"):
+        bench.import_problem(str(tmp_path / "junk.npz"))
+    with pytest.raises(SystemExit, match="not an instance written by --export"):
+        bench.import_problem(str(tmp_path / "missing.npz"))
