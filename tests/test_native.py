@@ -105,7 +105,15 @@ def test_default_beta_range_follows_the_acceptance_rule() -> None:
 @needs_numba
 @pytest.mark.parametrize("matrix", ["sparse", "dense"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_compiled_sweeps_equal_array_reference(matrix: str, dtype: str) -> None:
+@pytest.mark.parametrize("free_accept", [0.3, 0.9])
+def test_compiled_sweeps_equal_array_reference(
+    matrix: str, dtype: str, free_accept: float, monkeypatch
+) -> None:
+    """The free-move rule is read at call time by every path (a numba global would be frozen
+    into the on-disk cache, so changing the rule would silently not reach the kernels)."""
+    from qubonn.backends.native import _rng
+
+    monkeypatch.setattr(_rng, "FREE_MOVE_ACCEPT", free_accept)
     p = problem_of(random_qubo_bqm(13, seed=7))
     kw = dict(num_reads=6, num_sweeps=40, seed=11, matrix=matrix, dtype=dtype, device="cpu")
     ref = anneal(p, engine="array", **kw)
@@ -132,6 +140,21 @@ def test_compiled_sweeps_get_one_contiguous_row_per_replica(matrix: str, monkeyp
     p = problem_of(random_qubo_bqm(13, seed=7))
     anneal(p, num_reads=5, num_sweeps=10, seed=1, matrix=matrix, device="cpu", engine="compiled")
     assert seen and all(all(flags) for flags in seen)
+
+
+@needs_numba
+def test_free_move_rule_reaches_the_compiled_kernels(monkeypatch) -> None:
+    from qubonn.backends.native import _rng
+
+    ring = IsingProblem.from_ising(
+        np.zeros(40), np.arange(40), (np.arange(40) + 1) % 40, np.ones(40), 0.0
+    )
+    kw = dict(num_reads=4, num_sweeps=30, seed=3, beta_range=(5.0, 5.0), device="cpu")
+    runs = {}
+    for rule in (0.2, 0.9):
+        monkeypatch.setattr(_rng, "FREE_MOVE_ACCEPT", rule)
+        runs[rule] = anneal(ring, engine="compiled", **kw).samples
+    assert not np.array_equal(runs[0.2], runs[0.9])
 
 
 # ----------------------------------------------------------------------------- optimality

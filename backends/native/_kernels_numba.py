@@ -15,7 +15,7 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-from ._rng import FREE_MOVE_ACCEPT, GOLDEN, MIX1, MIX2, STREAM_SA, TWO_M32  # noqa: F401
+from ._rng import GOLDEN, MIX1, MIX2, STREAM_SA, TWO_M32  # noqa: F401
 
 _GOLDEN = np.uint64(GOLDEN)
 _MIX1 = np.uint64(MIX1)
@@ -38,7 +38,18 @@ def _uniform(key, counter):  # pragma: no cover - compiled
 
 @nb.njit(parallel=True, cache=True, nogil=True)
 def sa_sparse(
-    spins, fields, energy, best_spins, best_energy, indptr, indices, data, betas, sweep0, key
+    spins,
+    fields,
+    energy,
+    best_spins,
+    best_energy,
+    indptr,
+    indices,
+    data,
+    betas,
+    sweep0,
+    key,
+    free_accept,
 ):  # pragma: no cover - compiled
     """Run ``len(betas)`` sweeps on every replica (rows of ``spins``) of a CSR coupling."""
     num_reads, n = spins.shape
@@ -64,8 +75,8 @@ def sa_sparse(
                     if u >= np.exp(-x):
                         continue
                 elif de == 0.0:
-                    # free moves: accepted with probability FREE_MOVE_ACCEPT (see _rng)
-                    if _uniform(key, (base + np.uint64(i)) * ru + rid) >= FREE_MOVE_ACCEPT:
+                    # free moves: accepted with probability free_accept (see _rng)
+                    if _uniform(key, (base + np.uint64(i)) * ru + rid) >= free_accept:
                         continue
                 s[i] = -si
                 e += de
@@ -81,7 +92,7 @@ def sa_sparse(
 
 @nb.njit(parallel=True, cache=True, nogil=True)
 def sa_dense(
-    spins, fields, energy, best_spins, best_energy, coupling, betas, sweep0, key
+    spins, fields, energy, best_spins, best_energy, coupling, betas, sweep0, key, free_accept
 ):  # pragma: no cover - compiled
     """Dense-coupling twin of :func:`sa_sparse` (row ``i`` of ``coupling`` is read on a flip)."""
     num_reads, n = spins.shape
@@ -107,8 +118,8 @@ def sa_dense(
                     if u >= np.exp(-x):
                         continue
                 elif de == 0.0:
-                    # free moves: accepted with probability FREE_MOVE_ACCEPT (see _rng)
-                    if _uniform(key, (base + np.uint64(i)) * ru + rid) >= FREE_MOVE_ACCEPT:
+                    # free moves: accepted with probability free_accept (see _rng)
+                    if _uniform(key, (base + np.uint64(i)) * ru + rid) >= free_accept:
                         continue
                 s[i] = -si
                 e += de

@@ -243,7 +243,9 @@ def _sa_chunk_compiled(
 
     args = (state["spins"], state["fields"], state["energy"], state["best_spins"])
     args += (state["best_energy"],)
-    tail = (np.ascontiguousarray(betas, dtype=np.float64), sweep0, np.uint64(key))
+    betas = np.ascontiguousarray(betas, dtype=np.float64)
+    # passed, not read as a global: numba would bake a global into its on-disk cache
+    tail = (betas, sweep0, np.uint64(key), float(_rng.FREE_MOVE_ACCEPT))
     if coupling["kind"] == "dense":
         kn.sa_dense(*args, coupling["dense"], *tail)
     else:
