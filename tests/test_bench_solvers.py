@@ -12,6 +12,10 @@ import numpy as np
 import pytest
 
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench" / "solvers.py"
+needs_gset = pytest.mark.skipif(
+    not (BENCH.parents[1].parent / "shared" / "benchmarks" / "gset" / "G1").exists(),
+    reason="shared/benchmarks/gset not found",
+)
 
 
 def load_bench():
@@ -50,10 +54,8 @@ def test_time_to_target_doubles_then_repeats_and_counts_failed_runs(monkeypatch)
     assert len(calls) == 3  # stops once the budget is spent
 
 
+@needs_gset
 def test_smoke_table_has_every_solver(tmp_path) -> None:
-    gset = BENCH.parents[1].parent / "shared" / "benchmarks" / "gset" / "G1"
-    if not gset.exists():
-        pytest.skip("shared/benchmarks/gset not found")
     out = subprocess.run(
         [
             sys.executable,
@@ -110,3 +112,46 @@ def test_bad_problem_file_is_a_clear_error(tmp_path) -> None:
         bench.import_problem(str(tmp_path / "junk.npz"))
     with pytest.raises(SystemExit, match="not an instance written by --export"):
         bench.import_problem(str(tmp_path / "missing.npz"))
+
+
+FREE_MOVES = BENCH.parent / "free_moves.py"
+
+
+@needs_gset
+def test_free_moves_bench_prints_a_row_per_rule() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(FREE_MOVES),
+            "--gset",
+            "G1",
+            "--rules",
+            "0.5",
+            "1",
+            "--seeds",
+            "1",
+            "--budget",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    rows = [line.split() for line in out.splitlines() if line.startswith("G1 ")]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("G1", "-11624.0", "0.50"),
+        ("G1", "-11624.0", "1.00"),
+    ]
+    assert all(r[3] in ("0/1", "1/1") for r in rows)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--rules", "2"], "--rules: probabilities in [0, 1]"), (["--bnn", "100"], "--bnn-target")],
+)
+def test_free_moves_bench_rejects_bad_arguments(argv: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(FREE_MOVES), *argv], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
