@@ -7,14 +7,15 @@ Two phases per instance and solver, each over several seeds:
    that finished within ``--budget`` seconds, median over seeds), flip attempts per second
    (``num_reads * num_sweeps * n / wall`` on the largest run), and for BNN QUBOs the target: the
    best energy any solver found.
-2. Time-to-target (TTT), as a user meets it: runs with fresh seeds, ``num_sweeps`` doubling until
-   a run passes ``--cap`` seconds and then repeated at that length, until the best read reaches
-   the target (G-set: the best-known cut; BNN: phase 1's best) or ``--ttt-budget`` seconds are
-   spent.  A seed's TTT is the wall time spent until the hit (failed runs included); the table
-   gives the median over seeds (``-`` when half or more missed), the hits, and the seconds per hit
-   (all phase-2 time over all hits: the expected TTT of the restart process, which stays finite
-   when the target is too rare for a median).  Ratios are against neal.  Where the target
-   is quick to reach, more seeds run (up to 4x, until ``--ttt-min-time`` seconds are spent).
+2. Time-to-target (TTT), as a user meets it: runs with fresh seeds, ``num_sweeps`` doubling
+   until a run passes ``--cap`` seconds and then repeated at that length, until the best read
+   reaches the target (G-set: the best-known cut; BNN: phase 1's best, or ``--bnn-targets``) or
+   ``--ttt-budget`` seconds are spent.  A seed's TTT is the wall time spent until the hit
+   (failed runs included); the table gives the median over seeds (``-`` when half or more
+   missed), the hits, and the seconds per hit (all phase-2 time over all hits: the expected TTT
+   of the restart process, which stays finite when the target is too rare for a median).  Ratios
+   are against neal.  Where the target is quick to reach, more seeds run (up to 4x, until
+   ``--ttt-min-time`` seconds are spent).
 
 Every solver gets the same explicit geometric beta range (the native default for the instance),
 so the comparison is about the solvers, not about a schedule one of them guesses better.
@@ -273,9 +274,11 @@ def cpu_main(args: argparse.Namespace) -> None:
     if not args.no_bnn:
         from qubonn.backends.native.sampler import NativeSampler  # noqa: F401  (needs dimod)
 
+        fixed = dict(zip((f"BNN N={n}" for n in args.bnn), args.bnn_targets or [], strict=False))
         for label, bqm in bnn_problems(tuple(args.bnn)):
             lin, (r, c, v), off = bqm.spin.to_numpy_vectors(variable_order=list(bqm.variables))
-            instances.append((label, bqm, None, IsingProblem.from_ising(lin, r, c, v, off)))
+            p = IsingProblem.from_ising(lin, r, c, v, off)
+            instances.append((label, bqm, fixed.get(label), p))
     for path in args.problem:
         p = import_problem(path)
         instances.append((pathlib.Path(path).stem, to_bqm(p), None, p))
@@ -434,6 +437,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--bnn", nargs="*", type=int, default=[100, 500])
     ap.add_argument("--no-bnn", action="store_true")
     ap.add_argument(
+        "--bnn-targets",
+        nargs="*",
+        type=float,
+        metavar="E",
+        help="fixed TTT targets, one per --bnn size (default: the best energy any solver found)",
+    )
+    ap.add_argument(
         "--solvers",
         nargs="*",
         default=["native", "neal", "openjij"],
@@ -455,6 +465,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--gpu-reads", type=int, default=512)
     ap.add_argument("--gpu-sweeps", nargs="*", type=int, default=[100, 400, 1600])
     args = ap.parse_args(argv)
+    if args.bnn_targets is not None and len(args.bnn_targets) != len(args.bnn):
+        raise SystemExit(
+            f"--bnn-targets: one energy per --bnn size ({len(args.bnn)}), got {args.bnn_targets}"
+        )
     if args.gpu:
         gpu_main(args)
     elif args.per_thread:

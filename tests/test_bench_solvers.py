@@ -155,3 +155,25 @@ def test_free_moves_bench_rejects_bad_arguments(argv: list[str], message: str) -
         [sys.executable, str(FREE_MOVES), *argv], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bnn_targets_must_match_the_sizes() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--bnn", "100", "500", "--bnn-targets", "150"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0 and "--bnn-targets: one energy per --bnn size" in proc.stderr
+
+
+def test_bnn_targets_replace_the_best_found() -> None:
+    argv = ["--gset", "--bnn", "20", "--bnn-targets", "1e9", "--solvers", "native", "neal"]
+    argv += ["--seeds", "1", "--max-sweeps", "250", "--cap", "0.1", "--ttt-budget", "0.2"]
+    argv += ["--ttt-min-time", "0"]
+    out = subprocess.run(
+        [sys.executable, str(BENCH), *argv], capture_output=True, text=True, check=True, timeout=300
+    ).stdout
+    assert "target energy 1000000000.0" in out, out
+    rows = [line.split() for line in out.splitlines() if line.startswith("BNN N=20 ")]
+    assert [r[3] for r in rows] == ["native", "neal"] and all(r[5] == "1/1" for r in rows), out
