@@ -34,10 +34,10 @@ def instances(args: argparse.Namespace) -> list[tuple[str, object, float, tuple]
         p, target = bench.load_gset(name)
         out.append((name, bench.to_bqm(p), target, p.default_beta_range()))
     if args.bnn:
+        from qubonn.backends.native.sampler import ising_problem
+
         for label, bqm in bench.bnn_problems(tuple(args.bnn)):
-            lin, (r, c, v), off = bqm.spin.to_numpy_vectors(variable_order=list(bqm.variables))
-            br = bench.IsingProblem.from_ising(lin, r, c, v, off).default_beta_range()
-            out.append((label, bqm, args.bnn_target, br))
+            out.append((label, bqm, args.bnn_target, ising_problem(bqm).default_beta_range()))
     return out
 
 
@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if not all(0.0 <= rule <= 1.0 for rule in args.rules):
         raise SystemExit(f"--rules: probabilities in [0, 1], got {args.rules}")
+    if args.seeds < 1 or args.reads < 1 or args.cap <= 0 or args.budget <= 0:
+        raise SystemExit("--seeds and --reads must be >= 1, --cap and --budget > 0")
     if args.bnn and args.bnn_target is None:
         raise SystemExit("--bnn needs --bnn-target ENERGY (BNN QUBOs have no best-known value)")
     rungs = [125 * 2**k for k in range(9)]

@@ -71,6 +71,9 @@ def gset_dir() -> pathlib.Path:
 def load_gset(name: str) -> tuple[IsingProblem, float]:
     """MaxCut as Ising, energy = -cut = ``sum w s_i s_j / 2 - W / 2``; returns (problem, -best)."""
     d = gset_dir()
+    if not (d / name).is_file():
+        known = sorted(f.name for f in d.iterdir() if f.name.startswith("G"))
+        raise SystemExit(f"--gset {name}: no such instance in {d} (there: {', '.join(known)})")
     with open(d / name) as fh:
         n = int(fh.readline().split()[0])
     rows = np.loadtxt(d / name, skiprows=1, dtype=np.int64, ndmin=2)
@@ -272,13 +275,12 @@ def cpu_main(args: argparse.Namespace) -> None:
         p, target = load_gset(name)
         instances.append((name, to_bqm(p), target, p))
     if not args.no_bnn:
-        from qubonn.backends.native.sampler import NativeSampler  # noqa: F401  (needs dimod)
+        from qubonn.backends.native.sampler import ising_problem  # needs dimod
 
-        fixed = dict(zip((f"BNN N={n}" for n in args.bnn), args.bnn_targets or [], strict=False))
+        labels = (f"BNN N={n}" for n in args.bnn)
+        fixed = dict(zip(labels, args.bnn_targets, strict=True)) if args.bnn_targets else {}
         for label, bqm in bnn_problems(tuple(args.bnn)):
-            lin, (r, c, v), off = bqm.spin.to_numpy_vectors(variable_order=list(bqm.variables))
-            p = IsingProblem.from_ising(lin, r, c, v, off)
-            instances.append((label, bqm, fixed.get(label), p))
+            instances.append((label, bqm, fixed.get(label), ising_problem(bqm)))
     for path in args.problem:
         p = import_problem(path)
         instances.append((pathlib.Path(path).stem, to_bqm(p), None, p))

@@ -1,4 +1,4 @@
-"""bench/solvers.py: its time-to-target protocol, and a smoke run of the whole table."""
+"""bench/solvers.py and bench/free_moves.py: the time-to-target protocol, smoke runs, bad input."""
 
 from __future__ import annotations
 
@@ -12,10 +12,24 @@ import numpy as np
 import pytest
 
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench" / "solvers.py"
+FREE_MOVES = BENCH.parent / "free_moves.py"
 needs_gset = pytest.mark.skipif(
     not (BENCH.parents[1].parent / "shared" / "benchmarks" / "gset" / "G1").exists(),
     reason="shared/benchmarks/gset not found",
 )
+
+
+def run_script(script: pathlib.Path, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(script), *argv], capture_output=True, text=True, timeout=300
+    )
+
+
+def table_of(script: pathlib.Path, *argv: str) -> str:
+    """The script's output; the test fails with its stderr if it did not succeed."""
+    proc = run_script(script, *argv)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
 
 
 def load_bench():
@@ -55,30 +69,9 @@ def test_time_to_target_doubles_then_repeats_and_counts_failed_runs(monkeypatch)
 
 
 @needs_gset
-def test_smoke_table_has_every_solver(tmp_path) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--gset",
-            "G1",
-            "--no-bnn",
-            "--seeds",
-            "1",
-            "--max-sweeps",
-            "250",
-            "--cap",
-            "0.2",
-            "--ttt-budget",
-            "0.3",
-            "--ttt-min-time",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    ).stdout
+def test_smoke_table_has_every_solver() -> None:
+    argv = ["--gset", "G1", "--no-bnn", "--seeds", "1", "--max-sweeps", "250", "--cap", "0.2"]
+    out = table_of(BENCH, *argv, "--ttt-budget", "0.3", "--ttt-min-time", "0")
     rows = [line.split() for line in out.splitlines() if line.startswith("G1 ")]
     assert all(len(r) == 10 for r in rows), out
     assert [r[2] for r in rows] == ["native", "neal", "openjij"], out
@@ -114,30 +107,11 @@ def test_bad_problem_file_is_a_clear_error(tmp_path) -> None:
         bench.import_problem(str(tmp_path / "missing.npz"))
 
 
-FREE_MOVES = BENCH.parent / "free_moves.py"
-
-
 @needs_gset
 def test_free_moves_bench_prints_a_row_per_rule() -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(FREE_MOVES),
-            "--gset",
-            "G1",
-            "--rules",
-            "0.5",
-            "1",
-            "--seeds",
-            "1",
-            "--budget",
-            "0.5",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
+    out = table_of(
+        FREE_MOVES, "--gset", "G1", "--rules", "0.5", "1", "--seeds", "1", "--budget", "0.5"
+    )
     rows = [line.split() for line in out.splitlines() if line.startswith("G1 ")]
     assert [(r[0], r[1], r[2]) for r in rows] == [
         ("G1", "-11624.0", "0.50"),
@@ -147,33 +121,30 @@ def test_free_moves_bench_prints_a_row_per_rule() -> None:
 
 
 @pytest.mark.parametrize(
-    "argv, message",
-    [(["--rules", "2"], "--rules: probabilities in [0, 1]"), (["--bnn", "100"], "--bnn-target")],
+    "script, argv, message",
+    [
+        (FREE_MOVES, ["--rules", "2"], "--rules: probabilities in [0, 1]"),
+        (FREE_MOVES, ["--bnn", "100"], "--bnn-target"),
+        (FREE_MOVES, ["--seeds", "0"], "--seeds and --reads must be >= 1"),
+        (BENCH, ["--bnn", "100", "500", "--bnn-targets", "150"], "--bnn-targets: one energy per"),
+        pytest.param(
+            FREE_MOVES, ["--gset", "G99"], "--gset G99: no such instance", marks=needs_gset
+        ),
+        pytest.param(BENCH, ["--gset", "G99", "--no-bnn"], "--gset G99: no such", marks=needs_gset),
+    ],
 )
-def test_free_moves_bench_rejects_bad_arguments(argv: list[str], message: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(FREE_MOVES), *argv], capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
-
-
-def test_bnn_targets_must_match_the_sizes() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), "--bnn", "100", "500", "--bnn-targets", "150"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode != 0 and "--bnn-targets: one energy per --bnn size" in proc.stderr
+def test_bad_arguments_are_clear_errors(
+    script: pathlib.Path, argv: list[str], message: str
+) -> None:
+    proc = run_script(script, *argv)
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_bnn_targets_replace_the_best_found() -> None:
     argv = ["--gset", "--bnn", "20", "--bnn-targets", "1e9", "--solvers", "native", "neal"]
     argv += ["--seeds", "1", "--max-sweeps", "250", "--cap", "0.1", "--ttt-budget", "0.2"]
-    argv += ["--ttt-min-time", "0"]
-    out = subprocess.run(
-        [sys.executable, str(BENCH), *argv], capture_output=True, text=True, check=True, timeout=300
-    ).stdout
+    out = table_of(BENCH, *argv, "--ttt-min-time", "0")
     assert "target energy 1000000000.0" in out, out
     rows = [line.split() for line in out.splitlines() if line.startswith("BNN N=20 ")]
     assert [r[3] for r in rows] == ["native", "neal"] and all(r[5] == "1/1" for r in rows), out

@@ -26,7 +26,13 @@ from .anneal import (
 )
 from .problem import IsingProblem
 
-__all__ = ["NativeSampler"]
+__all__ = ["NativeSampler", "ising_problem"]
+
+
+def ising_problem(bqm: dimod.BinaryQuadraticModel) -> IsingProblem:
+    """``bqm`` (either vartype) as the annealer's Ising problem, variables in ``bqm``'s order."""
+    lin, (irow, icol, qdata), offset = bqm.spin.to_numpy_vectors(variable_order=list(bqm.variables))
+    return IsingProblem.from_ising(lin, irow, icol, qdata, offset)
 
 
 class NativeSampler(dimod.Sampler):
@@ -109,9 +115,7 @@ class NativeSampler(dimod.Sampler):
         t0 = time.perf_counter()
         self._check_unknown(unknown, progress)
         variables = list(bqm.variables)
-        spin_bqm = bqm.spin if bqm.vartype is dimod.BINARY else bqm
-        lin, (irow, icol, qdata), offset = spin_bqm.to_numpy_vectors(variable_order=variables)
-        problem = IsingProblem.from_ising(lin, irow, icol, qdata, offset)
+        problem = ising_problem(bqm)
         init = None
         if initial_states is not None:
             arr, labels = dimod.as_samples(initial_states)
