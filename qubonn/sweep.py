@@ -48,7 +48,6 @@ CLASSIFIER_KEYS = (
     "backend",
     "num_reads",
     "engine",
-    "polish",
 )
 PENALTY_KEYS = ("and", "sign", "tie")
 RESULT_COLUMNS = (

@@ -336,7 +336,9 @@ def test_solving_a_compiled_problem_through_arrays_matches_the_bqm_path() -> Non
     net = qubonn.parse("input x[4]\nhidden h[2] <- x\noutput y[1] <- h\n")
     rng = np.random.default_rng(0)
     problem = qubonn.compile(net, rng.choice([-1, 1], (6, 4)), rng.choice([-1, 1], 6))
-    via_arrays = qubonn.solve(problem, backend="native", num_reads=3, num_sweeps=50, seed=2)
+    via_arrays = qubonn.solve(
+        problem, backend="native", mode="spin", num_reads=3, num_sweeps=50, seed=2
+    )
     via_bqm = NativeSampler().sample(problem.bqm, num_reads=3, num_sweeps=50, seed=2)
     order_a = [via_arrays.variables.index(v) for v in problem.labels]
     order_b = [via_bqm.variables.index(v) for v in problem.labels]

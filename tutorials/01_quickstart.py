@@ -111,25 +111,23 @@ for key in (
     "variables",
     "couplings",
     "solve_s",
+    "mode",
+    "valid_share",
     "best_energy",
-    "solver_objective",
     "objective",
-    "solver_train_accuracy",
     "train_accuracy",
 ):
     value = record[key]
     print(f"{key:22s} {value:.3f}" if isinstance(value, float) else f"{key:22s} {value}")
 
 # %% [markdown]
-# Two pairs of numbers deserve a word. `solver_objective` and `solver_train_accuracy` describe
-# the best network the annealer itself returned; `objective` and `train_accuracy` describe it
-# after **polishing**. A single-flip annealer struggles on this QUBO: flipping one weight
-# breaks the constraints of every sample that uses it, so the move costs a large penalty and
-# the annealer freezes once it is cold. Polishing (`polish="anneal"`, the default) then makes
-# single-parameter flips *together with* the activations that follow from them, which are exact
-# moves between valid states: first a short annealing over such moves, then a descent that keeps
-# only those that lower the loss (`polish="descent"` skips the annealing). Pass `polish=False`
-# to see what the solver alone achieves.
+# `mode` and `valid_share` deserve a word. A single-spin annealer struggles on this QUBO:
+# flipping one weight breaks the constraints of every sample that uses it, so the move costs a
+# large penalty and the annealer freezes once it is cold. Handed a compiled problem, the native
+# backend therefore runs in its **structured** mode: each move flips one parameter *together
+# with* the activations, products and slack bits that follow from it, an exact move between
+# valid states of the same QUBO. Every read is a valid network (`valid_share` 1.0), and its
+# QUBO energy (`best_energy`) equals the training objective it encodes (`objective`).
 #
 # ## What did it learn?
 #

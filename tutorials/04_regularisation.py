@@ -180,9 +180,8 @@ print(
 # * The differences between settings are of the same size as the differences between seeds
 #   of one setting. Three seeds on 40 training images cannot separate effects of a few
 #   percent; to claim one, use more seeds and several splits (`data.split(seed=...)`).
-# * Seeds matter this much because the annealer does not find the exact minimum of these
-#   QUBOs in 1000 sweeps (tutorial 3), so each seed lands on a different network; polishing
-#   then moves each to a nearby local optimum.
+# * Seeds matter this much because many networks fit 40 images with zero loss, and the
+#   annealer's best read differs between seeds; the regularisers choose among them.
 # * Margins change *which* networks score well: the hard margin demands a confident output,
 #   so a network that is right with `|z| = 1` gets no credit. Use it when test images are
 #   noisier than training ones; the soft margin does the same more gently and also acts on

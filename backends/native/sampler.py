@@ -13,6 +13,7 @@ import numpy as np
 
 from qubonn.errors import SolverOptionError
 
+from . import structured
 from .anneal import (
     ALGORITHMS,
     DEVICES,
@@ -25,6 +26,10 @@ from .anneal import (
     numba_available,
 )
 from .problem import IsingProblem
+
+#: "structured": exact parameter moves between valid states (needs a compiled Problem);
+#: "spin": single-spin SA / MA on the QUBO; "auto": structured whenever it applies.
+MODES = ("auto", "structured", "spin")
 
 __all__ = ["NativeSampler", "ising_problem"]
 
@@ -64,7 +69,14 @@ class NativeSampler(dimod.Sampler):
         "progress": [],
         "engine": ["engines"],
         "matrix": ["matrix_formats"],
+        "mode": ["modes"],
     }
+
+    #: options of the structured mode (moves between valid network states, compiled problems)
+    STRUCTURED_OPTIONS = (
+        "num_reads", "num_sweeps", "algorithm", "seed", "beta_range", "initial_states",
+        "time_limit", "progress", "device",
+    )
 
     def __init__(self) -> None:
         self._properties = {
@@ -74,6 +86,8 @@ class NativeSampler(dimod.Sampler):
             "beta_schedule_options": list(SCHEDULES),
             "engines": list(ENGINES),
             "matrix_formats": list(MATRIX_FORMATS),
+            "modes": list(MODES),
+            "structured_algorithms": list(structured.ALGORITHMS),
             "gpu_available": gpu_available(),
             "numba_available": numba_available(),
         }
@@ -196,3 +210,81 @@ class NativeSampler(dimod.Sampler):
         info = dict(result.info)
         info["timing"] = dict(info["timing"], sample_s=time.perf_counter() - t0)
         return dimod.SampleSet.from_samples((x, list(labels)), dimod.BINARY, energy, info=info)
+
+    # -- compiled training problems ------------------------------------------------------------
+    def sample_problem(self, problem: Any, mode: str = "auto", **options: Any) -> dimod.SampleSet:
+        """Sample a compiled :class:`qubonn.problem.Problem`.
+
+        ``mode="structured"`` (the default whenever it applies) anneals over valid network
+        states only (:mod:`.structured`): every read is a valid QUBO state whose energy equals
+        the replayed training objective.  It takes ``num_reads``, ``num_sweeps``, ``algorithm``
+        (``"sa"`` or ``"pt"``), ``seed``, ``beta_range`` (in 1 / objective units),
+        ``initial_states`` (0/1 QUBO states or +-1 parameter rows), ``time_limit``, ``progress``
+        and ``device``.  ``mode="spin"`` is single-spin SA / MA on the QUBO, as for any BQM;
+        "auto" picks it for problems with extra PyQUBO terms, which the moves do not know.
+        """
+        if mode not in MODES:
+            raise SolverOptionError(f"mode={mode!r} is not one of {', '.join(MODES)}")
+        extra = getattr(problem, "_extra", None) is not None
+        if mode == "auto":
+            mode = "spin" if extra else "structured"
+        if mode == "spin":
+            q = problem.qubo()
+            labels = problem.labels
+            return self.sample_qubo_arrays(q.quadratic, q.linear, q.offset, labels, **options)
+        if extra:
+            raise SolverOptionError(
+                "mode='structured' cannot follow the extra PyQUBO terms of this problem; "
+                "use mode='spin'"
+            )
+        return self._sample_structured(problem, **options)
+
+    def _sample_structured(self, problem: Any, **options: Any) -> dimod.SampleSet:
+        t0 = time.perf_counter()
+        unknown = sorted(set(options) - set(self.STRUCTURED_OPTIONS))
+        if unknown:
+            spin_only = [k for k in unknown if k in self._PARAMETERS]
+            hint = f" ({', '.join(spin_only)}: mode='spin' only)" if spin_only else ""
+            raise SolverOptionError(
+                f"unknown option(s) {', '.join(unknown)} for the structured mode{hint}; valid: "
+                + ", ".join(self.STRUCTURED_OPTIONS)
+            )
+        progress = options.pop("progress", None)
+        if progress is not None and not callable(progress):
+            raise SolverOptionError("progress must be a callable(done, total, best_energy)")
+        device = options.pop("device", "auto")
+        if device not in ("auto", "cpu"):
+            raise SolverOptionError(
+                f"device={device!r}: the structured mode runs on the CPU (device 'auto' or "
+                "'cpu'); use mode='spin' for the GPU annealer"
+            )
+        model = structured.model_from_problem(problem)
+        init = options.pop("initial_states", None)
+        if init is not None:
+            init = _initial_params(problem, model, init)
+        result = structured.anneal_structured(
+            model, initial_params=init, progress=progress, **options
+        )
+        x = np.stack([problem.feasible_state(model.weights(p)) for p in result.params])
+        energy = problem.energy(x)
+        info = dict(result.info)
+        info["max_energy_mismatch"] = float(np.max(np.abs(energy - result.energies)))
+        info["timing"] = dict(info["timing"], sample_s=time.perf_counter() - t0)
+        return dimod.SampleSet.from_samples(
+            (x, list(problem.labels)), dimod.BINARY, energy, info=info
+        )
+
+
+def _initial_params(problem: Any, model: structured.StructuredModel, init: Any) -> np.ndarray:
+    """Initial states as +-1 parameter rows: from full 0/1 QUBO states or parameter rows."""
+    arr = np.atleast_2d(np.asarray(init))
+    if arr.ndim == 2 and arr.shape[1] == problem.n_variables:
+        if not np.all((arr == 0) | (arr == 1)):
+            raise SolverOptionError("initial_states must be 0/1 QUBO states")
+        return (2 * arr[:, : model.n_params] - 1).astype(np.int8)
+    if arr.ndim == 2 and arr.shape[1] == model.n_params and np.all(np.abs(arr) == 1):
+        return arr.astype(np.int8)
+    raise SolverOptionError(
+        f"initial_states must be 0/1 QUBO states ({problem.n_variables} columns) or +-1 "
+        f"parameter rows ({model.n_params} columns: arcs, then biases)"
+    )

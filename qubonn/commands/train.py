@@ -23,6 +23,20 @@ def _solver_option(text: str) -> tuple[str, object]:
     return name.strip().replace("-", "_"), parsed
 
 
+def _solve_line(record: dict, backend: str) -> str:
+    """What the solver returned: time, mode, valid reads, best objective."""
+    reads = record["reads"]
+    valid = round(record["valid_share"] * reads)
+    mode = f"{backend}, {record['mode']} mode" if backend == "native" else backend
+    line = (
+        f"{record['solve_s']:.2f} s ({mode}): {valid}/{reads} reads are valid networks, "
+        f"best objective {record['objective']:.4g}"
+    )
+    if valid < reads:
+        line += " (invalid reads break constraints; their networks were replayed)"
+    return line
+
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "train",
@@ -55,13 +69,6 @@ def add_parser(subparsers) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="another backend option, e.g. --option algorithm=ma (repeatable)",
-    )
-    s.add_argument(
-        "--polish",
-        choices=("anneal", "descent", "none"),
-        default="anneal",
-        help="improve the solver's network by exact moves between feasible states: annealed "
-        "then descent (default), descent only, or none (keep the solver's network)",
     )
     p.add_argument("--out", default="model.json", help="model file to write (default model.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -105,7 +112,6 @@ def run(args: argparse.Namespace) -> int:
         num_reads=args.reads,
         seed=args.seed,
         progress=not args.quiet,
-        polish=args.polish,
         **options,
     )
     print(f"network:  {args.spec}: {network!r}")
@@ -122,14 +128,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"QUBO:     {final['variables']:,} variables, {final['couplings']:,} couplings")
     if rounds:
         print(f"dropout:  {len(rounds)} rounds, {sum(h['solve_s'] for h in rounds):.1f} s solving")
-    print(
-        f"solve:    {final['solve_s']:.2f} s ({args.backend}, {args.reads} reads), best energy "
-        f"{final['best_energy']:g}, {final['broken_share']:.0%} of reads break constraints"
-    )
-    print(
-        f"train:    solver's network {final['solver_train_accuracy']:.1%}"
-        + ("" if args.polish == "none" else f", after polish {final['train_accuracy']:.1%}")
-    )
+    print(f"solve:    {_solve_line(final, args.backend)}")
+    print(f"train:    {final['train_accuracy']:.1%} (the solver's best network, replayed)")
     test_acc = clf.score(data.X_test, data.y_test) if len(data.y_test) else float("nan")
     print(f"test:     {test_acc:.1%}")
     ste = STEClassifier(network, seed=args.seed).fit(data.X_train, data.y_train)

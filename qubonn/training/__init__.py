@@ -1,6 +1,6 @@
 """Training: fitting binary neural networks (exactly by QUBO, or by gradient baselines)."""
 
 from qubonn.training.ste import STEClassifier
-from qubonn.training.trainer import BNNClassifier, Dropout, polish
+from qubonn.training.trainer import BNNClassifier, Dropout
 
-__all__ = ["BNNClassifier", "Dropout", "STEClassifier", "polish"]
+__all__ = ["BNNClassifier", "Dropout", "STEClassifier"]

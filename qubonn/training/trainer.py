@@ -107,13 +107,6 @@ def check_X(X: Any, network: Network, what: str = "X") -> np.ndarray:
     )
 
 
-def _objective(problem, weights: Weights) -> float:
-    f = problem.formulation
-    return objective_value(
-        f.network, problem.X, f.targets, weights, f.objective, f.linear_penalties
-    )
-
-
 def _pick_best(problem, sampleset) -> tuple[Weights, float, float]:
     """The read whose replayed network has the lowest objective (ties: lowest energy)."""
     f = problem.formulation
@@ -139,81 +132,6 @@ def _pick_best(problem, sampleset) -> tuple[Weights, float, float]:
     return best
 
 
-POLISH_MODES = ("anneal", "descent", "none")
-
-
-def polish(
-    problem,
-    weights: Weights,
-    mode: str = "anneal",
-    sweeps: int = 30,
-    max_passes: int = 50,
-    seed: int | None = 0,
-) -> Weights:
-    """Search between *feasible* states by single-parameter moves, from ``weights``.
-
-    A single-spin annealer cannot flip a weight bit without breaking every per-sample constraint
-    that uses it, so it freezes.  Here each move flips one parameter together with every
-    per-sample variable (their feasible completion, :meth:`Problem.feasible_state`), so the
-    energy change is exact in the QUBO and equals the change of the replayed objective.
-
-    mode "descent": keep improving moves, in random order, until a full pass finds none.
-    mode "anneal":  first ``sweeps`` Metropolis sweeps over the parameters, temperature falling
-                    geometrically from one loss unit (``loss_weight``) to a hundredth of it,
-                    keeping the best state seen; then the descent.  Never worse than its start.
-    """
-    if mode not in POLISH_MODES:
-        raise ValueError(f"polish must be one of {POLISH_MODES}, not {mode!r}")
-    if mode == "none":
-        return weights
-    f = problem.formulation
-    net = f.network
-    rng = np.random.default_rng(seed)
-    w = weights.w.copy()
-    b = weights.b.copy()
-    bias = np.nonzero(net.has_bias)[0]
-
-    def value() -> float:
-        return objective_value(
-            net, problem.X, f.targets, Weights(w, b), f.objective, f.linear_penalties
-        )
-
-    def flip(e: int) -> None:
-        if e < net.n_arcs:
-            w[e] = -w[e]
-        else:
-            b[bias[e - net.n_arcs]] = -b[bias[e - net.n_arcs]]
-
-    current = value()
-    if mode == "anneal" and sweeps > 0:
-        t_hot = f.objective.loss_weight
-        best = (current, w.copy(), b.copy())
-        for temperature in np.geomspace(t_hot, t_hot / 100, sweeps):
-            for e in rng.permutation(net.n_parameters):
-                flip(e)
-                v = value()
-                if v <= current or rng.random() < np.exp((current - v) / temperature):
-                    current = v
-                    if v < best[0] - 1e-12:
-                        best = (v, w.copy(), b.copy())
-                else:
-                    flip(e)
-        current, w[:], b[:] = best
-    for _ in range(max_passes):
-        improved = False
-        for e in rng.permutation(net.n_parameters):
-            flip(e)
-            v = value()
-            if v < current - 1e-12:
-                current = v
-                improved = True
-            else:
-                flip(e)
-        if not improved:
-            break
-    return Weights(w, b)
-
-
 @dataclass
 class _RoundTask:
     """One dropout round, picklable for executors."""
@@ -226,7 +144,6 @@ class _RoundTask:
     h: np.ndarray
     backend: str
     options: dict
-    polish: str = "anneal"
 
 
 def train_once(
@@ -237,11 +154,10 @@ def train_once(
     h: np.ndarray,
     backend: str,
     options: dict,
-    polish_mode: str = "anneal",
     engine: str = "fast",
-) -> tuple[Any, Any, Weights, Weights, dict]:
-    """Compile, solve, pick the best read, polish: (problem, sampleset, weights, solver's
-    weights, history record)."""
+) -> tuple[Any, Any, Weights, dict]:
+    """Compile, solve, keep the read whose replayed network is best: (problem, sampleset,
+    weights, history record).  The record says what the solver itself returned."""
     import qubonn
 
     t0 = time.perf_counter()
@@ -249,37 +165,28 @@ def train_once(
     t1 = time.perf_counter()
     sampleset = qubonn.solve(problem, backend=backend, **options)
     t2 = time.perf_counter()
-    solver_weights, obj, _ = _pick_best(problem, sampleset)
-    weights = solver_weights
-    weights = polish(problem, solver_weights, polish_mode, seed=int(options.get("seed") or 0))
+    weights, obj, _ = _pick_best(problem, sampleset)
     record = {
         "kept": int(network.hidden.size),
         "variables": problem.n_variables,
         "couplings": int(problem.qubo().quadratic.nnz),
         "compile_s": t1 - t0,
         "solve_s": t2 - t1,
+        "mode": sampleset.info.get("mode", "spin"),
+        "reads": len(sampleset),
+        "valid_share": 1.0 - problem.broken_share(sampleset),
         "best_energy": float(sampleset.first.energy),
-        "solver_objective": obj,
-        "objective": _objective(problem, weights),
-        "broken_share": problem.broken_share(sampleset),
-        "solver_train_accuracy": problem.accuracy(solver_weights),
+        "objective": obj,
         "train_accuracy": problem.accuracy(weights),
     }
-    return problem, sampleset, weights, solver_weights, record
+    return problem, sampleset, weights, record
 
 
 def _run_round(task: _RoundTask) -> tuple[np.ndarray, dict]:
     """Train one thinned subnetwork; its parameters (+-1, in its own order) and a record."""
     sub = SubNetwork(task.network, task.keep)
-    *_, weights, _, record = train_once(
-        sub,
-        task.X,
-        task.T,
-        task.objective,
-        task.h[sub.parameter_map],
-        task.backend,
-        task.options,
-        task.polish,
+    *_, weights, record = train_once(
+        sub, task.X, task.T, task.objective, task.h[sub.parameter_map], task.backend, task.options
     )
     params = np.concatenate([weights.w, weights.b[sub.has_bias]]).astype(float)
     return params, record
@@ -301,9 +208,10 @@ class BNNClassifier:
     engine:         compiler engine, "fast" or "pyqubo".
     progress:       show progress bars (tqdm); False for scripts.
     executor:       run independent dropout rounds through it (``executor.map``).
-    polish:         after the solver, improve its best network by exact single-parameter moves
-                    between feasible states: "anneal" (default), "descent", or "none"/False
-                    (see :func:`polish`); the history keeps the solver's own result too.
+
+    The trained network is the solver's own best read (by replayed objective).  The native
+    backend moves between valid network states (its structured mode), so its reads are valid
+    networks; ``history_`` records, per solve, the share of valid reads and the objective.
     """
 
     def __init__(
@@ -323,7 +231,6 @@ class BNNClassifier:
         engine: str = "fast",
         progress: bool = False,
         executor: Any = None,
-        polish: str | bool = "anneal",
         **solver_options: Any,
     ):
         if not isinstance(network, Network):
@@ -357,15 +264,6 @@ class BNNClassifier:
         self.engine = engine
         self.progress = progress
         self.executor = executor
-        if polish is True:
-            polish = "anneal"
-        elif polish is False or polish is None:
-            polish = "none"
-        if polish not in POLISH_MODES:
-            raise ValueError(
-                f"polish must be one of {POLISH_MODES} (or True/False), not {polish!r}"
-            )
-        self.polish = polish
         self.solver_options = solver_options
 
     def __repr__(self) -> str:
@@ -412,7 +310,7 @@ class BNNClassifier:
             h = self._dropout_penalties(X, T, seeds[:-1])
         self.linear_penalties_ = h
         bar = self._bar(1, "final solve")
-        problem, sampleset, weights, solver_weights, record = train_once(
+        problem, sampleset, weights, record = train_once(
             self.network,
             X,
             T,
@@ -420,11 +318,9 @@ class BNNClassifier:
             h,
             self.backend,
             self._solver_options(int(seeds[-1])),
-            self.polish,
             self.engine,
         )
         self.weights_ = weights
-        self.solver_weights_ = solver_weights  # the solver's own network, before polish
         self.problem_ = problem
         self.sampleset_ = sampleset
         self.history_.append({"stage": "final", "round": None, **record})

@@ -1,0 +1,231 @@
+"""Compiled CPU kernels (numba) of the structured annealer: moves between valid network states.
+
+A move flips one parameter (a weight or a bias) *together with* the exact completion of every
+per-sample variable it affects, so the state stays valid and the energy change is the change of
+the training objective.  Per replica the kernels keep the pre-activations ``z[j, n]`` of every
+neuron on every sample; a flip changes one neuron's ``z`` by +-2 on every sample, and only the
+samples whose activation changes sign are carried further down the DAG.
+
+Energies are kept as integers wherever they are integers, so that every code path (this one, a
+GPU kernel summing in another order) computes the *same* floating-point energy change:
+
+* ``loss_int``: sum of squared hinge distances (hinge loss) or of errors (0-1 loss);
+* ``marg_int[j]``: sum over samples of ``a_nj z_nj`` (``|z|``, or ``y z`` for clamped outputs);
+* energy = ``L * loss_int - sum_j mu_j marg_int[j] + sum_p h_p w_p``, summed in a fixed order.
+
+Random numbers are the counter-based ones of ``_rng`` (counter: sweep, parameter, replica), so
+the result does not depend on how replicas are spread over threads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+from numba import prange
+
+from ._kernels_numba import _uniform
+
+_TOL = 1e-9
+
+
+@nb.njit(inline="always", cache=True)
+def _terms(j, n, z, clamped, out01, out_pos, ysign, lo, hi, K):  # pragma: no cover - compiled
+    """(loss, margin) integer contributions of neuron j on sample n at pre-activation z."""
+    o = out_pos[j]
+    if clamped[j]:
+        ys = ysign[o, n]
+        c = (z + K[j]) // 2
+        d = 0
+        if c < lo[o, n]:
+            d = lo[o, n] - c
+        elif c > hi[o, n]:
+            d = c - hi[o, n]
+        return d * d, ys * z
+    marg = z if z >= 0 else -z
+    if out01[j]:
+        a = 1 if z >= 0 else -1
+        return (1 if a != ysign[o, n] else 0), marg
+    return 0, marg
+
+
+@nb.njit(inline="always", cache=True)
+def _source(s, n, r, z, XT, n_in):  # pragma: no cover - compiled
+    """Value of source unit s on sample n: 1 for a bias, the input, or a neuron's sign."""
+    if s < 0:
+        return 1
+    if s < n_in:
+        return XT[s, n]
+    return 1 if z[r, s - n_in, n] >= 0 else -1
+
+
+@nb.njit(cache=True)
+def _propose(
+    r, p, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc,
+    clamped, out01, out_pos, ysign, lo, hi, K, chg_idx, chg_val, dmarg, pend,
+):  # pragma: no cover - compiled
+    """Evaluate flipping parameter p of replica r.  The flipped neuron's own change is implied
+    (z -= 2 w v on every sample, see :func:`_apply`); changes carried further down go to the
+    buffers (flat index ``k * N + n`` and new z).  Fills ``dmarg``; returns (number of carried
+    changes, loss change)."""
+    N = z.shape[2]
+    J = z.shape[1]
+    j = param_neuron[p]
+    s = param_src[p]
+    step = -2 * params[r, p]
+    nchg = 0
+    dloss = 0
+    dm = 0
+    has_out = out_ptr[j + 1] > out_ptr[j]
+    plain = not (clamped[j] or out01[j])
+    for n in range(N):
+        z_old = z[r, j, n]
+        z_new = z_old + step * _source(s, n, r, z, XT, n_in)
+        if plain:
+            dm += (z_new if z_new >= 0 else -z_new) - (z_old if z_old >= 0 else -z_old)
+        else:
+            l0, m0 = _terms(j, n, z_old, clamped, out01, out_pos, ysign, lo, hi, K)
+            l1, m1 = _terms(j, n, z_new, clamped, out01, out_pos, ysign, lo, hi, K)
+            dloss += l1 - l0
+            dm += m1 - m0
+        if has_out and (z_old >= 0) != (z_new >= 0):
+            nchg, dl = _carry(
+                r, n, j, z_new, z, params, out_ptr, out_dst, out_arc, clamped, out01,
+                out_pos, ysign, lo, hi, K, chg_idx, chg_val, nchg, dmarg, pend, J, N,
+            )
+            dloss += dl
+    dmarg[j] += dm
+    return nchg, dloss
+
+
+@nb.njit(cache=True)
+def _apply(r, p, params, z, XT, param_neuron, param_src, n_in, chg_idx, chg_val, nchg):
+    # pragma: no cover - compiled
+    """Commit an accepted flip of parameter p: the flipped neuron on every sample (its
+    sources are upstream, so unchanged), then the carried changes."""
+    N = z.shape[2]
+    j = param_neuron[p]
+    s = param_src[p]
+    step = -2 * params[r, p]
+    for n in range(N):
+        z[r, j, n] += step * _source(s, n, r, z, XT, n_in)
+    for q in range(nchg):
+        idx = chg_idx[q]
+        z[r, idx // N, idx % N] = chg_val[q]
+    params[r, p] = -params[r, p]
+
+
+@nb.njit(cache=True)
+def _carry(
+    r, n, j, z_j, z, params, out_ptr, out_dst, out_arc, clamped, out01, out_pos, ysign, lo,
+    hi, K, chg_idx, chg_val, nchg, dmarg, pend, J, N,
+):  # pragma: no cover - compiled
+    """Carry a sign change of neuron j on sample n down the DAG (neurons are numbered in
+    topological order, so one pass over the later neurons settles every change)."""
+    a_new = 1 if z_j >= 0 else -1
+    top = j
+    for q in range(out_ptr[j], out_ptr[j + 1]):
+        k = out_dst[q]
+        pend[k] += 2 * params[r, out_arc[q]] * a_new
+        if k > top:
+            top = k
+    dloss = 0
+    k = j + 1
+    while k <= top:
+        if pend[k] != 0:
+            z_old = z[r, k, n]
+            z_new = z_old + pend[k]
+            pend[k] = 0
+            l0, m0 = _terms(k, n, z_old, clamped, out01, out_pos, ysign, lo, hi, K)
+            l1, m1 = _terms(k, n, z_new, clamped, out01, out_pos, ysign, lo, hi, K)
+            dloss += l1 - l0
+            dmarg[k] += m1 - m0
+            chg_idx[nchg] = k * N + n
+            chg_val[nchg] = z_new
+            nchg += 1
+            if (z_old >= 0) != (z_new >= 0):
+                a = 1 if z_new >= 0 else -1
+                for q in range(out_ptr[k], out_ptr[k + 1]):
+                    d = out_dst[q]
+                    pend[d] += 2 * params[r, out_arc[q]] * a
+                    if d > top:
+                        top = d
+        k += 1
+    return nchg, dloss
+
+
+@nb.njit(inline="always", cache=True)
+def _energy(loss_int, marg, mu, L, hw):  # pragma: no cover - compiled
+    """Energy from the integer parts, summed in a fixed order (neurons ascending)."""
+    e = L * loss_int
+    for k in range(marg.size):
+        e -= mu[k] * marg[k]
+    return e + hw
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def sweeps(
+    params, z, loss_int, marg_int, hw, energy, best_params, best_energy, betas, sweep0, key,
+    free_accept, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc, clamped, out01,
+    out_pos, ysign, lo, hi, K, mu, L, h, chg_idx, chg_val, dmarg, pend,
+):  # pragma: no cover - compiled
+    """Run ``betas.shape[0]`` sweeps over every parameter of every replica; ``betas[s, r]`` is
+    replica r's inverse temperature in sweep s.  Keeps each replica's best parameters."""
+    R, P = params.shape
+    ru = np.uint64(R)
+    pu = np.uint64(P)
+    for r in prange(R):
+        dm = dmarg[r]
+        for s in range(betas.shape[0]):
+            beta = betas[s, r]
+            base = (np.uint64(sweep0 + s) * pu) * ru
+            for p in range(P):
+                nchg, dloss = _propose(
+                    r, p, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst,
+                    out_arc, clamped, out01, out_pos, ysign, lo, hi, K, chg_idx[r], chg_val[r],
+                    dm, pend[r],
+                )
+                wp = params[r, p]
+                de = _energy(dloss, dm, mu, L, -2.0 * h[p] * wp)
+                accept = de < -_TOL
+                if not accept:
+                    u = _uniform(key, base + np.uint64(p) * ru + np.uint64(r))
+                    if de <= _TOL:
+                        accept = u < free_accept
+                    elif beta * de <= 23.0:
+                        accept = u < math.exp(-beta * de)
+                if accept:
+                    _apply(
+                        r, p, params, z, XT, param_neuron, param_src, n_in, chg_idx[r],
+                        chg_val[r], nchg,
+                    )
+                    for k in range(dm.size):
+                        marg_int[r, k] += dm[k]
+                    loss_int[r] += dloss
+                    hw[r] -= 2.0 * h[p] * wp
+                    energy[r] = _energy(loss_int[r], marg_int[r], mu, L, hw[r])
+                    if energy[r] < best_energy[r] - _TOL:
+                        best_energy[r] = energy[r]
+                        best_params[r, :] = params[r, :]
+                for k in range(dm.size):
+                    dm[k] = 0
+
+
+@nb.njit(cache=True)
+def move_deltas(
+    r, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc, clamped, out01,
+    out_pos, ysign, lo, hi, K, mu, L, h, chg_idx, chg_val, dmarg, pend,
+):  # pragma: no cover - compiled
+    """Energy change of flipping each parameter of replica r (nothing is applied): the scale
+    from which temperatures are set."""
+    P = params.shape[1]
+    out = np.empty(P)
+    for p in range(P):
+        _, dloss = _propose(
+            r, p, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc,
+            clamped, out01, out_pos, ysign, lo, hi, K, chg_idx, chg_val, dmarg, pend,
+        )
+        out[p] = _energy(dloss, dmarg, mu, L, -2.0 * h[p] * params[r, p])
+        dmarg[:] = 0
+    return out
