@@ -30,12 +30,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import qubonn  # noqa: E402
 from _previous_pipeline import pick_best, polish  # noqa: E402
+
+import qubonn  # noqa: E402
 from qubonn.formulation import objective_value  # noqa: E402
 from qubonn.training.labels import encode_targets  # noqa: E402
 
@@ -126,7 +125,8 @@ def bench(name: str, objective: str, args) -> list[str]:
             run_previous(problem, "native", s, args.reads, args.spin_sweeps)
         )
         if not args.no_neal:
-            rows["neal+polish"].append(run_previous(problem, "neal", s, args.reads, args.spin_sweeps))
+            previous = run_previous(problem, "neal", s, args.reads, args.spin_sweeps)
+            rows["neal+polish"].append(previous)
         rows["structured"].append(run_structured(problem, s, args.reads))
     if args.no_neal:
         del rows["neal+polish"]

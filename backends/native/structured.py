@@ -10,9 +10,14 @@ incrementally (``_kernels_structured``).
 
 Two algorithms:
 
-* ``"sa"``: each replica anneals from ``beta_hot`` to ``beta_cold`` (geometric schedule);
-* ``"pt"``: parallel tempering; replica r sits at the r-th rung of a geometric ladder between
-  the two, and neighbours exchange temperatures after every sweep (Hukushima and Nemoto 1996).
+* ``"pt"`` (the default): parallel tempering; the replicas sit on the rungs of a geometric
+  ladder between ``beta_hot`` and ``beta_cold``, and neighbours exchange temperatures after
+  every sweep (Hukushima and Nemoto 1996);
+* ``"sa"``: each replica anneals from ``beta_hot`` to ``beta_cold`` (geometric schedule).
+
+Measured on five digit pairs (docs/native-annealer.md), parallel tempering reaches lower
+objectives than annealing at equal sweeps and at equal time; 300 sweeps of 16 replicas get
+within a few hundredths of a loss unit of the best objective known on 100-270 images.
 
 Temperatures are in units of the objective: by default the hot end accepts the median uphill
 move of a random network with probability 1/2, and the cold end accepts one unit of loss
@@ -35,7 +40,8 @@ from qubonn.errors import SolverOptionError
 
 from . import _rng
 
-ALGORITHMS = ("sa", "pt")
+ALGORITHMS = ("pt", "sa")
+DEFAULT_SWEEPS = 300
 STREAM_PT = 4  # a random stream of its own for the replica exchanges
 #: the cold end accepts an uphill move of one loss unit with this probability
 COLD_ACCEPT = 1e-3
@@ -290,7 +296,12 @@ def _check_options(
 ) -> tuple[int, int | None, tuple[float, float] | None]:
     if algorithm not in ALGORITHMS:
         raise SolverOptionError(f"algorithm={algorithm!r} is not one of {', '.join(ALGORITHMS)}")
-    num_reads = _check_int("num_reads", num_reads, 2 if algorithm == "pt" else 1)
+    if algorithm == "pt" and num_reads == 1:
+        raise SolverOptionError(
+            "num_reads=1 must be an integer >= 2 for algorithm='pt' (the replicas form its "
+            "temperature ladder); use algorithm='sa' for a single read"
+        )
+    num_reads = _check_int("num_reads", num_reads, 1)
     if num_sweeps is not None:
         num_sweeps = _check_int("num_sweeps", num_sweeps, 1)
     if time_limit is not None and not (
@@ -362,7 +373,7 @@ def exchange(ladder: np.ndarray, rung_of: np.ndarray, energy: np.ndarray, sweep:
 def anneal_structured(
     model: StructuredModel,
     *,
-    algorithm: str = "sa",
+    algorithm: str = "pt",
     num_reads: int = 16,
     num_sweeps: int | None = None,
     time_limit: float | None = None,
@@ -372,11 +383,11 @@ def anneal_structured(
     progress: Any = None,
     max_memory: int | None = None,
 ) -> StructuredResult:
-    """Anneal (``"sa"``) or temper (``"pt"``) ``num_reads`` replicas of ``model`` by exact
+    """Temper (``"pt"``) or anneal (``"sa"``) ``num_reads`` replicas of ``model`` by exact
     parameter moves; each read is the best network its replica visited.
 
-    ``num_sweeps`` (default 1000, or what fits ``time_limit`` when only that is given) sweeps
-    of every parameter.  ``progress(sweeps_done, sweeps_total, best_energy)``; a
+    ``num_sweeps`` (default :data:`DEFAULT_SWEEPS`, or what fits ``time_limit`` when only that
+    is given) sweeps of every parameter.  ``progress(sweeps_done, sweeps_total, best_energy)``; a
     KeyboardInterrupt (Ctrl-C, or raised by ``progress``) ends the run at once and returns the
     best states so far with ``info["interrupted"] = True``.
     """
@@ -429,7 +440,11 @@ def _drive(
     pt_key = _rng.seed_key(seed, STREAM_PT)
     total = num_sweeps
     if total is None:
-        total = _calibrated_sweeps(model, state, time_limit, t_start) if time_limit else 1000
+        total = (
+            _calibrated_sweeps(model, state, time_limit, t_start)
+            if time_limit
+            else DEFAULT_SWEEPS
+        )
     done = 0
     chunk = 1 if algorithm == "pt" else max(1, min(50, total // 20))
     while done < total:
