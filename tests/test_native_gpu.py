@@ -71,3 +71,46 @@ def test_gpu_kernel_reaches_ring_ground_state() -> None:
     p = IsingProblem.from_ising(np.zeros(n), i, (i + 1) % n, np.ones(n))
     r = anneal(p, device="gpu", num_reads=256, num_sweeps=3000, seed=0)
     assert r.energies.min() == -n
+
+
+def _structured_model(spec: str, n: int, seed: int, loss: str = "hinge", margin: float = 0.2):
+    """A structured model without the compiler (the GPU check machine has no scipy)."""
+    from types import SimpleNamespace
+
+    from qubonn.backends.native import structured
+
+    net = qubonn.parse(spec)
+    rng = np.random.default_rng(seed)
+    X = rng.choice([-1, 1], (n, net.n_inputs)).astype(np.int8)
+    objective = SimpleNamespace(
+        loss=loss, loss_weight=1.0, margin=margin, margin_scale="fan_in", hard_margin=0
+    )
+    formulation = SimpleNamespace(
+        network=net,
+        objective=objective,
+        targets=rng.integers(0, 2, (n, net.n_outputs)),
+        linear_penalties=rng.normal(0, 0.2, net.n_parameters),
+    )
+    return structured.model_from_formulation(formulation, X)
+
+
+@pytest.mark.parametrize("algorithm", ["pt", "sa"])
+@pytest.mark.parametrize(
+    "spec, loss",
+    [
+        ("input x[6]\nhidden h[3] <- x\noutput y[1] <- h\n", "hinge"),
+        ("input x[2x3]\nhidden a[2] <- x nobias\nhidden b[2] <- a, x\noutput y[2] <- b, a\n", "01"),
+    ],
+)
+def test_structured_gpu_equals_cpu(spec: str, loss: str, algorithm: str) -> None:
+    pytest.importorskip("numba")
+    from qubonn.backends.native import structured
+
+    model = _structured_model(spec, n=37, seed=3, loss=loss)
+    kw = dict(num_reads=9, num_sweeps=25, seed=11, algorithm=algorithm, beta_range=(0.2, 5.0))
+    cpu = structured.anneal_structured(model, device="cpu", **kw)
+    gpu = structured.anneal_structured(model, device="gpu", **kw)
+    assert gpu.info["device"] == "gpu"
+    np.testing.assert_array_equal(gpu.params, cpu.params)
+    np.testing.assert_array_equal(gpu.energies, cpu.energies)
+    assert gpu.info.get("exchanges") == cpu.info.get("exchanges")

@@ -180,7 +180,7 @@ def small_problem():
         ({"beta_range": (2, 1)}, "beta_range=(2, 1)"),
         ({"matrix": "dense"}, "matrix: mode='spin' only"),
         ({"bogus": 1}, "unknown option(s) bogus"),
-        ({"device": "gpu"}, "runs on the CPU"),
+        ({"device": "tpu"}, "device='tpu' is not one of"),
         ({"mode": "fast"}, "mode='fast' is not one of"),
         ({"initial_states": np.zeros((1, 3))}, "initial_states must be"),
     ],
@@ -256,3 +256,39 @@ def test_one_vs_rest_and_01_loss_objectives_are_followed_exactly():
         for sample, e in ss.data(["sample", "energy"]):
             assert e == pytest.approx(problem.decode(sample).loss, abs=1e-7)
         assert isinstance(ss, dimod.SampleSet)
+
+
+def test_a_zero_loss_network_of_the_plain_objective_ends_the_run_as_proven_optimal():
+    data = qubonn.datasets.digits(classes=(0, 1), per_class=10, seed=0)
+    problem = qubonn.compile(qubonn.load_spec("examples/digits.qnn"), data.X_train, data.y_train)
+    ss = qubonn.solve(problem, backend="native", num_sweeps=5000, seed=0)
+    assert ss.first.energy == 0.0 and ss.info["optimal"]
+    assert ss.info["num_sweeps"] < 5000
+    margin = qubonn.compile(problem.network, data.X_train, data.y_train, margin=0.1)
+    assert not qubonn.solve(margin, backend="native", num_sweeps=20, seed=0).info["optimal"]
+
+
+def test_gpu_without_a_gpu_is_a_clear_error(small_problem):
+    from qubonn.backends.native.anneal import gpu_available
+
+    if gpu_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(SolverOptionError, match="no usable CUDA GPU"):
+        qubonn.solve(small_problem, backend="native", device="gpu")
+
+
+def test_the_cuda_kernel_source_compiles(tmp_path):
+    """The structured RawKernel compiles to PTX, checked with nvcc where there is no GPU."""
+    import shutil
+    import subprocess
+
+    from qubonn.backends.native import _kernels_structured_cuda as kc
+
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc is not installed")
+    src = tmp_path / "structured.cu"
+    src.write_text(kc.source())
+    out = tmp_path / "structured.ptx"
+    subprocess.run([nvcc, "--ptx", *kc.NVCC_OPTIONS, str(src), "-o", str(out)], check=True)
+    assert ".entry structured_sweeps" in out.read_text()

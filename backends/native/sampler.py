@@ -254,17 +254,16 @@ class NativeSampler(dimod.Sampler):
         if progress is not None and not callable(progress):
             raise SolverOptionError("progress must be a callable(done, total, best_energy)")
         device = options.pop("device", "auto")
-        if device not in ("auto", "cpu"):
-            raise SolverOptionError(
-                f"device={device!r}: the structured mode runs on the CPU (device 'auto' or "
-                "'cpu'); use mode='spin' for the GPU annealer"
-            )
+        if device not in DEVICES:
+            raise SolverOptionError(f"device={device!r} is not one of {', '.join(DEVICES)}")
+        if device == "auto":  # the CUDA kernel has not yet run on a GPU here: opt in with "gpu"
+            device = "cpu"
         model = structured.model_from_problem(problem)
         init = options.pop("initial_states", None)
         if init is not None:
             init = _initial_params(problem, model, init)
         result = structured.anneal_structured(
-            model, initial_params=init, progress=progress, **options
+            model, initial_params=init, progress=progress, device=device, **options
         )
         x = np.stack([problem.feasible_state(model.weights(p)) for p in result.params])
         energy = problem.energy(x)

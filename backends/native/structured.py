@@ -78,6 +78,13 @@ class StructuredModel:
         return int(self.X.shape[0])
 
     @property
+    def lower_bound(self) -> float:
+        """No network does better: the loss is >= 0, every |z_nj| <= K_j, |w| = 1.  Without a
+        margin or penalties it is 0, and a zero-loss network is proven optimal."""
+        margin = float(np.sum(self.mu * self.K)) * self.n_samples
+        return -margin - float(np.sum(np.abs(self.h)))
+
+    @property
     def n_params(self) -> int:
         return int(self.param_neuron.size)
 
@@ -370,6 +377,75 @@ def exchange(ladder: np.ndarray, rung_of: np.ndarray, energy: np.ndarray, sweep:
     return int(swap.sum())
 
 
+class _CpuRunner:
+    """Sweeps on the CPU (numba), state in host memory."""
+
+    device = "cpu"
+
+    def __init__(self, model: StructuredModel, state: State, key: int) -> None:
+        self.model, self.state, self.key = model, state, key
+        self.scratch = _Scratch(model, state.params.shape[0])
+        self.sweeps(np.zeros((0, state.params.shape[0])), 0)  # compile / load the cache
+
+    def sweeps(self, betas: np.ndarray, sweep0: int) -> None:
+        _run_sweeps(self.model, self.state, self.scratch, betas, sweep0, self.key)
+
+    def energy(self) -> np.ndarray:
+        return self.state.energy
+
+    def best(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.state.best_params.copy(), self.state.best_energy.copy()
+
+
+class _GpuRunner:
+    """Sweeps on a CUDA GPU (CuPy RawKernel, ``_kernels_structured_cuda``); the same decisions
+    as the CPU for the same seed."""
+
+    device = "gpu"
+
+    def __init__(self, model: StructuredModel, state: State, key: int) -> None:
+        import cupy as cp
+
+        from . import _kernels_structured_cuda as kc
+
+        self.kc, self.key, self.model = kc, key, model
+        self.dev = kc.DeviceModel(model)
+        R, J = state.params.shape[0], model.n_neurons
+        self.state = {
+            "params": cp.asarray(state.params), "z": cp.asarray(state.z),
+            "loss_int": cp.asarray(state.loss_int), "marg_int": cp.asarray(state.marg_int),
+            "hw": cp.asarray(state.hw), "energy": cp.asarray(state.energy),
+            "best_params": cp.asarray(state.best_params),
+            "best_energy": cp.asarray(state.best_energy),
+            "pend": cp.zeros(R * kc.THREADS * J, dtype=cp.int32),
+        }
+
+    def sweeps(self, betas: np.ndarray, sweep0: int) -> None:
+        self.kc.sweeps(self.dev, self.state, betas, sweep0, self.key)
+
+    def energy(self) -> np.ndarray:
+        return self.state["energy"].get()
+
+    def best(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.state["best_params"].get(), self.state["best_energy"].get()
+
+
+def _resolve_device(device: str) -> str:
+    from .anneal import resolve_device
+
+    return resolve_device(device)
+
+
+def _memory_budget() -> int:
+    try:
+        from qubonn.compiler import default_memory_budget
+    except ImportError:  # a bare GPU machine without scipy: half the memory
+        import os
+
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    return default_memory_budget()
+
+
 def anneal_structured(
     model: StructuredModel,
     *,
@@ -381,6 +457,7 @@ def anneal_structured(
     seed: int | None = None,
     initial_params: Any = None,
     progress: Any = None,
+    device: str = "cpu",
     max_memory: int | None = None,
 ) -> StructuredResult:
     """Temper (``"pt"``) or anneal (``"sa"``) ``num_reads`` replicas of ``model`` by exact
@@ -389,92 +466,80 @@ def anneal_structured(
     ``num_sweeps`` (default :data:`DEFAULT_SWEEPS`, or what fits ``time_limit`` when only that
     is given) sweeps of every parameter.  ``progress(sweeps_done, sweeps_total, best_energy)``; a
     KeyboardInterrupt (Ctrl-C, or raised by ``progress``) ends the run at once and returns the
-    best states so far with ``info["interrupted"] = True``.
+    best states so far with ``info["interrupted"] = True``.  ``device``: "cpu", "gpu" or
+    "auto"; the same seed gives the same samples on both.
     """
     t_start = time.perf_counter()
-    if max_memory is None:
-        from qubonn.compiler import default_memory_budget
-
-        max_memory = default_memory_budget()
     num_reads, num_sweeps, beta_range = _check_options(
-        model, algorithm, num_reads, num_sweeps, time_limit, beta_range, max_memory
+        model, algorithm, num_reads, num_sweeps, time_limit, beta_range,
+        _memory_budget() if max_memory is None else max_memory,
     )
     if seed is None:
         seed = int.from_bytes(np.random.default_rng().bytes(8), "little")
     seed = _check_int("seed", seed, 0)
+    device = _resolve_device(device)
     state = state_from_params(model, _initial_params(model, initial_params, num_reads, seed))
-    scratch = _Scratch(model, num_reads)
     key = _rng.seed_key(seed, _rng.STREAM_SA)
-    _run_sweeps(model, state, scratch, np.zeros((0, num_reads)), 0, key)  # compile / load cache
     hot, cold = beta_range or default_beta_range(model, state)
+    runner = (_GpuRunner if device == "gpu" else _CpuRunner)(model, state, key)
     t_ready = time.perf_counter()
     info: dict[str, Any] = {
-        "algorithm": algorithm, "beta_range": (hot, cold), "seed": seed, "device": "cpu",
+        "algorithm": algorithm, "beta_range": (hot, cold), "seed": seed, "device": device,
         "interrupted": False, "timed_out": False, "exchanges": 0, "mode": "structured",
+        "optimal": False,
     }
-    done = 0
     try:
-        done = _drive(
-            model, state, scratch, algorithm, (hot, cold), num_sweeps, time_limit, key, seed,
-            progress, info, t_start,
+        _drive(
+            runner, algorithm, (hot, cold), num_sweeps, time_limit, seed, progress, info, t_start
         )
     except KeyboardInterrupt:
         info["interrupted"] = True
-        done = info.get("num_sweeps", done)
-    info["num_sweeps"] = info.get("num_sweeps", done)
+    info.setdefault("num_sweeps", 0)
     info["moves"] = int(info["num_sweeps"]) * model.n_params * num_reads
     t_end = time.perf_counter()
     info["timing"] = {"setup_s": t_ready - t_start, "anneal_s": t_end - t_ready}
-    return StructuredResult(state.best_params.copy(), state.best_energy.copy(), info)
+    params, energies = runner.best()
+    return StructuredResult(params, energies, info)
 
 
-def _drive(
-    model, state, scratch, algorithm, betas, num_sweeps, time_limit, key, seed, progress, info,
-    t_start,
-) -> int:
-    """The sweep loop: kernel calls in chunks, with time limit, progress and exchanges."""
-    R = state.params.shape[0]
+def _drive(runner, algorithm, betas, num_sweeps, time_limit, seed, progress, info, t_start):
+    """The sweep loop: kernel calls in chunks, with time limit, progress and exchanges.
+
+    With ``time_limit`` alone, parallel tempering (whose ladder does not depend on the length
+    of the run) sweeps until the limit; annealing sizes its schedule from the time of its first
+    (hottest, so dearest) sweep."""
+    R = runner.energy().shape[0]
+    bound = runner.model.lower_bound + 1e-9
     hot, cold = betas
     ladder = np.geomspace(hot, cold, R) if algorithm == "pt" else None
     rung_of = np.arange(R)
     pt_key = _rng.seed_key(seed, STREAM_PT)
-    total = num_sweeps
-    if total is None:
-        total = (
-            _calibrated_sweeps(model, state, time_limit, t_start)
-            if time_limit
-            else DEFAULT_SWEEPS
-        )
+    total = num_sweeps or DEFAULT_SWEEPS
+    sized = num_sweeps is not None or time_limit is None
     done = 0
-    chunk = 1 if algorithm == "pt" else max(1, min(50, total // 20))
-    while done < total:
-        n = min(chunk, total - done)
+    while done < total or not sized:
+        n = 1 if algorithm == "pt" or not sized else max(1, min(50, total // 20, total - done))
         if algorithm == "pt":
             b = np.broadcast_to(ladder[rung_of], (n, R))
         else:
             frac = (np.arange(done, done + n) / max(total - 1, 1))[:, None]
             b = np.broadcast_to(hot * (cold / hot) ** frac, (n, R))
-        _run_sweeps(model, state, scratch, b, done, key)
+        t0 = time.perf_counter()
+        runner.sweeps(b, done)
         if algorithm == "pt":
-            info["exchanges"] += exchange(ladder, rung_of, state.energy, done, pt_key)
+            info["exchanges"] += exchange(ladder, rung_of, runner.energy(), done, pt_key)
         done += n
         info["num_sweeps"] = done
+        left = time_limit - (time.perf_counter() - t_start) if time_limit else math.inf
+        if not sized and algorithm == "sa":  # the first sweep's cost sizes the schedule
+            per_sweep = max(time.perf_counter() - t0, 1e-9) / n
+            total, sized = done + max(1, int(0.9 * left / per_sweep)), True
+        best = float(runner.best()[1].min())
         if progress is not None:
-            progress(done, total, float(state.best_energy.min()))
-        if time_limit is not None and time.perf_counter() - t_start >= time_limit:
-            info["timed_out"] = done < total
+            progress(done, total, best)
+        if best <= bound:  # proven optimal: nothing left to find
+            info["optimal"] = True
             break
-    return done
-
-
-def _calibrated_sweeps(model, state, time_limit, t_start) -> int:
-    """How many sweeps fit what is left of ``time_limit``, from the cost of the move scale
-    probe (``move_deltas``: one evaluation of every parameter, as in a sweep)."""
-    t0 = time.perf_counter()
-    move_deltas(model, state, 0)
-    per_sweep = max(time.perf_counter() - t0, 1e-7) * state.params.shape[0]
-    import numba
-
-    threads = numba.get_num_threads()
-    left = time_limit - (time.perf_counter() - t_start)
-    return max(1, int(0.9 * left / per_sweep * min(threads, state.params.shape[0])))
+        if left <= 0:
+            info["timed_out"] = sized and done < total
+            break

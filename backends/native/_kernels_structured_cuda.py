@@ -1,0 +1,276 @@
+"""CUDA kernel (CuPy RawKernel) of the structured annealer: one block per replica, its threads
+over the samples.
+
+A move is evaluated by all threads of a block at once: each thread takes the samples
+``n = t, t + T, ...``, computes the flipped neuron's new pre-activation, carries sign changes
+down the DAG for its own samples (per-thread scratch ``pend``), and adds its integer loss and
+margin changes to shared accumulators.  Integer sums do not depend on the order of the atomic
+additions, and thread 0 then forms the energy change in the same order as the CPU kernel
+(``_kernels_structured._energy``) and draws the same counter-based random number, so both paths
+make the same decisions and return the same samples for the same seed.  On acceptance every
+thread applies its own samples again (the carry is recomputed rather than stored).
+
+Layouts are those of the CPU path: ``z[r, j, n]`` (coalesced over samples), ``XT[i, n]``.
+Compiled with ``--fmad=false`` so no multiply-add is fused differently from the CPU.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from ._rng import FREE_MOVE_ACCEPT
+
+_SOURCE = r"""
+typedef unsigned long long u64;
+typedef long long i64;
+#define TOL 1e-9
+
+__device__ __forceinline__ double u01(u64 key, u64 counter) {
+    u64 z = (counter + 1ULL) * 0x9E3779B97F4A7C15ULL + key;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z = z ^ (z >> 31);
+    return ((double)(z >> 32) + 0.5) * 2.3283064365386963e-10;
+}
+
+struct Model {
+    const signed char* XT; const int* param_neuron; const int* param_src; int n_in;
+    const int* out_ptr; const int* out_dst; const int* out_arc;
+    const unsigned char* clamped; const unsigned char* out01; const int* out_pos;
+    const int* ysign; const int* lo; const int* hi; const int* K;
+    int N; int J; int P;
+};
+
+/* (loss, margin) contributions of neuron j on sample n at pre-activation z */
+__device__ __forceinline__ void terms(const Model& m, int j, int n, int z, i64& loss, i64& marg) {
+    const int o = m.out_pos[j];
+    if (m.clamped[j]) {
+        const int c = (z + m.K[j]) >> 1;  /* z + K is even and >= 0 */
+        const int l = m.lo[o * m.N + n], h = m.hi[o * m.N + n];
+        const int d = c < l ? l - c : (c > h ? c - h : 0);
+        loss = (i64)d * d;
+        marg = (i64)m.ysign[o * m.N + n] * z;
+        return;
+    }
+    marg = z >= 0 ? z : -z;
+    loss = 0;
+    if (m.out01[j]) loss = ((z >= 0 ? 1 : -1) != m.ysign[o * m.N + n]) ? 1 : 0;
+}
+
+/* Carry the sign change of neuron j on sample n (new value zj) down the DAG; with `apply`
+   the new values are written, else the changes are added to dloss / dmarg. */
+__device__ void carry(const Model& m, const signed char* params, int* z, int n, int j, int zj,
+                      int* pend, bool apply, i64& dloss, i64* dmarg) {
+    int top = j;
+    const int a_new = zj >= 0 ? 1 : -1;
+    for (int q = m.out_ptr[j]; q < m.out_ptr[j + 1]; ++q) {
+        const int k = m.out_dst[q];
+        pend[k] += 2 * params[m.out_arc[q]] * a_new;
+        if (k > top) top = k;
+    }
+    for (int k = j + 1; k <= top; ++k) {
+        if (pend[k] == 0) continue;
+        const int zo = z[(i64)k * m.N + n];
+        const int zn = zo + pend[k];
+        pend[k] = 0;
+        if (apply) {
+            z[(i64)k * m.N + n] = zn;
+        } else {
+            i64 l0, m0, l1, m1;
+            terms(m, k, n, zo, l0, m0);
+            terms(m, k, n, zn, l1, m1);
+            dloss += l1 - l0;
+            atomicAdd((unsigned long long*)&dmarg[k], (unsigned long long)(m1 - m0));
+        }
+        if ((zo >= 0) != (zn >= 0)) {
+            const int a = zn >= 0 ? 1 : -1;
+            for (int q = m.out_ptr[k]; q < m.out_ptr[k + 1]; ++q) {
+                const int d = m.out_dst[q];
+                pend[d] += 2 * params[m.out_arc[q]] * a;
+                if (d > top) top = d;
+            }
+        }
+    }
+}
+
+__device__ __forceinline__ int source(const Model& m, const int* z, int s, int n) {
+    if (s < 0) return 1;
+    if (s < m.n_in) return m.XT[(i64)s * m.N + n];
+    return z[(i64)(s - m.n_in) * m.N + n] >= 0 ? 1 : -1;
+}
+
+/* One move of the block's replica: evaluate, decide (thread 0), apply. */
+__device__ void move(const Model& m, int p, signed char* params, int* z, int* pend,
+                     i64* dmarg, i64* sh_loss, int* sh_accept, double beta, u64 counter,
+                     u64 key, double free_accept, const double* mu, double L, const double* h,
+                     i64* loss_int, i64* marg_int, double* hw, double* energy,
+                     signed char* best_params, double* best_energy) {
+    const int j = m.param_neuron[p], s = m.param_src[p];
+    const int step = -2 * params[p];
+    const bool has_out = m.out_ptr[j + 1] > m.out_ptr[j];
+    i64 dloss = 0, dm = 0;
+    for (int n = threadIdx.x; n < m.N; n += blockDim.x) {
+        const int zo = z[(i64)j * m.N + n];
+        const int zn = zo + step * source(m, z, s, n);
+        i64 l0, m0, l1, m1;
+        terms(m, j, n, zo, l0, m0);
+        terms(m, j, n, zn, l1, m1);
+        dloss += l1 - l0;
+        dm += m1 - m0;
+        if (has_out && ((zo >= 0) != (zn >= 0)))
+            carry(m, params, z, n, j, zn, pend, false, dloss, dmarg);
+    }
+    atomicAdd((unsigned long long*)&dmarg[j], (unsigned long long)dm);
+    atomicAdd((unsigned long long*)sh_loss, (unsigned long long)dloss);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        const i64 dl = *sh_loss;
+        double de = L * (double)dl;
+        for (int k = 0; k < m.J; ++k) de -= mu[k] * (double)dmarg[k];
+        const double wp = (double)params[p];
+        de = de + (-2.0 * h[p] * wp);
+        bool accept = de < -TOL;
+        if (!accept) {
+            const double u = u01(key, counter);
+            if (de <= TOL) accept = u < free_accept;
+            else if (beta * de <= 23.0) accept = u < exp(-beta * de);
+        }
+        int flag = 0;
+        if (accept) {
+            for (int k = 0; k < m.J; ++k) marg_int[k] += dmarg[k];
+            *loss_int += dl;
+            *hw -= 2.0 * h[p] * wp;
+            double e = L * (double)(*loss_int);
+            for (int k = 0; k < m.J; ++k) e -= mu[k] * (double)marg_int[k];
+            *energy = e + *hw;
+            flag = 1;
+            if (*energy < *best_energy - TOL) { *best_energy = *energy; flag = 2; }
+        }
+        *sh_accept = flag;
+    }
+    __syncthreads();
+    const int flag = *sh_accept;
+    if (flag) {
+        for (int n = threadIdx.x; n < m.N; n += blockDim.x) {
+            const int zo = z[(i64)j * m.N + n];
+            const int zn = zo + step * source(m, z, s, n);
+            z[(i64)j * m.N + n] = zn;
+            i64 unused = 0;
+            if (has_out && ((zo >= 0) != (zn >= 0)))
+                carry(m, params, z, n, j, zn, pend, true, unused, dmarg);
+        }
+    }
+    __syncthreads();  /* every thread has read params[p] before thread 0 flips it */
+    if (flag && threadIdx.x == 0) params[p] = -params[p];
+    for (int k = threadIdx.x; k < m.J; k += blockDim.x) dmarg[k] = 0;
+    if (threadIdx.x == 0) *sh_loss = 0;
+    __syncthreads();
+    if (flag == 2)
+        for (int q = threadIdx.x; q < m.P; q += blockDim.x) best_params[q] = params[q];
+}
+
+extern "C" __global__ void structured_sweeps(
+    signed char* params, int* z, i64* loss_int, i64* marg_int, double* hw, double* energy,
+    signed char* best_params, double* best_energy, int* pend_all, const double* betas,
+    const int S, const i64 sweep0, const u64 key, const double free_accept,
+    const signed char* XT, const int* param_neuron, const int* param_src, const int n_in,
+    const int* out_ptr, const int* out_dst, const int* out_arc, const unsigned char* clamped,
+    const unsigned char* out01, const int* out_pos, const int* ysign, const int* lo,
+    const int* hi, const int* K, const double* mu, const double L, const double* h,
+    const int N, const int J, const int P, const int R)
+{
+    extern __shared__ i64 shared[];  /* dmarg[J], loss, accept flag */
+    const int r = blockIdx.x;
+    if (r >= R) return;
+    Model m = {XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc, clamped, out01,
+               out_pos, ysign, lo, hi, K, N, J, P};
+    i64* dmarg = shared;
+    i64* sh_loss = shared + J;
+    int* sh_accept = (int*)(shared + J + 1);
+    for (int k = threadIdx.x; k < J; k += blockDim.x) dmarg[k] = 0;
+    if (threadIdx.x == 0) *sh_loss = 0;
+    __syncthreads();
+    int* pend = pend_all + ((i64)r * blockDim.x + threadIdx.x) * J;
+    signed char* pr = params + (i64)r * P;
+    int* zr = z + (i64)r * J * N;
+    const u64 ru = (u64)R, pu = (u64)P;
+    for (int t = 0; t < S; ++t) {
+        const double beta = betas[(i64)t * R + r];
+        const u64 base = ((u64)(sweep0 + t) * pu) * ru;
+        for (int p = 0; p < P; ++p)
+            move(m, p, pr, zr, pend, dmarg, sh_loss, sh_accept, beta,
+                 base + (u64)p * ru + (u64)r, key, free_accept, mu, L, h, loss_int + r,
+                 marg_int + (i64)r * J, hw + r, energy + r, best_params + (i64)r * P,
+                 best_energy + r);
+    }
+}
+"""
+
+#: nvcc options; ``--fmad=false`` keeps every product rounded as the CPU rounds it
+NVCC_OPTIONS = ("--fmad=false", "-std=c++14")
+THREADS = 128
+
+
+def source() -> str:
+    """The CUDA source (compiled with :data:`NVCC_OPTIONS`)."""
+    return _SOURCE
+
+
+@cache
+def kernel() -> Any:
+    import cupy
+
+    return cupy.RawKernel(_SOURCE, "structured_sweeps", options=NVCC_OPTIONS)
+
+
+class DeviceModel:
+    """The model's arrays on the GPU, in the kernel's integer widths."""
+
+    def __init__(self, model: Any) -> None:
+        import cupy as cp
+
+        i32 = cp.int32
+        self.arrays = (
+            cp.asarray(model.XT, dtype=cp.int8),
+            cp.asarray(model.param_neuron, dtype=i32),
+            cp.asarray(model.param_src, dtype=i32),
+            i32(model.network.n_inputs),
+            cp.asarray(model.out_ptr, dtype=i32),
+            cp.asarray(model.out_dst, dtype=i32),
+            cp.asarray(model.out_arc, dtype=i32),
+            cp.asarray(model.clamped, dtype=cp.uint8),
+            cp.asarray(model.out01, dtype=cp.uint8),
+            cp.asarray(model.out_pos, dtype=i32),
+            cp.asarray(model.ysign, dtype=i32),
+            cp.asarray(model.lo, dtype=i32),
+            cp.asarray(model.hi, dtype=i32),
+            cp.asarray(model.K, dtype=i32),
+            cp.asarray(model.mu, dtype=cp.float64),
+            cp.float64(model.L),
+            cp.asarray(model.h, dtype=cp.float64),
+        )
+        self.N, self.J, self.P = model.n_samples, model.n_neurons, model.n_params
+
+
+def sweeps(dev: DeviceModel, state: dict[str, Any], betas: Any, sweep0: int, key: int) -> None:
+    """Run ``betas.shape[0]`` sweeps of every replica (state arrays on the GPU, in place)."""
+    import cupy as cp
+
+    R = int(state["params"].shape[0])
+    S = int(betas.shape[0])
+    if S == 0:
+        return
+    shared = 8 * (dev.J + 2)
+    kernel()(
+        (R,),
+        (THREADS,),
+        (
+            state["params"], state["z"], state["loss_int"], state["marg_int"], state["hw"],
+            state["energy"], state["best_params"], state["best_energy"], state["pend"],
+            cp.ascontiguousarray(cp.asarray(betas, dtype=cp.float64)), cp.int32(S),
+            cp.int64(sweep0), cp.uint64(key), cp.float64(FREE_MOVE_ACCEPT), *dev.arrays,
+            cp.int32(dev.N), cp.int32(dev.J), cp.int32(dev.P), cp.int32(R),
+        ),
+        shared_mem=shared,
+    )
