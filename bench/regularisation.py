@@ -72,7 +72,7 @@ def run_one(job: tuple) -> dict:
             net,
             backend=args.backend,
             num_reads=args.reads,
-            num_sweeps=args.sweeps,
+            **({"num_sweeps": args.sweeps} if args.sweeps else {}),
             seed=seed,
             **settings(method, args),
         )
@@ -175,8 +175,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--backend", default="native")
-    ap.add_argument("--reads", type=int, default=8)
-    ap.add_argument("--sweeps", type=int, default=500)
+    ap.add_argument("--reads", type=int, default=16)
+    ap.add_argument("--sweeps", type=int, help="solver sweeps (default: the backend's)")
     ap.add_argument("--mu", type=float, default=0.2, help="soft margin strength (fan-in scaled)")
     ap.add_argument("--p", type=float, default=0.3)
     ap.add_argument("--rounds", type=int, default=4)
