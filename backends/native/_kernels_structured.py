@@ -60,7 +60,7 @@ def _source(s, n, r, z, XT, n_in):  # pragma: no cover - compiled
     return 1 if z[r, s - n_in, n] >= 0 else -1
 
 
-@nb.njit(cache=True)
+@nb.njit(inline="always", cache=True)
 def _propose(
     r, p, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc,
     clamped, out01, out_pos, ysign, lo, hi, K, chg_idx, chg_val, dmarg, pend,
@@ -99,7 +99,7 @@ def _propose(
     return nchg, dloss
 
 
-@nb.njit(cache=True)
+@nb.njit(inline="always", cache=True)
 def _apply(r, p, params, z, XT, param_neuron, param_src, n_in, chg_idx, chg_val, nchg):
     # pragma: no cover - compiled
     """Commit an accepted flip of parameter p: the flipped neuron on every sample (its
@@ -116,7 +116,7 @@ def _apply(r, p, params, z, XT, param_neuron, param_src, n_in, chg_idx, chg_val,
     params[r, p] = -params[r, p]
 
 
-@nb.njit(cache=True)
+@nb.njit(inline="always", cache=True)
 def _carry(
     r, n, j, z_j, z, params, out_ptr, out_dst, out_arc, clamped, out01, out_pos, ysign, lo,
     hi, K, chg_idx, chg_val, nchg, dmarg, pend, J, N,
@@ -176,15 +176,15 @@ def sweeps(
     ru = np.uint64(R)
     pu = np.uint64(P)
     for r in prange(R):
-        dm = dmarg[r]
+        # views taken once: a view per move would touch the shared arrays' reference counts
+        dm, ci, cv, pe = dmarg[r], chg_idx[r], chg_val[r], pend[r]
         for s in range(betas.shape[0]):
             beta = betas[s, r]
             base = (np.uint64(sweep0 + s) * pu) * ru
             for p in range(P):
                 nchg, dloss = _propose(
                     r, p, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst,
-                    out_arc, clamped, out01, out_pos, ysign, lo, hi, K, chg_idx[r], chg_val[r],
-                    dm, pend[r],
+                    out_arc, clamped, out01, out_pos, ysign, lo, hi, K, ci, cv, dm, pe,
                 )
                 wp = params[r, p]
                 de = _energy(dloss, dm, mu, L, -2.0 * h[p] * wp)
@@ -197,8 +197,7 @@ def sweeps(
                         accept = u < math.exp(-beta * de)
                 if accept:
                     _apply(
-                        r, p, params, z, XT, param_neuron, param_src, n_in, chg_idx[r],
-                        chg_val[r], nchg,
+                        r, p, params, z, XT, param_neuron, param_src, n_in, ci, cv, nchg,
                     )
                     for k in range(dm.size):
                         marg_int[r, k] += dm[k]
