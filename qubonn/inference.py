@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qubonn.network import Network, Weights, _check_pm1
+from qubonn.network import Network, Weights, check_inputs
 
 #: Upper bound on the bytes of the temporary arrays of one group in one chunk of samples.
 _CHUNK_BYTES = 1 << 25
@@ -120,7 +120,7 @@ class PackedForward:
     def run(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(pre-activations int32 (N, n_neurons), activations int8 (N, n_neurons)) of +-1 X."""
         net = self.network
-        X = _check_pm1(X, net.n_inputs)
+        X = check_inputs(X, net.n_inputs, single=True, empty=True)
         n = X.shape[0]
         ni = net.n_inputs
         z = np.empty((net.n_neurons, n), dtype=np.int32)

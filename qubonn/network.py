@@ -340,7 +340,7 @@ class Network:
         return a[:, self.outputs], z[:, self.outputs]
 
     def _forward(self, X: np.ndarray, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
-        X = _check_pm1(X, self.n_inputs)
+        X = check_inputs(X, self.n_inputs, single=True, empty=True).astype(np.int32)
         weights = self.check_weights(weights)
         n = X.shape[0]
         values = np.empty((n, self.n_inputs + self.n_neurons), dtype=np.int32)
@@ -366,15 +366,36 @@ class Network:
         return [int(np.searchsorted(self._arc_dst, e)) for e in ends]
 
 
-def _check_pm1(X: np.ndarray, width: int) -> np.ndarray:
+def check_inputs(
+    X: np.ndarray, width: int, *, what: str = "X", single: bool = False, empty: bool = False
+) -> np.ndarray:
+    """The one input validator: +-1 inputs ``X`` (N, width) as int8, or a ValueError that says
+    how to fix them.  ``single``: a 1-D ``X`` is one sample; ``empty``: N = 0 is allowed.
+
+    Only -1 and +1 are inputs (binarise 0/1 or real data first, e.g. with
+    :func:`qubonn.datasets.binarize`): every path (forward passes, formulation, trainers) agrees.
+    """
     X = np.asarray(X)
-    if X.ndim == 1:
+    if X.ndim == 1 and single:
         X = X[None, :]
+    if X.ndim == 1:
+        raise ValueError(
+            f"{what} is 1-D; pass a 2-D array with one row per sample "
+            "(X.reshape(1, -1) for a single sample, X.reshape(len(X), -1) for images)"
+        )
     if X.ndim != 2 or X.shape[1] != width:
-        raise ValueError(f"X has shape {X.shape}; the network needs (N, {width}) +-1 inputs")
+        raise ValueError(
+            f"{what} has shape {X.shape}; the network has {width} input units ({width} inputs "
+            f"per sample), so pass (N, {width}) +-1 inputs"
+        )
+    if X.shape[0] == 0 and not empty:
+        raise ValueError(f"{what} has 0 samples; pass at least one")
     if not np.all((X == 1) | (X == -1)):
-        raise ValueError("X must contain only -1 and +1 (binarise your data first)")
-    return X.astype(np.int32)
+        raise ValueError(
+            f"{what} must contain only -1 and +1; binarise your data first, e.g. "
+            "np.where(X > threshold, 1, -1) (inputs are -1/+1 values)"
+        )
+    return X.astype(np.int8)
 
 
 def _index_str(k: int, shape: tuple[int, ...]) -> str:
@@ -663,7 +684,7 @@ class SubNetwork(Network):
         return f"<SubNetwork of {self._parent!r}: {self._n_neurons} neurons, {self.n_arcs} arcs>"
 
     def _forward(self, X: np.ndarray, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
-        X = _check_pm1(X, self.n_inputs)
+        X = check_inputs(X, self.n_inputs, single=True, empty=True).astype(np.int32)
         weights = self.check_weights(weights)
         return unit_forward(
             X, self._n_inputs, self._n_neurons, self._arc_src, self._arc_dst, weights
