@@ -14,6 +14,11 @@ unit.
 
 Tie rule: ``sign(0) = +1``.  Pre-activations of neurons with an even fan-in can be zero; such a
 neuron outputs +1.  The formulation, the forward pass and the bit-packed path all use this rule.
+
+This module also owns the one forward pass (:meth:`Network.forward`, block by block over
+:attr:`Network.blocks`; ``packed=True`` runs the bit-packed pass of :mod:`qubonn.inference` over
+the same blocks), the one input validator (:func:`check_inputs`, used by the forward passes, the
+formulation and both trainers), and :class:`SubNetwork` (a dropout round's model).
 """
 
 from __future__ import annotations
