@@ -31,7 +31,7 @@ from qubonn.formulation.objective import (
     thresholds,
 )
 from qubonn.formulation.slack import slack_coefficients
-from qubonn.formulation.terms import NO_QUADRATIC, Formulation, PolyTerms, ProductTerms, Terms
+from qubonn.formulation.terms import Formulation, PolyTerms, ProductTerms, Terms, row_terms
 
 __all__ = [
     "TERM_BUILDERS",
@@ -39,7 +39,6 @@ __all__ = [
     "Formulation",
     "Layout",
     "LossName",
-    "NO_QUADRATIC",
     "Objective",
     "PolyTerms",
     "ProductTerms",
@@ -53,6 +52,7 @@ __all__ = [
     "max_loss_per_sample",
     "objective_value",
     "row_label",
+    "row_terms",
     "safe_penalties",
     "slack_coefficients",
     "thresholds",

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from qubonn.formulation.layout import Layout
 from qubonn.formulation.objective import Objective, as_targets, initial_weights, thresholds
 from qubonn.formulation.slack import SlackBits, encode
-from qubonn.formulation.terms import NO_QUADRATIC, Formulation, PolyTerms, ProductTerms, Terms
+from qubonn.formulation.terms import Formulation, ProductTerms, Terms, row_terms
 from qubonn.network import Network, check_inputs
 
 
@@ -275,21 +275,8 @@ def loss_terms(f: CountForm) -> list[Terms]:
     samples = np.repeat(np.arange(f.n_samples), out.size)
     neurons = np.tile(out, f.n_samples)
     yv = f.targets.reshape(-1).astype(float)
-    return [
-        PolyTerms(
-            name="loss",
-            role="loss",
-            weight="loss",
-            n_rows=samples.size,
-            const=yv,
-            lin_row=np.arange(samples.size),
-            lin_var=f.alpha_var(samples, neurons),
-            lin_coef=1 - 2 * yv,
-            **NO_QUADRATIC,
-            sample=samples,
-            unit=neurons,
-        )
-    ]
+    alpha = f.alpha_var(samples, neurons)
+    return [row_terms("loss", "loss", samples, neurons, const=yv, linear=[(alpha, 1 - 2 * yv)])]
 
 
 def and_terms(f: CountForm) -> list[Terms]:
@@ -302,27 +289,11 @@ def and_terms(f: CountForm) -> list[Terms]:
     omega = arc
     alpha = f.alpha_var(samples, f.network.arc_src[arc] - f.network.n_inputs)
     u = f.u_var(samples, arc)
-    rows = np.arange(samples.size)
-    ones = np.ones(samples.size)
-    return [
-        PolyTerms(
-            name="and",
-            role="constraint",
-            weight="and",
-            n_rows=samples.size,
-            const=np.zeros(samples.size),
-            lin_row=rows,
-            lin_var=u,
-            lin_coef=3.0 * ones,
-            quad_row=np.concatenate([rows, rows, rows]),
-            quad_i=np.concatenate([omega, omega, alpha]),
-            quad_j=np.concatenate([alpha, u, u]),
-            quad_coef=np.concatenate([ones, -2.0 * ones, -2.0 * ones]),
-            sample=samples,
-            unit=arc,
-            unit_kind="arc",
-        )
-    ]
+    quadratic = [(omega, alpha, 1.0), (omega, u, -2.0), (alpha, u, -2.0)]
+    terms = row_terms(
+        "and", "constraint", samples, arc, linear=[(u, 3.0)], quadratic=quadratic, unit_kind="arc"
+    )
+    return [terms]
 
 
 def tie_terms(f: CountForm) -> list[Terms]:
@@ -333,23 +304,10 @@ def tie_terms(f: CountForm) -> list[Terms]:
     samples = np.repeat(np.arange(f.n_samples), ties.size)
     neurons = np.tile(ties, f.n_samples)
     t = f.layout.tie_var(samples, neurons, f.network.n_neurons)
-    rows = np.arange(samples.size)
+    alpha = f.alpha_var(samples, neurons)
     return [
-        PolyTerms(
-            name="tie",
-            role="constraint",
-            weight="tie",
-            n_rows=samples.size,
-            const=np.zeros(samples.size),
-            lin_row=rows,
-            lin_var=t,
-            lin_coef=np.ones(samples.size),
-            quad_row=rows,
-            quad_i=t,
-            quad_j=f.alpha_var(samples, neurons),
-            quad_coef=-np.ones(samples.size),
-            sample=samples,
-            unit=neurons,
+        row_terms(
+            "tie", "constraint", samples, neurons, linear=[(t, 1.0)], quadratic=[(t, alpha, -1.0)]
         )
     ]
 
@@ -389,19 +347,15 @@ def param_terms(f: CountForm) -> list[Terms]:
     """Linear parameter penalties: sum_e h_e * w_e = sum_e h_e (2 omega_e - 1), one row each."""
     n_par = f.layout.n_parameters
     par = np.arange(n_par)
+    samples = np.full(n_par, -1)
     return [
-        PolyTerms(
-            name="params",
-            role="regulariser",
-            weight="params",
-            n_rows=n_par,
+        row_terms(
+            "params",
+            "regulariser",
+            samples,
+            par,
             const=-np.ones(n_par),
-            lin_row=par,
-            lin_var=par,
-            lin_coef=np.full(n_par, 2.0),
-            **NO_QUADRATIC,
-            sample=np.full(n_par, -1),
-            unit=par,
+            linear=[(par, 2.0)],
             unit_kind="parameter",
         )
     ]

@@ -82,13 +82,46 @@ class PolyTerms:
 
 Terms = ProductTerms | PolyTerms
 
-#: The quadratic fields of a PolyTerms that has only linear monomials.
-NO_QUADRATIC = {
-    "quad_row": np.zeros(0, dtype=np.int64),
-    "quad_i": np.zeros(0, dtype=np.int64),
-    "quad_j": np.zeros(0, dtype=np.int64),
-    "quad_coef": np.zeros(0),
-}
+def row_terms(
+    name: str,
+    role: Role,
+    sample: np.ndarray,
+    unit: np.ndarray,
+    *,
+    const: np.ndarray | None = None,
+    linear: list[tuple[np.ndarray, np.ndarray | float]] = (),
+    quadratic: list[tuple[np.ndarray, np.ndarray, np.ndarray | float]] = (),
+    unit_kind: Literal["neuron", "arc", "parameter"] = "neuron",
+) -> PolyTerms:
+    """PolyTerms with one row per entry of ``sample`` / ``unit`` (weight named ``name``): row r
+    is  const[r] + sum over ``linear`` (var, coef) of coef[r] x_var[r]  + sum over
+    ``quadratic`` (i, j, coef) of coef[r] x_i[r] x_j[r]  (a scalar coef holds for every row)."""
+    n = int(sample.size)
+    rows = np.arange(n)
+
+    def coefs(c: np.ndarray | float) -> np.ndarray:
+        return np.broadcast_to(np.asarray(c, dtype=float), (n,))
+
+    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+    return PolyTerms(
+        name=name,
+        role=role,
+        weight=name,
+        n_rows=n,
+        const=np.zeros(n) if const is None else const,
+        lin_row=cat([rows for _ in linear], np.int64),
+        lin_var=cat([v for v, _ in linear], np.int64),
+        lin_coef=cat([coefs(c) for _, c in linear], float),
+        quad_row=cat([rows for _ in quadratic], np.int64),
+        quad_i=cat([i for i, _, _ in quadratic], np.int64),
+        quad_j=cat([j for _, j, _ in quadratic], np.int64),
+        quad_coef=cat([coefs(c) for _, _, c in quadratic], float),
+        sample=sample,
+        unit=unit,
+        unit_kind=unit_kind,
+    )
 
 
 @dataclass(frozen=True)
