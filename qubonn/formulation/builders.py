@@ -64,6 +64,10 @@ class CountForm:
     def alpha_var(self, n: np.ndarray, j: np.ndarray) -> np.ndarray:
         return self.layout.alpha_var(n, j, self.network.n_neurons)
 
+    def per_sample(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(sample, unit) of one row per sample and unit, sample-major."""
+        return np.repeat(np.arange(self.n_samples), units.size), np.tile(units, self.n_samples)
+
     def u_var(self, n: np.ndarray, e: np.ndarray) -> np.ndarray:
         return self.layout.u_var(n, e)
 
@@ -271,9 +275,7 @@ def loss_terms(f: CountForm) -> list[Terms]:
     if f.c_rows.size:
         return [_squares(f, "loss", "loss", f.c_rows)]
     # 0-1 loss: L * [alpha != y] = L * (y + (1 - 2y) alpha)
-    out = f.network.outputs
-    samples = np.repeat(np.arange(f.n_samples), out.size)
-    neurons = np.tile(out, f.n_samples)
+    samples, neurons = f.per_sample(f.network.outputs)
     yv = f.targets.reshape(-1).astype(float)
     alpha = f.alpha_var(samples, neurons)
     return [row_terms("loss", "loss", samples, neurons, const=yv, linear=[(alpha, 1 - 2 * yv)])]
@@ -284,8 +286,7 @@ def and_terms(f: CountForm) -> list[Terms]:
     arcs = f.layout.u_arcs
     if not arcs.size:
         return []
-    samples = np.repeat(np.arange(f.n_samples), arcs.size)
-    arc = np.tile(arcs, f.n_samples)
+    samples, arc = f.per_sample(arcs)
     omega = arc
     alpha = f.alpha_var(samples, f.network.arc_src[arc] - f.network.n_inputs)
     u = f.u_var(samples, arc)
@@ -301,8 +302,7 @@ def tie_terms(f: CountForm) -> list[Terms]:
     ties = f.layout.tie_neurons
     if not ties.size:
         return []
-    samples = np.repeat(np.arange(f.n_samples), ties.size)
-    neurons = np.tile(ties, f.n_samples)
+    samples, neurons = f.per_sample(ties)
     t = f.layout.tie_var(samples, neurons, f.network.n_neurons)
     alpha = f.alpha_var(samples, neurons)
     return [
