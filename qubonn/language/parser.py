@@ -67,8 +67,7 @@ def parse(text: str, filename: str = "<spec>") -> Network:
     try:
         tree = parser.parse(text)
     except lark.exceptions.UnexpectedCharacters as e:
-        bad = text.splitlines()[e.line - 1][e.column - 1 : e.column] if e.line >= 1 else "?"
-        msg = f"unexpected character '{bad}'" + _expected(e.allowed or set(), parser)
+        msg = f"unexpected character '{e.char}'" + _expected(e.allowed or set(), parser)
         raise SpecError(msg, SourcePos(e.line, e.column), text, filename) from None
     except lark.exceptions.UnexpectedToken as e:
         tok = e.token
