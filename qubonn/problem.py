@@ -43,8 +43,8 @@ class Engine(Protocol):
 
     name: str
 
-    def qubo(self, formulation: Formulation, labels: list[str]) -> QuboPart:
-        """The QUBO for the formulation's current weights and linear penalties."""
+    def qubo(self, formulation: Formulation) -> QuboPart:
+        """The QUBO (in label order) for the formulation's current weights and penalties."""
 
     def expression(self, formulation: Formulation) -> Any:
         """The training energy as a PyQUBO expression."""
@@ -151,7 +151,7 @@ class Problem:
     def qubo(self) -> QuboPart:
         """Upper-triangular CSR couplings, linear biases (label order) and offset."""
         if "qubo" not in self._cache:
-            self._cache["qubo"] = self.engine.qubo(self.formulation, self.labels)
+            self._cache["qubo"] = self.engine.qubo(self.formulation)
         return self._cache["qubo"]
 
     def _symbolic_bqm(self):

@@ -151,7 +151,7 @@ class FastEngine:
         state["_expression"] = None  # the PyQUBO expression is rebuilt on demand
         return state
 
-    def qubo(self, formulation: Formulation, labels: list[str]) -> QuboPart:
+    def qubo(self, formulation: Formulation) -> QuboPart:
         weights = formulation.weights
         missing = {k for k in part_names(formulation) if k not in self.parts and weights[k]}
         if missing:

@@ -98,6 +98,7 @@ class SymbolicEngine:
         self._expression = expression
         self.model = model
         self.extra_feed = dict(extra_feed or {})
+        self._labels: list[str] | None = None
 
     @classmethod
     def for_formulation(
@@ -112,8 +113,10 @@ class SymbolicEngine:
         """PyQUBO's own BQM for the formulation's current weights."""
         return self.model.to_bqm(feed_dict={**self.extra_feed, **feed_dict(formulation)})
 
-    def qubo(self, formulation: Formulation, labels: list[str]) -> QuboPart:
-        return part_from_bqm(self.bqm(formulation), labels)
+    def qubo(self, formulation: Formulation) -> QuboPart:
+        if self._labels is None:
+            self._labels = formulation.layout.labels()
+        return part_from_bqm(self.bqm(formulation), self._labels)
 
     def expression(self, formulation: Formulation) -> Any:
         return self._expression
