@@ -8,6 +8,10 @@ Formats accepted by :func:`load_qubo` (detected from the content, not the name):
   ``offset`` (optional, 0) and optional ``labels`` (ints or strings; default ``0..n-1``).
   Entries that repeat a position are added;
 * a G-set MaxCut text file (spin model with energy ``-cut``, see :mod:`qubonn.backends.gset`).
+
+It owns QUBO files: :func:`load_qubo`, and one atomic ``.npz`` writer behind both
+:func:`save_qubo_npz` (any BQM) and :func:`save_problem` (a compiled problem, what
+``Problem.save`` calls).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dimod
 import numpy as np
@@ -22,6 +27,9 @@ import numpy as np
 from qubonn.errors import DataError
 
 from .gset import parse_gset
+
+if TYPE_CHECKING:
+    from qubonn.problem import Problem
 
 DIMOD_MAGIC = b"DIMODBQM"
 
@@ -106,6 +114,42 @@ def _load_npz(p: Path) -> dimod.BinaryQuadraticModel:
     return bqm
 
 
+def _write_atomically(path: Path, write) -> Path:
+    """Write through a hidden temporary file next to ``path``, then rename it into place, so a
+    reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _write_npz(
+    path: Path,
+    linear: np.ndarray,
+    row: np.ndarray,
+    col: np.ndarray,
+    quad: np.ndarray,
+    offset: float,
+    labels: np.ndarray | None,
+) -> Path:
+    """The one ``.npz`` writer: upper-triangular COO with every linear bias on the diagonal,
+    ``offset`` and optional ``labels``, compressed and written atomically."""
+    n = linear.size
+    arrays: dict[str, np.ndarray] = {
+        "row": np.concatenate([np.arange(n), np.minimum(row, col)]).astype(np.int64),
+        "col": np.concatenate([np.arange(n), np.maximum(row, col)]).astype(np.int64),
+        "data": np.concatenate([linear, quad]).astype(np.float64),
+        "offset": np.array(float(offset)),
+    }
+    if labels is not None:
+        arrays["labels"] = labels
+    return _write_atomically(path, lambda fh: np.savez_compressed(fh, **arrays))
+
+
 def save_qubo_npz(bqm: dimod.BinaryQuadraticModel, path: str | os.PathLike[str]) -> None:
     """Write ``bqm`` (converted to QUBO form) as a COO ``.npz`` that :func:`load_qubo` reads.
 
@@ -114,23 +158,33 @@ def save_qubo_npz(bqm: dimod.BinaryQuadraticModel, path: str | os.PathLike[str])
     qubo = bqm.binary
     labels = list(qubo.variables)
     lin, (row, col, quad), offset = qubo.to_numpy_vectors(variable_order=labels)
-    row, col = np.minimum(row, col), np.maximum(row, col)
     n = len(labels)
-    arrays: dict[str, np.ndarray] = {
-        "row": np.concatenate([np.arange(n), row]).astype(np.int64),
-        "col": np.concatenate([np.arange(n), col]).astype(np.int64),
-        "data": np.concatenate([lin, quad]).astype(np.float64),
-        "offset": np.array(float(offset)),
-    }
+    stored = None
     if labels != list(range(n)):
         if all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in labels):
-            arrays["labels"] = np.array(labels, dtype=np.int64)
+            stored = np.array(labels, dtype=np.int64)
         elif all(isinstance(v, str) for v in labels):
-            arrays["labels"] = np.array(labels, dtype=str)
+            stored = np.array(labels, dtype=str)
         else:
             raise DataError(
                 "save_qubo_npz: labels must be all ints or all strings; "
                 "use bqm.to_file() for other labels"
             )
-    with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
+    _write_npz(Path(path), lin, row, col, quad, offset, stored)
+
+
+def save_problem(problem: Problem, path: str | os.PathLike[str]) -> Path:
+    """Write a compiled problem's QUBO: ``.npz`` (the COO format above, with its labels) or any
+    other suffix as dimod's serialisation (``dimod.BinaryQuadraticModel.from_file`` reads it)."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        q = problem.qubo()
+        coo = q.quadratic.tocoo()
+        labels = np.array(problem.labels)
+        return _write_npz(path, q.linear, coo.row, coo.col, coo.data, q.offset, labels)
+
+    def copy(fh) -> None:
+        with problem.bqm.to_file() as src:
+            fh.write(src.read())
+
+    return _write_atomically(path, copy)

@@ -167,11 +167,13 @@ def as_bqm(problem_or_bqm: Any) -> dimod.BinaryQuadraticModel:
 
 def solve(problem_or_bqm: Any, backend: str = "neal", **options: Any) -> dimod.SampleSet:
     """Sample a problem (anything with ``.bqm``) or a BQM with the named backend."""
+    from qubonn.problem import Problem  # on use: listing backends needs no compiled problems
+
     sampler = get_backend(backend)
-    if hasattr(problem_or_bqm, "qubo") and hasattr(sampler, "sample_problem"):
+    if isinstance(problem_or_bqm, Problem) and hasattr(sampler, "sample_problem"):
         # a compiled Problem and a sampler that uses its structure (the native annealer)
         return sampler.sample_problem(problem_or_bqm, **options)
-    if hasattr(problem_or_bqm, "qubo") and hasattr(sampler, "sample_qubo_arrays"):
+    if isinstance(problem_or_bqm, Problem) and hasattr(sampler, "sample_qubo_arrays"):
         # a compiled Problem and a sampler that takes arrays: skip building the dimod BQM
         q = problem_or_bqm.qubo()
         return sampler.sample_qubo_arrays(

@@ -81,24 +81,22 @@ def _n_test(n: int, test: float | int) -> int:
 def _stratified_split(
     y: np.ndarray, test: float | int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, test): each class contributes its share of the test samples."""
+    """Indices (train, test), both shuffled: scikit-learn's ``train_test_split(stratify=y)``
+    with a seed drawn from ``rng``, so each class contributes its share of the test samples."""
+    from sklearn.model_selection import train_test_split
+
     n_test = _n_test(len(y), test)
     if n_test > len(y):
         raise DataError(f"asked for {n_test} test samples but there are only {len(y)}")
-    classes, counts = np.unique(y, return_counts=True)
-    # largest-remainder allocation of n_test over the classes, proportional to their sizes
-    exact = counts * (n_test / max(1, len(y)))
-    take = np.floor(exact).astype(int)
-    for i in np.argsort(-(exact - take), kind="stable")[: n_test - int(take.sum())]:
-        take[i] += 1
-    train_idx: list[np.ndarray] = []
-    test_idx: list[np.ndarray] = []
-    for c, k in zip(classes, take, strict=True):
-        idx = rng.permutation(np.nonzero(y == c)[0])
-        test_idx.append(idx[:k])
-        train_idx.append(idx[k:])
-    tr = rng.permutation(np.concatenate(train_idx)) if train_idx else np.empty(0, int)
-    te = rng.permutation(np.concatenate(test_idx)) if test_idx else np.empty(0, int)
+    seed = int(rng.integers(2**32 - 1))
+    idx = np.arange(len(y), dtype=np.int64)
+    if n_test in (0, len(y)):  # nothing to stratify: all samples on one side
+        idx = np.random.default_rng(seed).permutation(idx)
+        return (idx, idx[:0]) if n_test == 0 else (idx[:0], idx)
+    try:
+        tr, te = train_test_split(idx, test_size=n_test, stratify=y, random_state=seed)
+    except ValueError as e:  # too few samples of a class, or fewer test samples than classes
+        raise DataError(f"cannot split {len(y)} samples stratified by class: {e}") from None
     return tr.astype(np.int64), te.astype(np.int64)
 
 

@@ -1,5 +1,8 @@
 """Bit-packed XNOR-popcount forward pass: the same activations as :meth:`Network.forward`, faster.
 
+Reach it as ``network.forward(X, weights, packed=True)`` (or ``preactivations`` /
+``predict_outputs`` with ``packed=True``), or keep the packed weights with :class:`PackedForward`.
+
 With +-1 values stored as bits (``+1 -> 1``, ``-1 -> 0``), the product of a weight and an input is
 ``+1`` exactly when the two bits agree (XNOR).  For a neuron with ``F`` arcs,
 
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qubonn.network import Network, Weights, _check_pm1
+from qubonn.network import Network, Weights, check_inputs
 
 #: Upper bound on the bytes of the temporary arrays of one group in one chunk of samples.
 _CHUNK_BYTES = 1 << 25
@@ -62,9 +65,9 @@ def _pack(rows: np.ndarray, idx: np.ndarray, dt: type[np.unsignedinteger]) -> np
 
 @dataclass(frozen=True)
 class _GroupPlan:
-    lo: int  # first neuron of the group
+    lo: int  # first neuron of the block
     hi: int  # one past its last neuron
-    fan: int  # arcs per neuron (without the bias)
+    fan: np.ndarray  # (size, 1) int32: arcs per neuron (without the bias)
     src: np.ndarray  # (fan,) if shared else (size, fan): unit ids
     w_packed: np.ndarray  # (words, size, 1): the weights' bits, packed like the inputs
     bias: np.ndarray  # (size, 1) int32
@@ -76,37 +79,35 @@ class PackedForward:
 
     Use it instead of :func:`forward_packed` when the same weights score several batches, so
     that the weights are packed only once.  Internally values are kept unit-major, (units, N),
-    so that gathering a unit's bits for the whole batch is one contiguous row read.
+    so that gathering a unit's bits for the whole batch is one contiguous row read.  It walks
+    the same blocks as :meth:`Network.forward` (``network.blocks``); padded fan-in positions
+    read the always-0 padding unit against a 0 weight bit, so they never mismatch.
     """
 
     def __init__(self, network: Network, weights: Weights):
         weights = network.check_weights(weights)
         self.network = network
-        w_bits = (weights.w > 0).astype(np.uint8)
+        w_bits = np.append(weights.w > 0, False).astype(np.uint8)  # the padding arc: bit 0
         b = weights.b.astype(np.int32)
         plans: list[_GroupPlan] = []
-        start = 0
-        for g, stop in zip(network.groups, network._group_arc_bounds(), strict=True):
-            lo = int(network.arc_dst[start])
-            hi = lo + g.size
-            src = network.arc_src[start:stop].reshape(g.size, -1)
+        for blk in network.blocks:
+            src = blk.src
             fan = src.shape[1]
             dt = _word_dtype(fan)
             # weights as (fan, size) rows, packed with "N" = size: (words, size) -> (words, size, 1)
-            wp = _pack(w_bits[start:stop].reshape(g.size, fan).T, np.arange(fan), dt)
+            wp = _pack(w_bits[blk.arcs].T, np.arange(fan), dt)
             shared = bool(np.all(src == src[0]))
             plans.append(
                 _GroupPlan(
-                    lo=lo,
-                    hi=hi,
-                    fan=fan,
+                    lo=blk.lo,
+                    hi=blk.hi,
+                    fan=blk.fan_in[:, None],
                     src=src[0].copy() if shared else src,
                     w_packed=wp[:, :, None],
-                    bias=b[lo:hi, None],
+                    bias=b[blk.lo : blk.hi, None],
                     dt=dt,
                 )
             )
-            start = stop
         self._plans = tuple(plans)
 
     def _chunk_cols(self) -> int:
@@ -120,14 +121,15 @@ class PackedForward:
     def run(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(pre-activations int32 (N, n_neurons), activations int8 (N, n_neurons)) of +-1 X."""
         net = self.network
-        X = _check_pm1(X, net.n_inputs)
+        X = check_inputs(X, net.n_inputs, single=True, empty=True)
         n = X.shape[0]
         ni = net.n_inputs
         z = np.empty((net.n_neurons, n), dtype=np.int32)
         step = self._chunk_cols()
         for c0 in range(0, n, step):
             c1 = min(n, c0 + step)
-            rows = np.empty((ni + net.n_neurons, c1 - c0), dtype=np.uint8)
+            rows = np.empty((ni + net.n_neurons + 1, c1 - c0), dtype=np.uint8)
+            rows[-1] = 0  # the padding unit
             rows[:ni] = (X[c0:c1] > 0).T
             for p in self._plans:
                 v = _pack(rows, p.src, p.dt)  # (words, N) shared, (words, size, N) per neuron

@@ -14,6 +14,11 @@ unit.
 
 Tie rule: ``sign(0) = +1``.  Pre-activations of neurons with an even fan-in can be zero; such a
 neuron outputs +1.  The formulation, the forward pass and the bit-packed path all use this rule.
+
+This module also owns the one forward pass (:meth:`Network.forward`, block by block over
+:attr:`Network.blocks`; ``packed=True`` runs the bit-packed pass of :mod:`qubonn.inference` over
+the same blocks), the one input validator (:func:`check_inputs`, used by the forward passes, the
+formulation and both trainers), and :class:`SubNetwork` (a dropout round's model).
 """
 
 from __future__ import annotations
@@ -111,12 +116,20 @@ class Network:
     """An immutable, validated binary neural network.  Build one with :func:`qubonn.parse`,
     :func:`qubonn.load_spec` or :class:`NetworkBuilder`."""
 
-    def __init__(self, inputs: Sequence[InputSpec], groups: Sequence[GroupSpec]):
+    def __init__(
+        self,
+        inputs: Sequence[InputSpec],
+        groups: Sequence[GroupSpec],
+        *,
+        units: UnitView | None = None,
+    ):
+        """A network from its group view; ``units`` gives its unit view instead of deriving it
+        from the groups (what :class:`SubNetwork` does: its neurons are a subset of theirs)."""
         inputs = tuple(inputs)
         groups = _validate_and_sort(inputs, tuple(groups))
         self._inputs = inputs
         self._groups = groups
-        self._build_units()
+        self._set_units(units if units is not None else self._build_units())
 
     # -- group view -------------------------------------------------------------------------
     @property
@@ -158,7 +171,21 @@ class Network:
         return to_text(self)
 
     # -- unit view --------------------------------------------------------------------------
-    def _build_units(self) -> None:
+    def _set_units(self, u: UnitView) -> None:
+        if u.arc_src.size > MAX_ARCS:
+            raise NetworkError(f"the network has {u.arc_src.size} arcs, over the limit {MAX_ARCS}")
+        self._n_inputs = u.n_inputs
+        self._n_neurons = u.n_neurons
+        self._arc_src = u.arc_src.astype(np.int64)
+        self._arc_dst = u.arc_dst.astype(np.int64)
+        self._has_bias = np.asarray(u.has_bias, dtype=bool)
+        self._is_output = np.asarray(u.is_output, dtype=bool)
+        self._group_of = np.asarray(u.group_of)
+        self._neuron_names = tuple(u.neuron_names)
+        for a in (self._arc_src, self._arc_dst, self._has_bias, self._is_output, self._group_of):
+            a.setflags(write=False)
+
+    def _build_units(self) -> UnitView:
         offsets: dict[str, tuple[int, tuple[int, ...]]] = {}
         unit = 0
         for inp in self._inputs:
@@ -194,20 +221,16 @@ class Network:
             group_of.append(np.full(g.size, gi))
             names.extend(f"{g.name}[{_index_str(k, g.shape)}]" for k in range(g.size))
             neuron += g.size
-        self._n_inputs = n_inputs
-        self._n_neurons = neuron
-        self._arc_src = np.concatenate(src_parts).astype(np.int64)
-        self._arc_dst = np.concatenate(dst_parts).astype(np.int64)
-        if self._arc_src.size > MAX_ARCS:
-            raise NetworkError(
-                f"the network has {self._arc_src.size} arcs, over the limit {MAX_ARCS}"
-            )
-        self._has_bias = np.concatenate(has_bias)
-        self._is_output = np.concatenate(is_output)
-        self._group_of = np.concatenate(group_of)
-        self._neuron_names = tuple(names)
-        for a in (self._arc_src, self._arc_dst, self._has_bias, self._is_output, self._group_of):
-            a.setflags(write=False)
+        return UnitView(
+            n_inputs=n_inputs,
+            n_neurons=neuron,
+            arc_src=np.concatenate(src_parts),
+            arc_dst=np.concatenate(dst_parts),
+            has_bias=np.concatenate(has_bias),
+            is_output=np.concatenate(is_output),
+            group_of=np.concatenate(group_of),
+            neuron_names=tuple(names),
+        )
 
     @property
     def n_inputs(self) -> int:
@@ -326,55 +349,128 @@ class Network:
             raise ValueError("weights.b must be +-1 for neurons with a bias and 0 for the others")
         return Weights(w=w.astype(np.int8), b=b.astype(np.int8))
 
-    def preactivations(self, X: np.ndarray, weights: Weights) -> np.ndarray:
-        """Pre-activations z (N x n_neurons, int) of a batch of +-1 inputs X (N x n_inputs)."""
-        return self._forward(X, weights)[0]
+    def preactivations(self, X: np.ndarray, weights: Weights, *, packed: bool = False):
+        """Pre-activations z (N x n_neurons, int) of a batch of +-1 inputs X (N x n_inputs).
 
-    def forward(self, X: np.ndarray, weights: Weights) -> np.ndarray:
-        """Activations a = sign(z) (N x n_neurons, int8, sign(0) = +1) of +-1 inputs X."""
-        return self._forward(X, weights)[1]
+        ``packed``: compute them with the bit-packed XNOR-popcount pass
+        (:mod:`qubonn.inference`), equal to the plain one, faster on large batches."""
+        return self._forward(X, weights, packed)[0]
 
-    def predict_outputs(self, X: np.ndarray, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, X: np.ndarray, weights: Weights, *, packed: bool = False) -> np.ndarray:
+        """Activations a = sign(z) (N x n_neurons, int8, sign(0) = +1) of +-1 inputs X
+        (``packed``: by the bit-packed pass, with the same result)."""
+        return self._forward(X, weights, packed)[1]
+
+    def predict_outputs(
+        self, X: np.ndarray, weights: Weights, *, packed: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(activations, pre-activations) of the output neurons only."""
-        z, a = self._forward(X, weights)
+        z, a = self._forward(X, weights, packed)
         return a[:, self.outputs], z[:, self.outputs]
 
-    def _forward(self, X: np.ndarray, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
-        X = _check_pm1(X, self.n_inputs)
+    @cached_property
+    def blocks(self) -> tuple[Block, ...]:
+        """The neurons in topological blocks (runs of one group) that a forward pass computes
+        together, with their fan-in as (size, fan) unit and arc ids (padded, see :class:`Block`)."""
+        counts = np.bincount(self._arc_dst, minlength=self._n_neurons)
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])  # arcs are sorted by destination
+        cuts = np.flatnonzero(np.diff(self._group_of)) + 1
+        bounds = np.concatenate([[0], cuts, [self._n_neurons]]).astype(np.int64)
+        src_ext = np.append(self._arc_src, self._n_inputs + self._n_neurons)
+        out = []
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            fan = int(counts[lo:hi].max()) if hi > lo else 0
+            k = np.arange(fan)[None, :]
+            valid = k < counts[lo:hi, None]
+            arcs = np.where(valid, first[lo:hi, None] + k, self.n_arcs)
+            out.append(Block(lo, hi, src_ext[arcs], arcs, counts[lo:hi].astype(np.int32)))
+        return tuple(out)
+
+    def _forward(
+        self, X: np.ndarray, weights: Weights, packed: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The one forward pass: block by block, z = b + sum w v over each neuron's fan-in."""
+        if packed:
+            from qubonn.inference import PackedForward
+
+            return PackedForward(self, weights).run(X)
+        X = check_inputs(X, self.n_inputs, single=True, empty=True)
         weights = self.check_weights(weights)
-        n = X.shape[0]
-        values = np.empty((n, self.n_inputs + self.n_neurons), dtype=np.int32)
-        values[:, : self.n_inputs] = X
+        n, n_in = X.shape[0], self.n_inputs
+        values = np.zeros((n, n_in + self.n_neurons + 1), dtype=np.int32)  # last: padding unit
+        values[:, :n_in] = X
         z = np.empty((n, self.n_neurons), dtype=np.int32)
-        w = weights.w.astype(np.int32)
+        w = np.zeros(self.n_arcs + 1, dtype=np.int32)  # the last, padding arc has weight 0
+        w[:-1] = weights.w
         b = weights.b.astype(np.int32)
-        start = 0
-        for g, stop in zip(self._groups, self._group_arc_bounds(), strict=True):
-            lo = int(self._arc_dst[start]) if stop > start else 0
-            hi = lo + g.size
-            src = self._arc_src[start:stop].reshape(g.size, -1)
-            wg = w[start:stop].reshape(g.size, -1)
-            zg = np.einsum("nkf,kf->nk", values[:, src], wg, dtype=np.int32) + b[lo:hi]
+        for blk in self.blocks:
+            lo, hi = blk.lo, blk.hi
+            zg = np.einsum("nkf,kf->nk", values[:, blk.src], w[blk.arcs], dtype=np.int32)
+            zg += b[lo:hi]
             z[:, lo:hi] = zg
-            values[:, self.n_inputs + lo : self.n_inputs + hi] = np.where(zg >= 0, 1, -1)
-            start = stop
-        a = values[:, self.n_inputs :].astype(np.int8)
+            values[:, n_in + lo : n_in + hi] = np.where(zg >= 0, 1, -1)
+        a = values[:, n_in : n_in + self.n_neurons].astype(np.int8)
         return z, a
 
-    def _group_arc_bounds(self) -> list[int]:
-        ends = np.cumsum([g.size for g in self._groups])
-        return [int(np.searchsorted(self._arc_dst, e)) for e in ends]
+
+@dataclass(frozen=True)
+class UnitView:
+    """The unit view of a network: what :class:`Network` derives from its groups."""
+
+    n_inputs: int
+    n_neurons: int
+    arc_src: np.ndarray
+    arc_dst: np.ndarray
+    has_bias: np.ndarray
+    is_output: np.ndarray
+    group_of: np.ndarray
+    neuron_names: tuple[str, ...]
 
 
-def _check_pm1(X: np.ndarray, width: int) -> np.ndarray:
+@dataclass(frozen=True)
+class Block:
+    """Neurons ``lo .. hi-1`` of one group, computed together.  ``src`` and ``arcs`` are
+    (size, fan) unit and arc ids of each neuron's fan-in; a neuron with fewer arcs than ``fan``
+    (only in a :class:`SubNetwork`) is padded with the unit ``n_inputs + n_neurons`` (always 0)
+    and the arc ``n_arcs`` (weight 0).  ``fan_in`` is each neuron's real arc count."""
+
+    lo: int
+    hi: int
+    src: np.ndarray
+    arcs: np.ndarray
+    fan_in: np.ndarray
+
+
+def check_inputs(
+    X: np.ndarray, width: int, *, what: str = "X", single: bool = False, empty: bool = False
+) -> np.ndarray:
+    """The one input validator: +-1 inputs ``X`` (N, width) as int8, or a ValueError that says
+    how to fix them.  ``single``: a 1-D ``X`` is one sample; ``empty``: N = 0 is allowed.
+
+    Only -1 and +1 are inputs (binarise 0/1 or real data first, e.g. with
+    :func:`qubonn.datasets.binarize`): every path (forward passes, formulation, trainers) agrees.
+    """
     X = np.asarray(X)
-    if X.ndim == 1:
+    if X.ndim == 1 and single:
         X = X[None, :]
+    if X.ndim == 1:
+        raise ValueError(
+            f"{what} is 1-D; pass a 2-D array with one row per sample "
+            "(X.reshape(1, -1) for a single sample, X.reshape(len(X), -1) for images)"
+        )
     if X.ndim != 2 or X.shape[1] != width:
-        raise ValueError(f"X has shape {X.shape}; the network needs (N, {width}) +-1 inputs")
+        raise ValueError(
+            f"{what} has shape {X.shape}; the network has {width} input units ({width} inputs "
+            f"per sample), so pass (N, {width}) +-1 inputs"
+        )
+    if X.shape[0] == 0 and not empty:
+        raise ValueError(f"{what} has 0 samples; pass at least one")
     if not np.all((X == 1) | (X == -1)):
-        raise ValueError("X must contain only -1 and +1 (binarise your data first)")
-    return X.astype(np.int32)
+        raise ValueError(
+            f"{what} must contain only -1 and +1; binarise your data first, e.g. "
+            "np.where(X > threshold, 1, -1) (inputs are -1/+1 values)"
+        )
+    return X.astype(np.int8)
 
 
 def _index_str(k: int, shape: tuple[int, ...]) -> str:
@@ -558,46 +654,13 @@ def _as_shape(shape: int | Iterable[int]) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
-def unit_forward(
-    X: np.ndarray,
-    n_inputs: int,
-    n_neurons: int,
-    arc_src: np.ndarray,
-    arc_dst: np.ndarray,
-    weights: Weights,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(pre-activations, activations) of any unit-level DAG whose neurons are numbered in
-    topological order: one sparse product per depth level."""
-    import scipy.sparse as sp
-
-    n = X.shape[0]
-    values = np.zeros((n, n_inputs + n_neurons), dtype=np.int32)
-    values[:, :n_inputs] = X
-    depth = np.zeros(n_neurons, dtype=np.int64)
-    for e in np.argsort(arc_dst, kind="stable"):  # sources come before destinations
-        s = arc_src[e]
-        if s >= n_inputs:
-            depth[arc_dst[e]] = max(depth[arc_dst[e]], depth[s - n_inputs] + 1)
-    z = np.zeros((n, n_neurons), dtype=np.int32)
-    w = weights.w.astype(np.int32)
-    for level in range(int(depth.max()) + 1 if n_neurons else 0):
-        neurons = np.nonzero(depth == level)[0]
-        arcs = np.nonzero(depth[arc_dst] == level)[0]
-        local = np.searchsorted(neurons, arc_dst[arcs])
-        W = sp.csr_matrix(
-            (w[arcs], (arc_src[arcs], local)), shape=(n_inputs + n_neurons, neurons.size)
-        )
-        zl = np.asarray((W.T @ values.T).T, dtype=np.int32) + weights.b[neurons].astype(np.int32)
-        z[:, neurons] = zl
-        values[:, n_inputs + neurons] = np.where(zl >= 0, 1, -1)
-    return z, values[:, n_inputs:].astype(np.int8)
-
-
 class SubNetwork(Network):
     """A network with some hidden neurons dropped, with their arcs (a dropout round's model).
 
-    It offers the unit view and inference of :class:`Network`, numbered afresh; ``parameter_map``
-    says which parent parameter (arcs, then biases) each of its parameters is."""
+    A real :class:`Network` (built through its constructor, with the parent's group view and
+    its own unit view, numbered afresh): forward passes, plain and bit-packed, and the
+    formulation work on it as on any network.  ``parameter_map`` says which parent parameter
+    (arcs, then biases) each of its parameters is."""
 
     def __init__(self, parent: Network, keep_hidden: np.ndarray):
         keep = np.ones(parent.n_neurons, dtype=bool)
@@ -613,20 +676,21 @@ class SubNetwork(Network):
         src, dst = parent.arc_src, parent.arc_dst
         src_kept = (src < n_in) | keep[np.maximum(src - n_in, 0)]
         arcs = np.nonzero(keep[dst] & src_kept)[0]
-        self._parent = parent
-        self._inputs = parent.inputs
-        self._groups = parent.groups
-        self._n_inputs = n_in
-        self._n_neurons = int(keep.sum())
         new_src = np.where(
             src[arcs] < n_in, src[arcs], n_in + new_index[np.maximum(src[arcs] - n_in, 0)]
         )
-        self._arc_src = new_src.astype(np.int64)
-        self._arc_dst = new_index[dst[arcs]].astype(np.int64)
-        self._has_bias = parent.has_bias[keep]
-        self._is_output = parent.is_output[keep]
-        self._group_of = parent.group_of[keep]
-        self._neuron_names = tuple(np.asarray(parent.neuron_names, dtype=object)[keep])
+        units = UnitView(
+            n_inputs=n_in,
+            n_neurons=int(keep.sum()),
+            arc_src=new_src,
+            arc_dst=new_index[dst[arcs]],
+            has_bias=parent.has_bias[keep],
+            is_output=parent.is_output[keep],
+            group_of=parent.group_of[keep],
+            neuron_names=tuple(np.asarray(parent.neuron_names, dtype=object)[keep]),
+        )
+        super().__init__(parent.inputs, parent.groups, units=units)
+        self._parent = parent
         self.kept_neurons = np.nonzero(keep)[0]
         parent_bias_pos = np.cumsum(parent.has_bias) - 1
         self.parameter_map = np.concatenate(
@@ -648,7 +712,42 @@ class SubNetwork(Network):
         return bool(np.all(reach[self.outputs]))
 
     def to_text(self) -> str:
-        raise TypeError("a SubNetwork has no spec text; use .parent.to_text()")
+        """Description-language source of this subnetwork: one group per kept neuron (named
+        ``GROUP__K`` after its parent neuron), which parses back to a network with the same
+        units, arcs (in the same order), biases and outputs.  Raises :class:`NetworkError`
+        where the language cannot state it: a neuron left without arcs, or one that no longer
+        reaches an output."""
+        from qubonn.language.printer import to_text
+
+        groups = []
+        names = [self._neuron_label(j) for j in range(self._n_neurons)]
+        for j in range(self._n_neurons):
+            arcs = np.nonzero(self._arc_dst == j)[0]
+            sources = self._unit_sources(self._arc_src[arcs], names)
+            bias, output = bool(self._has_bias[j]), bool(self._is_output[j])
+            groups.append(GroupSpec(names[j], (1,), sources, bias=bias, output=output))
+        return to_text(Network(self.inputs, groups))
+
+    def _neuron_label(self, j: int) -> str:
+        parent_j = int(self.kept_neurons[j])
+        group = self.groups[int(self._group_of[j])]
+        first = int(np.searchsorted(self._parent.group_of, self._group_of[j]))
+        return f"{group.name}__{parent_j - first}"
+
+    def _unit_sources(self, units: np.ndarray, names: list[str]) -> tuple[Source, ...]:
+        """Sources that reach exactly ``units`` (sorted): slices of inputs, neurons by name."""
+        out: list[Source] = []
+        offset = 0
+        for inp in self.inputs:
+            mine = units[(units >= offset) & (units < offset + inp.size)] - offset
+            runs = np.split(mine, np.flatnonzero(np.diff(mine) != 1) + 1) if mine.size else []
+            for run in runs:
+                a, b = int(run[0]), int(run[-1]) + 1
+                full = a == 0 and b == inp.size
+                out.append(Source(inp.name) if full else Source(inp.name, slice=(a, b)))
+            offset += inp.size
+        out += [Source(names[int(u) - self._n_inputs]) for u in units[units >= self._n_inputs]]
+        return tuple(out)
 
     def __str__(self) -> str:
         return repr(self)
@@ -661,13 +760,6 @@ class SubNetwork(Network):
 
     def __repr__(self) -> str:
         return f"<SubNetwork of {self._parent!r}: {self._n_neurons} neurons, {self.n_arcs} arcs>"
-
-    def _forward(self, X: np.ndarray, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
-        X = _check_pm1(X, self.n_inputs)
-        weights = self.check_weights(weights)
-        return unit_forward(
-            X, self._n_inputs, self._n_neurons, self._arc_src, self._arc_dst, weights
-        )
 
     def lift(self, weights: Weights, base: Weights) -> Weights:
         """Parent weights equal to ``base`` except where this subnetwork has parameters."""

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from qubonn.errors import QubonnError
+from qubonn.options import parse_key_value, parse_value
 
 #: BNNClassifier arguments a sweep may set (seed comes from ``seeds``; executor, progress no).
 CLASSIFIER_KEYS = (
@@ -72,41 +73,22 @@ class SweepError(QubonnError, ValueError):
 
 
 # -- values: CLI text <-> Python <-> table cells -------------------------------------------
-def parse_value(text: str) -> Any:
-    """A grid value from text: int, float, true/false, none, else the string itself."""
-    t = text.strip()
-    low = t.lower()
-    if low in ("none", "null"):
-        return None
-    if low in ("true", "false"):
-        return low == "true"
-    for kind in (int, float):
-        try:
-            return kind(t)
-        except ValueError:
-            pass
-    return t
-
-
 def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
     """``["margin=0,0.5", "dropout.p=0,0.3"]`` -> ``{"margin": [0, 0.5], "dropout.p": [0, 0.3]}``.
 
-    Values are split at commas and read by :func:`parse_value`."""
+    Values are split at commas and read by :func:`~qubonn.options.parse_value`."""
     grid: dict[str, list[Any]] = {}
     for item in items:
-        key, sep, values = item.partition("=")
-        key = key.strip()
-        if not sep or not key or not values.strip():
-            raise SweepError(
-                "a grid axis is KEY=V1,V2,..., e.g. margin=0,0.5,1 or dropout.p=0,0.3; "
-                f"not {item!r}"
-            )
-        parts = values.split(",")
-        if any(not v.strip() for v in parts):
-            raise SweepError(f"grid axis {item!r} has an empty value; separate values by commas")
+        key, values = parse_key_value(
+            item,
+            what="a grid axis",
+            example="margin=0,0.5,1 or dropout.p=0,0.3",
+            several=True,
+            error=SweepError,
+        )
         if key in grid:
             raise SweepError(f"grid key {key!r} is given twice; list all its values in one axis")
-        grid[key] = [parse_value(v) for v in parts]
+        grid[key] = values
     return grid
 
 

@@ -55,7 +55,7 @@ class AnnealResult:
 def gpu_available() -> bool:
     """True when CuPy is installed *and* a CUDA device is usable.
 
-    ``import cupy`` succeeds on machines without a GPU (dependencies.md), so an import is no
+    ``import cupy`` succeeds on machines without a GPU (native-annealer.md), so an import is no
     evidence; ``cupy.cuda.is_available()`` is.
     """
     try:

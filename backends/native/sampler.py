@@ -226,7 +226,7 @@ class NativeSampler(dimod.Sampler):
         """
         if mode not in MODES:
             raise SolverOptionError(f"mode={mode!r} is not one of {', '.join(MODES)}")
-        extra = getattr(problem, "_extra", None) is not None
+        extra = problem.has_extra_terms
         if mode == "auto":
             mode = "spin" if extra else "structured"
         if mode == "spin":

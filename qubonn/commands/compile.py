@@ -26,14 +26,14 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
 
 def objective_from_args(args: argparse.Namespace):
     from qubonn.formulation import Objective
+    from qubonn.options import parse_key_value
 
     penalties = {}
     for item in args.penalty:
-        name, _, value = item.partition("=")
-        try:
-            penalties[name.strip()] = float(value)
-        except ValueError:
-            raise ValueError(f"--penalty needs NAME=VALUE, e.g. sign=40; not {item!r}") from None
+        name, value = parse_key_value(item, what="--penalty", example="sign=40")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"--penalty {name} needs a number, e.g. {name}=40; not {item!r}")
+        penalties[name] = float(value)
     return Objective(
         loss=args.loss,
         loss_weight=args.loss_weight,

@@ -38,11 +38,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--tol", type=float, default=1e-6, help="energy tolerance for agreement (1e-6)"
     )
-    parser.set_defaults(func=func)
+    parser.set_defaults(func=run)
     return parser
 
 
-def func(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run the cross-validation described by ``args``; print the table; return the exit code."""
     from qubonn.backends.crossval import crossval
     from qubonn.backends.qubo_io import load_qubo

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 from qubonn.commands._data import add_data_arguments, dataset_from_args
 from qubonn.commands.compile import add_objective_arguments, objective_from_args
+from qubonn.options import parse_key_value
 
 
 def _solver_option(text: str) -> tuple[str, object]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(
-            f"solver options are NAME=VALUE, e.g. num_sweeps=2000; not {text!r}"
-        )
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
-        parsed = value
-    return name.strip().replace("-", "_"), parsed
+    name, value = parse_key_value(
+        text,
+        what="a solver option",
+        example="num_sweeps=2000",
+        error=argparse.ArgumentTypeError,
+    )
+    return name.replace("-", "_"), value
 
 
 def _solve_line(record: dict, backend: str) -> str:

@@ -1,13 +1,15 @@
 """The compiler: (network, data, objective) -> :class:`~qubonn.problem.Problem` (a QUBO).
 
-Two engines build the identical QUBO: "fast" (numpy / scipy.sparse, the default) and "pyqubo"
-(symbolic, the reference and the way to add custom terms).
+It owns :func:`compile` (checks, the size estimate and memory budget, the formulation, and the
+engine a Problem is constructed with) and the two engines that build the identical QUBO: "fast"
+(:mod:`~qubonn.compiler.fast`, numpy / scipy.sparse, the default) and "pyqubo"
+(:mod:`~qubonn.compiler.symbolic`, the reference and the way to add custom terms).
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -16,9 +18,7 @@ from qubonn.compiler.size import SizeEstimate, estimate
 from qubonn.errors import ProblemTooLargeError
 from qubonn.formulation import Objective, build
 from qubonn.network import Network
-
-if TYPE_CHECKING:
-    from qubonn.problem import Problem
+from qubonn.problem import Problem
 
 __all__ = ["compile", "estimate", "SizeEstimate", "default_memory_budget"]
 
@@ -100,37 +100,30 @@ def compile(  # noqa: A001 - the public name the docs promise
             f"{size.report(engine)}. Use fewer samples (or mini-batches), a smaller network, "
             "the fast engine, or raise max_memory / QUBONN_MAX_MEMORY."
         )
-    from qubonn.problem import Problem
-
     formulation = build(network, X, y, objective, linear_penalties)
-    problem = Problem(formulation=formulation, X=X.astype(np.int8), engine=engine, estimate=size)
+    labels = formulation.layout.labels() if extra is not None else []
+    extra_part = _extra_part(labels, extra, extra_feed_dict or {}) if extra is not None else None
     if engine == "fast":
-        nonzero = {k for k in fast.part_names(formulation) if formulation.weights[k]}
-        problem._parts = fast.assemble(formulation, only=nonzero)
+        state: Any = fast.FastEngine.for_formulation(
+            formulation, extra=extra_part, extra_expression=extra
+        )
     else:
-        from qubonn.compiler.symbolic import build_expression
+        from qubonn.compiler.symbolic import SymbolicEngine
 
-        expression = build_expression(formulation)
-        if extra is not None:
-            expression = expression + extra
-        problem._symbolic = (expression, expression.compile())
-    if extra is not None:
-        problem._extra_expression = extra
-        problem._extra_feed = dict(extra_feed_dict or {})
-        problem._extra = _extra_part(problem, extra, extra_feed_dict or {})
-    return problem
+        state = SymbolicEngine.for_formulation(formulation, extra, extra_feed_dict)
+    return Problem(formulation=formulation, X=X.astype(np.int8), engine=state, estimate=size)
 
 
-def _extra_part(problem: Problem, extra: Any, feed: dict[str, float]) -> fast.QuboPart:
+def _extra_part(labels: list[str], extra: Any, feed: dict[str, float]) -> fast.QuboPart:
     try:
         bqm = extra.compile().to_bqm(feed_dict=feed)
     except Exception as e:  # PyQUBO raises plain RuntimeErrors for missing placeholders
         raise ValueError(f"cannot compile the extra term with PyQUBO: {e}") from None
-    known = set(problem.labels)
+    known = set(labels)
     unknown = [v for v in bqm.variables if v not in known]
     if unknown:
         raise ValueError(
             f"the extra term uses variable(s) {unknown[:5]} that are not in this problem; "
             "use its labels, e.g. 'w[0]', 'b[3]', 'a[0,2]' (see Problem.labels)"
         )
-    return fast.part_from_bqm(bqm, problem.labels)
+    return fast.part_from_bqm(bqm, labels)

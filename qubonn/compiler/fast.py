@@ -3,25 +3,22 @@
 A product part  sum_r s_r (A_r x + a_r)(B_r x + b_r)  is  x' (A' S B) x + (B' S a + A' S b) x
 + sum_r s_r a_r b_r; with binary x the diagonal of A' S B is linear (x_i^2 = x_i).  Parts are kept
 separate per weight name, so changing a penalty re-weights them without reassembling.
+
+It owns that arithmetic and :class:`FastEngine`, the engine object a fast-compiled
+:class:`~qubonn.problem.Problem` asks for its QUBO.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from qubonn.formulation import Formulation, PolyTerms, ProductTerms
+from qubonn.problem import QuboPart
 
-
-@dataclass(frozen=True)
-class QuboPart:
-    """One unweighted part: upper-triangular couplings, linear biases, offset."""
-
-    quadratic: sp.csr_matrix  # strictly upper triangular, n x n
-    linear: np.ndarray
-    offset: float
+__all__ = ["FastEngine", "QuboPart", "assemble", "combine", "part_from_bqm", "part_names"]
 
 
 def _index_dtype(n: int) -> type:
@@ -76,14 +73,7 @@ def assemble(formulation: Formulation, only: set[str] | None = None) -> dict[str
         if t.weight == "params" or (only is not None and t.weight not in only):
             continue
         part = product_part(t, n) if isinstance(t, ProductTerms) else poly_part(t, n)
-        if t.weight in parts:
-            old = parts[t.weight]
-            part = QuboPart(
-                (old.quadratic + part.quadratic).tocsr(),
-                old.linear + part.linear,
-                old.offset + part.offset,
-            )
-        parts[t.weight] = part
+        parts[t.weight] = add_parts(parts[t.weight], part) if t.weight in parts else part
     return parts
 
 
@@ -127,3 +117,56 @@ def part_from_bqm(bqm, labels: list) -> QuboPart:
     rows, cols = np.minimum(i, j), np.maximum(i, j)
     Q = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
     return QuboPart(Q, linear, float(bqm.offset))
+
+
+def add_parts(a: QuboPart, b: QuboPart) -> QuboPart:
+    return QuboPart((a.quadratic + b.quadratic).tocsr(), a.linear + b.linear, a.offset + b.offset)
+
+
+class FastEngine:
+    """The fast engine's state in a compiled problem: the unweighted parts by weight name (a part
+    of weight 0 is assembled when its weight becomes non-zero) and an optional extra part."""
+
+    name = "fast"
+
+    def __init__(
+        self,
+        parts: dict[str, QuboPart],
+        extra: QuboPart | None = None,
+        extra_expression: Any = None,
+    ):
+        self.parts = parts
+        self.extra = extra
+        self.extra_expression = extra_expression
+        self.has_extra = extra is not None
+        self._expression: Any = None
+
+    @classmethod
+    def for_formulation(cls, formulation: Formulation, **extra: Any) -> FastEngine:
+        """Assemble the parts of non-zero weight."""
+        nonzero = {k for k in part_names(formulation) if formulation.weights[k]}
+        return cls(assemble(formulation, only=nonzero), **extra)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_expression"] = None  # the PyQUBO expression is rebuilt on demand
+        return state
+
+    def qubo(self, formulation: Formulation) -> QuboPart:
+        weights = formulation.weights
+        missing = {k for k in part_names(formulation) if k not in self.parts and weights[k]}
+        if missing:
+            self.parts.update(assemble(formulation, only=missing))
+        q = combine(self.parts, weights, formulation.linear_penalties, formulation.layout.n_vars)
+        return q if self.extra is None else add_parts(q, self.extra)
+
+    def expression(self, formulation: Formulation) -> Any:
+        """The PyQUBO expression of the same energy, built on first use."""
+        if self._expression is None:
+            from qubonn.compiler.symbolic import build_expression
+
+            expr = build_expression(formulation)
+            if self.extra_expression is not None:
+                expr = expr + self.extra_expression
+            self._expression = expr
+        return self._expression

@@ -1,4 +1,5 @@
-"""How big a training QUBO will be, known before anything is built."""
+"""How big a training QUBO will be, known before anything is built: variables (slack bits
+counted by the formulation's own slack encoder), quadratic terms and compile memory."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qubonn.formulation import Objective, hidden_sources
+from qubonn.formulation.slack import n_bits
 from qubonn.network import Network
 
 #: Measured: PyQUBO needs about 3.4 KB per quadratic term (see docs/benchmarks.md).
@@ -57,7 +59,7 @@ def estimate(network: Network, n_samples: int, objective: Objective | None = Non
     if objective.loss == "hinge":
         has_alpha[network.outputs] = False
     r = np.where(has_alpha, theta - 1, K - theta - objective.hard_margin)
-    bits = np.where(r > 0, np.floor(np.log2(np.maximum(r, 1))) + 1, 0).astype(np.int64)
+    bits = n_bits(r)  # the formulation's own slack encoder
     tie = has_alpha & (K % 2 == 0)
     per_sample_vars = int(has_alpha.sum() + H.sum() + tie.sum() + bits.sum())
     params = network.n_parameters

@@ -3,28 +3,22 @@
 It is the symbolic reference the fast engine is checked against, and the way to add custom terms.
 Weights are ``Placeholder``s ("loss", "margin", "sign", "and", "tie", and "h[e]" per parameter),
 so they change through ``feed_dict`` without rebuilding; every constraint row is a labelled
-``Constraint`` ("sign[n=3,h[1]]", "and[n=3,h[1]->y[0]]", "tie[...]") that PyQUBO's decoder reports.
+``Constraint`` ("sign[n=3,h[1]]", "and[n=3,h[1]->y[0]]", "tie[...]", labels from the layout's
+:func:`~qubonn.formulation.row_label`) that PyQUBO's decoder reports.  :class:`SymbolicEngine` is
+the engine object of a PyQUBO-compiled :class:`~qubonn.problem.Problem`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pyqubo
 import scipy.sparse as sp
 
+from qubonn.compiler.fast import part_from_bqm
 from qubonn.formulation import Formulation, PolyTerms, ProductTerms
-
-
-def row_label(formulation: Formulation, name: str, sample: int, unit: int, kind: str) -> str:
-    net = formulation.network
-    if kind == "arc":
-        e = unit
-        where = f"{net.unit_name(int(net.arc_src[e]))}->{net.neuron_names[int(net.arc_dst[e])]}"
-    elif kind == "parameter":
-        return f"{name}[{unit}]"
-    else:
-        where = net.neuron_names[unit]
-    return f"{name}[n={sample},{where}]"
+from qubonn.problem import QuboPart
 
 
 def _linear_rows(M: sp.csr_matrix, const: np.ndarray, xs: list) -> list:
@@ -49,7 +43,6 @@ def build_expression(formulation: Formulation):
                 total = total + pyqubo.Placeholder(f"h[{e}]") * (2 * xs[e] - 1)
             continue
         weight = pyqubo.Placeholder(t.weight)
-        kind = getattr(t, "unit_kind", "neuron")
         if isinstance(t, ProductTerms):
             left = _linear_rows(t.A, t.a, xs)
             right = left if t.B is None else _linear_rows(t.B, t.b, xs)
@@ -75,8 +68,7 @@ def build_expression(formulation: Formulation):
                 part = part + expr
                 continue
             if t.role == "constraint":
-                label = row_label(formulation, t.name, int(t.sample[r]), int(t.unit[r]), kind)
-                expr = pyqubo.Constraint(expr, label=label)
+                expr = pyqubo.Constraint(expr, label=formulation.row_label(t, r))
             part = part + expr
         total = total + weight * part
     return total
@@ -94,3 +86,44 @@ def compile_bqm(formulation: Formulation, expression=None):
     model = expression.compile()
     bqm = model.to_bqm(feed_dict=feed_dict(formulation))
     return model, bqm
+
+
+class SymbolicEngine:
+    """The PyQUBO engine's state in a compiled problem: the expression and its compiled model;
+    the QUBO comes from ``model.to_bqm`` with the current weights as the feed dict."""
+
+    name = "pyqubo"
+
+    def __init__(
+        self,
+        expression: Any,
+        model: Any,
+        extra_feed: dict[str, float] | None = None,
+        has_extra: bool = False,
+    ):
+        self._expression = expression
+        self.model = model
+        self.extra_feed = dict(extra_feed or {})
+        self.has_extra = has_extra
+        self._labels: list[str] | None = None
+
+    @classmethod
+    def for_formulation(
+        cls, formulation: Formulation, extra: Any = None, extra_feed: dict | None = None
+    ) -> SymbolicEngine:
+        expression = build_expression(formulation)
+        if extra is not None:
+            expression = expression + extra
+        return cls(expression, expression.compile(), extra_feed, has_extra=extra is not None)
+
+    def bqm(self, formulation: Formulation):
+        """PyQUBO's own BQM for the formulation's current weights."""
+        return self.model.to_bqm(feed_dict={**self.extra_feed, **feed_dict(formulation)})
+
+    def qubo(self, formulation: Formulation) -> QuboPart:
+        if self._labels is None:
+            self._labels = formulation.layout.labels()
+        return part_from_bqm(self.bqm(formulation), self._labels)
+
+    def expression(self, formulation: Formulation) -> Any:
+        return self._expression

@@ -1,4 +1,10 @@
-"""Spec text -> :class:`~qubonn.network.Network`, with errors that point at line and column."""
+"""Spec text -> :class:`~qubonn.network.Network`, with errors that point at line and column.
+
+It owns reading the language: Lark parses with the grammar of ``grammar.lark`` (the one
+definition), a :class:`lark.Transformer` turns the tree into input and group specs, and Lark's
+exceptions become :class:`~qubonn.errors.SpecError` s that name the file, line and column and say
+what was expected (terminal names come from the grammar, never hard-coded generated ones).
+"""
 
 from __future__ import annotations
 
@@ -20,15 +26,7 @@ _TOKEN_WORDS = {
     "BIAS": "'bias' or 'nobias'",
     "_NL": "the end of the line",
     "$END": "the end of the file",
-    "LSQB": "'['",
-    "RSQB": "']'",
-    "COLON": "':'",
-    "COMMA": "','",
-    "__ANON_0": "'<-'",
-    "INPUT": "'input'",
-    "WINDOW": "'window'",
-    "STRIDE": "'stride'",
-}
+}  # terminals with a literal pattern ('[', '<-', 'window', ...) are described by it
 
 
 @cache
@@ -69,8 +67,7 @@ def parse(text: str, filename: str = "<spec>") -> Network:
     try:
         tree = parser.parse(text)
     except lark.exceptions.UnexpectedCharacters as e:
-        bad = text.splitlines()[e.line - 1][e.column - 1 : e.column] if e.line >= 1 else "?"
-        msg = f"unexpected character '{bad}'" + _expected(e.allowed or set(), parser)
+        msg = f"unexpected character '{e.char}'" + _expected(e.allowed or set(), parser)
         raise SpecError(msg, SourcePos(e.line, e.column), text, filename) from None
     except lark.exceptions.UnexpectedToken as e:
         tok = e.token
@@ -91,8 +88,12 @@ def parse(text: str, filename: str = "<spec>") -> Network:
             "unexpected end of file" + _expected(set(e.expected), parser), None, text, filename
         ) from None
     try:
-        inputs, groups = _build(tree)
+        inputs, groups = _ToSpecs().transform(tree)
         return Network(inputs, groups)
+    except lark.exceptions.VisitError as e:  # an error raised in a transformer callback
+        if isinstance(e.orig_exc, NetworkError):
+            raise SpecError(e.orig_exc.message, e.orig_exc.pos, text, filename) from None
+        raise
     except SpecError:
         raise
     except NetworkError as e:
@@ -121,70 +122,62 @@ def _dims(tok: lark.Token) -> tuple[int, ...]:
     return tuple(int(p) for p in re.split(r"\s*x\s*", str(tok).strip()))
 
 
-def _build(tree: lark.Tree) -> tuple[list[InputSpec], list[GroupSpec]]:
-    inputs: list[InputSpec] = []
-    groups: list[GroupSpec] = []
-    for st in tree.children:
-        if not isinstance(st, lark.Tree):
-            continue
-        if st.data == "input_decl":
-            name, shape = st.children
-            inputs.append(InputSpec(str(name), _shape(shape), pos=_pos(name)))
-        elif st.data == "group_decl":
-            role, name, shape, *rest = st.children
-            sources = [_source(c) for c in rest if isinstance(c, lark.Tree) and c.data == "source"]
-            options = [c for c in rest if isinstance(c, lark.Tree) and c.data == "option"]
-            bias = True
-            seen_option = None
-            for opt in options:
-                tok = opt.children[0]
-                if seen_option is not None:
-                    raise NetworkError(
-                        f"bias is set twice ('{seen_option}' and '{tok}')", _pos(tok)
-                    )
-                seen_option = str(tok)
-                bias = str(tok) == "bias"
-            groups.append(
-                GroupSpec(
-                    str(name),
-                    _shape(shape),
-                    tuple(sources),
-                    bias=bias,
-                    output=str(role) == "output",
-                    pos=_pos(name),
-                )
-            )
-    return inputs, groups
+def _pairs(dims: tuple[int, ...]) -> tuple[int, int]:
+    return dims if len(dims) == 2 else (dims[0], dims[0])
 
 
-def _shape(tree: lark.Tree) -> tuple[int, ...]:
-    tok = tree.children[0]
-    dims = _dims(tok)
-    if any(d < 1 for d in dims):
-        raise NetworkError("sizes must be at least 1", _pos(tok))
-    return dims
+@lark.v_args(inline=True)
+class _ToSpecs(lark.Transformer):
+    """The parse tree -> (input specs, group specs); semantic checks that need a token's
+    position raise :class:`NetworkError` here (Lark wraps them in a ``VisitError``)."""
 
+    def start(self, *statements) -> tuple[list[InputSpec], list[GroupSpec]]:
+        inputs = [s for s in statements if isinstance(s, InputSpec)]
+        groups = [s for s in statements if isinstance(s, GroupSpec)]
+        return inputs, groups
 
-def _source(tree: lark.Tree) -> Source:
-    name, *parts = tree.children
-    slc = None
-    window = None
-    stride = (1, 1)
-    for p in parts:
-        if p.data == "slice":
-            a, b = p.children
-            slc = (int(a), int(b))
-            if slc[0] >= slc[1]:
-                raise NetworkError(f"empty slice [{a}:{b}]: start must be below stop", _pos(a))
-        elif p.data == "window":
-            size, *st = p.children
-            wd = _dims(size)
-            window = wd if len(wd) == 2 else (wd[0], wd[0])
-            if st:
-                sd = _dims(st[0].children[0])
-                stride = sd if len(sd) == 2 else (sd[0], sd[0])
-                if min(stride) < 1:
-                    raise NetworkError("stride must be at least 1", _pos(st[0].children[0]))
-            if min(window) < 1:
-                raise NetworkError("window sizes must be at least 1", _pos(size))
-    return Source(str(name), slice=slc, window=window, stride=stride, pos=_pos(name))
+    def input_decl(self, name: lark.Token, shape: tuple[int, ...]) -> InputSpec:
+        return InputSpec(str(name), shape, pos=_pos(name))
+
+    def group_decl(self, role: lark.Token, name: lark.Token, shape: tuple[int, ...], *rest):
+        sources = tuple(r for r in rest if isinstance(r, Source))
+        options = [r for r in rest if isinstance(r, lark.Token)]
+        if len(options) > 1:
+            first, second = options[:2]
+            raise NetworkError(f"bias is set twice ('{first}' and '{second}')", _pos(second))
+        bias = not options or str(options[0]) == "bias"
+        output = str(role) == "output"
+        return GroupSpec(str(name), shape, sources, bias=bias, output=output, pos=_pos(name))
+
+    def shape(self, tok: lark.Token) -> tuple[int, ...]:
+        dims = _dims(tok)
+        if any(d < 1 for d in dims):
+            raise NetworkError("sizes must be at least 1", _pos(tok))
+        return dims
+
+    def option(self, tok: lark.Token) -> lark.Token:
+        return tok
+
+    def source(self, name: lark.Token, *parts) -> Source:
+        kinds = dict(parts)
+        window, stride = kinds.get("window", (None, (1, 1)))
+        return Source(
+            str(name), slice=kinds.get("slice"), window=window, stride=stride, pos=_pos(name)
+        )
+
+    def slice(self, a: lark.Token, b: lark.Token) -> tuple[str, tuple[int, int]]:
+        if int(a) >= int(b):
+            raise NetworkError(f"empty slice [{a}:{b}]: start must be below stop", _pos(a))
+        return "slice", (int(a), int(b))
+
+    def window(self, size: lark.Token, stride: tuple[int, int] = (1, 1)):
+        window = _pairs(_dims(size))
+        if min(window) < 1:
+            raise NetworkError("window sizes must be at least 1", _pos(size))
+        return "window", (window, stride)
+
+    def stride(self, tok: lark.Token) -> tuple[int, int]:
+        stride = _pairs(_dims(tok))
+        if min(stride) < 1:
+            raise NetworkError("stride must be at least 1", _pos(tok))
+        return stride

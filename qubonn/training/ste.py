@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from qubonn.network import Network, Weights
+from qubonn.network import Network, Weights, check_inputs
 
 __all__ = ["STEClassifier"]
 
@@ -335,25 +335,7 @@ class STEClassifier:
             raise ValueError(f"loss must be one of {', '.join(_LOSSES)}, not {self.loss!r}")
 
     def _check_X(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X)
-        width = self.network.n_inputs
-        if X.ndim != 2:
-            raise ValueError(
-                f"X has shape {X.shape}; pass a 2-D array (N, {width}) with one sample per row "
-                "(use X.reshape(1, -1) for a single sample, X.reshape(len(X), -1) for images)"
-            )
-        if X.shape[1] != width:
-            raise ValueError(
-                f"X has {X.shape[1]} features per sample but the network has {width} input units"
-            )
-        if X.shape[0] == 0:
-            raise ValueError("X has 0 samples; pass at least one")
-        if not np.all((X == 1) | (X == -1)):
-            raise ValueError(
-                "X must contain only -1 and +1; binarise your data first, "
-                "e.g. np.where(X > threshold, 1, -1)"
-            )
-        return X.astype(np.int8)
+        return check_inputs(X, self.network.n_inputs)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "weights_"):

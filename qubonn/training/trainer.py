@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from qubonn.formulation import Objective, objective_value
-from qubonn.network import Network, SubNetwork, Weights
+from qubonn.network import Network, SubNetwork, Weights, check_inputs
 from qubonn.training.labels import encode_targets
 from qubonn.training.metrics import predict_targets
 
@@ -82,29 +82,8 @@ def as_dropout(value: Dropout | dict | None) -> Dropout | None:
 
 
 def check_X(X: Any, network: Network, what: str = "X") -> np.ndarray:
-    """+-1 inputs (N, n_inputs); 0/1 inputs are accepted and mapped to -1/+1."""
-    X = np.asarray(X)
-    if X.ndim == 1:
-        raise ValueError(
-            f"{what} is 1-D; pass a 2-D array with one row per sample "
-            f"(X.reshape(1, -1) for a single sample)"
-        )
-    if X.ndim != 2 or X.shape[1] != network.n_inputs:
-        raise ValueError(
-            f"{what} has shape {X.shape}; the network has {network.n_inputs} inputs, so pass "
-            f"(n_samples, {network.n_inputs})"
-        )
-    if X.shape[0] == 0:
-        raise ValueError(f"{what} has no samples")
-    values = set(np.unique(X).tolist())
-    if values <= {-1, 1}:
-        return X.astype(np.int8)
-    if values <= {0, 1}:
-        return (2 * X - 1).astype(np.int8)
-    raise ValueError(
-        f"{what} must hold -1/+1 (or 0/1) values; found e.g. {sorted(values)[:4]}. Binarise it "
-        "first, e.g. np.where(X >= threshold, 1, -1)"
-    )
+    """+-1 inputs (N, n_inputs): the shared validator :func:`qubonn.network.check_inputs`."""
+    return check_inputs(X, network.n_inputs, what=what)
 
 
 def _pick_best(problem, sampleset) -> tuple[Weights, float, float]:

@@ -1,0 +1,398 @@
+"""The term builders: one function per energy term, over one shared :class:`CountForm`.
+
+:func:`count_form` checks the data, lays out the variables (:class:`Layout`, with the slack bits
+from :mod:`qubonn.formulation.slack`) and writes, once, the count form of every neuron on every
+sample, c_nj = const + sum coef * x (CSR rows ``n * n_neurons + j``), and the signed residual of
+its sign constraint (or hinge).  Each builder turns that into terms:
+
+* :func:`sign_terms`    the sign constraints of the neurons with activation variables;
+* :func:`loss_terms`    the squared hinge on clamped outputs, or the 0-1 loss;
+* :func:`and_terms`     Rosenberg's products u = omega * alpha;
+* :func:`tie_terms`     t <= alpha for even fan-ins;
+* :func:`margin_terms`  the soft margin reward;
+* :func:`param_terms`   the linear parameter penalties' unit terms.
+
+Adding a term means writing one more builder and listing it in :data:`TERM_BUILDERS` (with its
+weight name in :func:`~qubonn.formulation.objective.initial_weights`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from qubonn.formulation.layout import Layout
+from qubonn.formulation.objective import Objective, as_targets, initial_weights, thresholds
+from qubonn.formulation.slack import SlackBits, encode
+from qubonn.formulation.terms import Formulation, ProductTerms, Terms, row_terms
+from qubonn.network import Network, check_inputs
+
+
+@dataclass(frozen=True)
+class CountForm:
+    """What every term builder starts from: the layout, and count forms and residuals by row.
+
+    Rows are (sample n, neuron j) pairs in sample-major order, ``r = n * n_neurons + j``."""
+
+    network: Network
+    objective: Objective
+    targets: np.ndarray  # (N, n_outputs) 0/1
+    layout: Layout
+    slack: SlackBits
+    clamped: np.ndarray  # per neuron: activation clamped to the label (hinge-loss outputs)
+    row_n: np.ndarray  # per row: sample
+    row_j: np.ndarray  # per row: neuron
+    count: sp.csr_matrix  # c_r = const_r + count_r x
+    const: np.ndarray
+    resid: sp.csr_matrix  # residual of the sign constraint / hinge: resid_r x + resid_const_r
+    resid_const: np.ndarray
+    a_rows: np.ndarray  # rows of neurons with activation variables
+    c_rows: np.ndarray  # rows of clamped outputs
+    c_targets: np.ndarray  # per clamped row: its 0/1 label
+
+    @property
+    def n_samples(self) -> int:
+        return self.layout.n_samples
+
+    @property
+    def n_vars(self) -> int:
+        return self.layout.n_vars
+
+    def alpha_var(self, n: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return self.layout.alpha_var(n, j, self.network.n_neurons)
+
+    def per_sample(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(sample, unit) of one row per sample and unit, sample-major."""
+        return np.repeat(np.arange(self.n_samples), units.size), np.tile(units, self.n_samples)
+
+    def u_var(self, n: np.ndarray, e: np.ndarray) -> np.ndarray:
+        return self.layout.u_var(n, e)
+
+
+def clamped_outputs(network: Network, objective: Objective) -> np.ndarray:
+    """Per neuron: whether the hinge loss clamps its activation to the label (refusing networks
+    where that cannot work)."""
+    n_in = network.n_inputs
+    src = network.arc_src
+    K = network.fan_in.astype(np.int64)
+    clamped = np.zeros(network.n_neurons, dtype=bool)
+    if objective.loss != "hinge":
+        return clamped
+    clamped[network.outputs] = True
+    feeds = src[src >= n_in] - n_in
+    if np.any(clamped[feeds]):
+        j = int(feeds[clamped[feeds]][0])
+        raise ValueError(
+            f"output {network.neuron_names[j]} feeds another neuron; the hinge loss clamps "
+            "outputs to their labels, so use loss='01' for such networks"
+        )
+    m = objective.hard_margin
+    out = network.outputs
+    theta = (K + 1) // 2
+    r0o = theta[out] - 1 - m
+    if np.any(r0o < 0):
+        j = int(out[np.argmax(r0o < 0)])
+        raise ValueError(
+            f"hard_margin={m} needs fan-in >= {2 * m + 1} at every output; "
+            f"{network.neuron_names[j]} has fan-in {int(K[j])}"
+        )
+    return clamped
+
+
+def slack_ranges(
+    network: Network, objective: Objective, targets: np.ndarray, clamped: np.ndarray
+) -> np.ndarray:
+    """(N, n_neurons) range R of each slack: R0 for neurons with activation variables (the tie
+    bit adds one on the +1 side), and R1 - m or R0 - m by label for clamped outputs."""
+    _, r0, r1 = thresholds(network)
+    m = objective.hard_margin
+    alpha_neurons = np.nonzero(~clamped)[0]
+    ranges = np.zeros((targets.shape[0], network.n_neurons), dtype=np.int64)
+    ranges[:, alpha_neurons] = r0[alpha_neurons]
+    if clamped.any():
+        out = network.outputs
+        ranges[:, out] = np.where(targets == 1, (r1 - m)[out], (r0 - m)[out])
+    return ranges
+
+
+def _layout(
+    network: Network, targets: np.ndarray, objective: Objective, clamped: np.ndarray
+) -> tuple[Layout, SlackBits]:
+    K = network.fan_in.astype(np.int64)
+    n_neurons = network.n_neurons
+    alpha_neurons = np.nonzero(~clamped)[0]
+    slack = encode(slack_ranges(network, objective, targets, clamped))
+    layout = Layout(
+        n_samples=targets.shape[0],
+        n_arcs=network.n_arcs,
+        bias_neurons=np.nonzero(network.has_bias)[0],
+        alpha_neurons=alpha_neurons,
+        u_arcs=np.nonzero(network.arc_src >= network.n_inputs)[0],
+        tie_neurons=alpha_neurons[K[alpha_neurons] % 2 == 0],
+        slack_row_sample=slack.owner // n_neurons,
+        slack_row_neuron=slack.owner % n_neurons,
+        slack_bit=slack.bit,
+        slack_coef=slack.coef,
+    )
+    return layout, slack
+
+
+def _counts(network: Network, X: np.ndarray, layout: Layout) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Count forms c_nj = const + sum coef * var for every (n, j): CSR rows n * n_neurons + j."""
+    N, n_neurons, n_in = X.shape[0], network.n_neurons, network.n_inputs
+    src, dst = network.arc_src, network.arc_dst
+    n_idx = np.arange(N)
+    rows, cols, vals = [], [], []
+    const = np.zeros(N * n_neurons)
+    in_arcs = np.nonzero(src < n_in)[0]
+    if in_arcs.size:
+        xv = X[:, src[in_arcs]].astype(np.int64)  # (N, arcs)
+        r = n_idx[:, None] * n_neurons + dst[in_arcs][None, :]
+        rows.append(r.ravel())
+        cols.append(np.broadcast_to(in_arcs, xv.shape).ravel())
+        vals.append(xv.ravel())
+        np.add.at(const, r.ravel(), ((1 - xv) // 2).ravel())
+    e = layout.u_arcs
+    if e.size:
+        r = n_idx[:, None] * n_neurons + dst[e][None, :]
+        shape = r.shape
+        src_neuron = src[e] - n_in
+        rows += [r.ravel()] * 3
+        cols.append(np.broadcast_to(e, shape).ravel())
+        vals.append(np.full(r.size, -1))
+        cols.append(layout.alpha_var(n_idx[:, None], src_neuron[None, :], n_neurons).ravel())
+        vals.append(np.full(r.size, -1))
+        cols.append(layout.u_var(n_idx[:, None], e[None, :]).ravel())
+        vals.append(np.full(r.size, 2))
+        np.add.at(const, r.ravel(), 1)
+    bias_neurons = layout.bias_neurons
+    if bias_neurons.size:
+        r = n_idx[:, None] * n_neurons + bias_neurons[None, :]
+        rows.append(r.ravel())
+        cols.append(np.broadcast_to(layout.b0 + np.arange(bias_neurons.size), r.shape).ravel())
+        vals.append(np.ones(r.size, dtype=np.int64))
+    count = sp.csr_matrix(
+        (np.concatenate(vals).astype(float), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(N * n_neurons, layout.n_vars),
+    )
+    count.sum_duplicates()
+    return count, const
+
+
+def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Objective) -> CountForm:
+    """Check the data and write the layout, count forms and residuals every builder shares.
+
+    The residual of row (n, j) is  c - theta' * (alpha or y) - r - t  with theta' = theta
+    (theta + m for clamped outputs), r the slack integer and t the tie bit."""
+    X = check_inputs(X, network.n_inputs)
+    N = X.shape[0]
+    Y = as_targets(y, network.n_outputs)
+    if Y.shape[0] != N:
+        raise ValueError(f"X has {N} samples but y has {Y.shape[0]}")
+    clamped = clamped_outputs(network, objective)
+    layout, slack = _layout(network, Y, objective, clamped)
+    count, const = _counts(network, X, layout)
+    n_neurons, n_vars = network.n_neurons, layout.n_vars
+    theta, _, _ = thresholds(network)
+    slack_mat = sp.csr_matrix(
+        (-slack.coef.astype(float), (slack.owner, layout.s0 + np.arange(slack.size))),
+        shape=(N * n_neurons, n_vars),
+    )
+    row_n = np.repeat(np.arange(N), n_neurons)
+    row_j = np.tile(np.arange(n_neurons), N)
+    shift = np.where(clamped, theta + objective.hard_margin, theta)[row_j]
+    a_rows = np.nonzero(~clamped[row_j])[0]
+    tie_pos = np.full(n_neurons, -1, dtype=np.int64)
+    tie_pos[layout.tie_neurons] = np.arange(layout.tie_neurons.size)
+    t_rows = np.nonzero(tie_pos[row_j] >= 0)[0]
+    resid_rows = [a_rows, t_rows]
+    resid_cols = [
+        layout.alpha_var(row_n[a_rows], row_j[a_rows], n_neurons),
+        layout.tie_var(row_n[t_rows], row_j[t_rows], n_neurons),
+    ]
+    resid_vals = [-shift[a_rows].astype(float), -np.ones(t_rows.size)]
+    resid_const = const.copy()
+    c_rows = np.nonzero(clamped[row_j])[0]
+    out_pos = np.full(n_neurons, -1, dtype=np.int64)
+    out_pos[network.outputs] = np.arange(network.n_outputs)
+    c_targets = Y[row_n[c_rows], out_pos[row_j[c_rows]]]
+    if c_rows.size:
+        resid_const[c_rows] -= shift[c_rows] * c_targets
+    resid = (
+        count
+        + slack_mat
+        + sp.csr_matrix(
+            (np.concatenate(resid_vals), (np.concatenate(resid_rows), np.concatenate(resid_cols))),
+            shape=(N * n_neurons, n_vars),
+        )
+    )
+    return CountForm(
+        network=network,
+        objective=objective,
+        targets=Y,
+        layout=layout,
+        slack=slack,
+        clamped=clamped,
+        row_n=row_n,
+        row_j=row_j,
+        count=count,
+        const=const,
+        resid=resid.tocsr(),
+        resid_const=resid_const,
+        a_rows=a_rows,
+        c_rows=c_rows,
+        c_targets=c_targets,
+    )
+
+
+# -- the term builders -------------------------------------------------------------------------
+def _squares(f: CountForm, name: str, role: str, rows: np.ndarray) -> ProductTerms:
+    """weight * sum over ``rows`` of residual^2."""
+    return ProductTerms(
+        name=name,
+        role=role,
+        weight=name,
+        A=f.resid[rows],
+        a=f.resid_const[rows],
+        B=None,
+        b=None,
+        scale=np.ones(rows.size),
+        sample=f.row_n[rows],
+        unit=f.row_j[rows],
+    )
+
+
+def sign_terms(f: CountForm) -> list[Terms]:
+    """alpha_nj = [c_nj >= theta_j]: the squared residual of each sign constraint."""
+    return [_squares(f, "sign", "constraint", f.a_rows)]
+
+
+def loss_terms(f: CountForm) -> list[Terms]:
+    """Hinge: the squared residual of each clamped output.  0-1: L * [alpha != y]."""
+    if f.c_rows.size:
+        return [_squares(f, "loss", "loss", f.c_rows)]
+    # 0-1 loss: L * [alpha != y] = L * (y + (1 - 2y) alpha)
+    samples, neurons = f.per_sample(f.network.outputs)
+    yv = f.targets.reshape(-1).astype(float)
+    alpha = f.alpha_var(samples, neurons)
+    return [row_terms("loss", "loss", samples, neurons, const=yv, linear=[(alpha, 1 - 2 * yv)])]
+
+
+def and_terms(f: CountForm) -> list[Terms]:
+    """Rosenberg: omega*alpha - 2 omega*u - 2 alpha*u + 3u, zero iff u = omega*alpha."""
+    arcs = f.layout.u_arcs
+    if not arcs.size:
+        return []
+    samples, arc = f.per_sample(arcs)
+    omega = arc
+    alpha = f.alpha_var(samples, f.network.arc_src[arc] - f.network.n_inputs)
+    u = f.u_var(samples, arc)
+    quadratic = [(omega, alpha, 1.0), (omega, u, -2.0), (alpha, u, -2.0)]
+    terms = row_terms(
+        "and", "constraint", samples, arc, linear=[(u, 3.0)], quadratic=quadratic, unit_kind="arc"
+    )
+    return [terms]
+
+
+def tie_terms(f: CountForm) -> list[Terms]:
+    """t <= alpha:  t - t*alpha."""
+    ties = f.layout.tie_neurons
+    if not ties.size:
+        return []
+    samples, neurons = f.per_sample(ties)
+    t = f.layout.tie_var(samples, neurons, f.network.n_neurons)
+    alpha = f.alpha_var(samples, neurons)
+    return [
+        row_terms(
+            "tie", "constraint", samples, neurons, linear=[(t, 1.0)], quadratic=[(t, alpha, -1.0)]
+        )
+    ]
+
+
+def margin_terms(f: CountForm) -> list[Terms]:
+    """Soft margin: -mu_j (2 alpha - 1)(2c - K)   (alpha -> label for clamped outputs)."""
+    a_rows, c_rows, n_vars = f.a_rows, f.c_rows, f.n_vars
+    K = f.network.fan_in.astype(np.int64)
+    act = sp.csr_matrix(
+        (
+            np.full(a_rows.size, 2.0),
+            (np.arange(a_rows.size), f.alpha_var(f.row_n[a_rows], f.row_j[a_rows])),
+        ),
+        shape=(a_rows.size, n_vars),
+    )
+    rows = np.concatenate([a_rows, c_rows])
+    a_const = np.full(a_rows.size, -1.0)
+    if c_rows.size:
+        a_const = np.concatenate([a_const, 2 * f.c_targets.astype(float) - 1])
+    return [
+        ProductTerms(
+            name="margin",
+            role="regulariser",
+            weight="margin",
+            A=sp.vstack([act, sp.csr_matrix((c_rows.size, n_vars))]).tocsr(),
+            a=a_const,
+            B=(2 * f.count[rows]).tocsr(),
+            b=2 * f.const[rows] - K[f.row_j[rows]],
+            scale=-f.objective.margin_scales(f.network)[f.row_j[rows]],
+            sample=f.row_n[rows],
+            unit=f.row_j[rows],
+        )
+    ]
+
+
+def param_terms(f: CountForm) -> list[Terms]:
+    """Linear parameter penalties: sum_e h_e * w_e = sum_e h_e (2 omega_e - 1), one row each."""
+    n_par = f.layout.n_parameters
+    par = np.arange(n_par)
+    samples = np.full(n_par, -1)
+    return [
+        row_terms(
+            "params",
+            "regulariser",
+            samples,
+            par,
+            const=-np.ones(n_par),
+            linear=[(par, 2.0)],
+            unit_kind="parameter",
+        )
+    ]
+
+
+#: The builders, in the order their terms appear in a formulation.
+TERM_BUILDERS: tuple[Callable[[CountForm], list[Terms]], ...] = (
+    sign_terms,
+    loss_terms,
+    and_terms,
+    tie_terms,
+    margin_terms,
+    param_terms,
+)
+
+
+def build(
+    network: Network,
+    X: np.ndarray,
+    y: np.ndarray,
+    objective: Objective | None = None,
+    linear_penalties: np.ndarray | None = None,
+) -> Formulation:
+    """Formulate the training problem of ``network`` on +-1 data ``X`` with targets ``y``."""
+    objective = objective or Objective()
+    f = count_form(network, X, y, objective)
+    n_par = f.layout.n_parameters
+    h = np.zeros(n_par) if linear_penalties is None else np.asarray(linear_penalties, float)
+    if h.shape != (n_par,):
+        raise ValueError(f"linear_penalties has shape {h.shape}; this network needs ({n_par},)")
+    terms = [t for builder in TERM_BUILDERS for t in builder(f)]
+    return Formulation(
+        network=network,
+        objective=objective,
+        layout=f.layout,
+        terms=tuple(terms),
+        weights=initial_weights(network, objective),
+        linear_penalties=h,
+        targets=f.targets,
+    )

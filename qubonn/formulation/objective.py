@@ -1,0 +1,189 @@
+"""What training minimises: the :class:`Objective`, its safe penalty weights, and its value.
+
+This module owns the objective's settings and checks, the thresholds and slack ranges of the sign
+constraints (``docs/formulation.md``), the constraint weights that keep every violation
+unprofitable, and :func:`objective_value`, the exactness oracle (the replayed network's loss and
+regularisers, which the QUBO's minimum over the non-parameter variables must equal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from qubonn.network import Network
+
+LossName = Literal["hinge", "01"]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What training minimises.
+
+    loss:          "hinge" clamps each output's activation to its label; the sign constraint's
+                   residual becomes a squared hinge on the output's count (0 iff correct, with
+                   margin ``hard_margin``).  "01" keeps outputs as variables and charges
+                   ``loss_weight`` per misclassified output.
+    loss_weight:   L, the weight of the loss term.
+    margin:        mu >= 0, soft margin reward  -mu * sum_n sum_j a_nj z_nj  (= -mu sum |z|).
+    margin_scale:  "none" or "fan_in" (use mu / K_j per neuron).
+    hard_margin:   m >= 0 (hinge loss only): an output counts as correct only if |z| >= 2m + 1.
+    penalties:     overrides of the constraint weights {"and", "sign", "tie"}; missing ones get
+                   the safe value from :func:`safe_penalties`.
+    """
+
+    loss: LossName = "hinge"
+    loss_weight: float = 1.0
+    margin: float = 0.0
+    margin_scale: Literal["none", "fan_in"] = "none"
+    hard_margin: int = 0
+    penalties: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("hinge", "01"):
+            raise ValueError(f"loss must be 'hinge' or '01', not {self.loss!r}")
+        if not (np.isfinite(self.loss_weight) and self.loss_weight > 0):
+            raise ValueError(f"loss_weight must be a positive number, not {self.loss_weight!r}")
+        if not (np.isfinite(self.margin) and self.margin >= 0):
+            raise ValueError(f"margin (mu) must be a number >= 0, not {self.margin!r}")
+        if self.margin_scale not in ("none", "fan_in"):
+            raise ValueError(f"margin_scale must be 'none' or 'fan_in', not {self.margin_scale!r}")
+        if int(self.hard_margin) != self.hard_margin or self.hard_margin < 0:
+            raise ValueError(f"hard_margin must be an integer >= 0, not {self.hard_margin!r}")
+        if self.hard_margin and self.loss != "hinge":
+            raise ValueError("hard_margin needs loss='hinge' (it shifts the hinge's target)")
+        unknown = set(self.penalties) - {"and", "sign", "tie"}
+        if unknown:
+            raise ValueError(
+                f"unknown penalty name(s) {sorted(unknown)}; valid: 'and', 'sign', 'tie'"
+            )
+        for k, v in self.penalties.items():
+            if not (np.isfinite(v) and v > 0):
+                raise ValueError(f"penalty '{k}' must be a positive number, not {v!r}")
+
+    def margin_scales(self, network: Network) -> np.ndarray:
+        """mu_j / mu per neuron: 1, or 1 / K_j under ``margin_scale="fan_in"``."""
+        K = network.fan_in.astype(np.int64)
+        return np.ones(K.size) if self.margin_scale == "none" else 1.0 / K
+
+
+def as_targets(y: np.ndarray, n_outputs: int) -> np.ndarray:
+    """Labels -> (N, n_outputs) 0/1 targets.  Accepts +-1 or 0/1, shape (N,) or (N, n_outputs)."""
+    y = np.asarray(y)
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.ndim != 2 or y.shape[1] != n_outputs:
+        raise ValueError(
+            f"targets have shape {np.asarray(y).shape}; the network has {n_outputs} output(s), "
+            f"so pass (N,) for one output or (N, {n_outputs}) with one column per output"
+        )
+    values = set(np.unique(y).tolist())
+    if values <= {0, 1}:
+        return y.astype(np.int8)
+    if values <= {-1, 1}:
+        return ((y + 1) // 2).astype(np.int8)
+    raise ValueError(f"targets must be +-1 or 0/1; found values {sorted(values)[:5]}")
+
+
+def thresholds(network: Network, hard_margin: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """theta_j = ceil(K_j / 2) and the slack ranges (R0 for alpha = 0, R1 for alpha = 1).
+
+    alpha = 1 iff c >= theta (sign(0) = +1); with margin m the +1 side is c in [theta + m, K] and
+    the -1 side c in [0, theta - 1 - m].
+    """
+    K = network.fan_in.astype(np.int64)
+    theta = (K + 1) // 2
+    r0 = theta - 1 - hard_margin
+    r1 = K - theta - hard_margin
+    return theta, r0, r1
+
+
+def hidden_sources(network: Network) -> np.ndarray:
+    """H_j: number of arcs into neuron j that come from a neuron (those carry product terms)."""
+    n_in = network.n_inputs
+    src, dst = network.arc_src, network.arc_dst
+    return np.bincount(dst[src >= n_in], minlength=network.n_neurons)
+
+
+def max_loss_per_sample(network: Network, objective: Objective) -> float:
+    """The largest value the loss of one sample can take on a feasible state."""
+    out = network.outputs
+    if objective.loss == "01":
+        return objective.loss_weight * out.size
+    K = network.fan_in[out].astype(np.int64)
+    theta = (K + 1) // 2
+    m = objective.hard_margin
+    worst = np.maximum(theta + m, K - (theta - 1 - m))  # distance of c to the wrong interval
+    return float(objective.loss_weight * np.sum(worst.astype(float) ** 2))
+
+
+def safe_penalties(network: Network, objective: Objective) -> dict[str, float]:
+    """Constraint weights that make every violation unprofitable.
+
+    Given the weights, the energy splits into independent per-sample parts.  A feasible sample
+    part equals loss_n + margin_n.  Any violated constraint costs at least its weight (every
+    constraint is an integer-valued non-negative polynomial), and the loss stays >= 0.  The soft
+    margin term -mu_j a z is within mu_j (K_j + 4 H_j) of zero even on infeasible states (a broken
+    product makes an agreement bit range over -1..3), and within mu_j K_j on feasible ones.  So a
+    weight above  max loss_n + sum_j mu_j (2 K_j + 4 H_j)  makes every infeasible state of sample
+    n cost more than the feasible one.  We add 1 for a strict margin.
+    """
+    K = network.fan_in.astype(float)
+    H = hidden_sources(network).astype(float)
+    mu = objective.margin * (np.ones_like(K) if objective.margin_scale == "none" else 1.0 / K)
+    bound = max_loss_per_sample(network, objective) + float(np.sum(mu * (2 * K + 4 * H)))
+    p = float(np.floor(bound) + 1)
+    return {"and": p, "sign": p, "tie": p}
+
+
+def initial_weights(network: Network, objective: Objective) -> dict[str, float]:
+    """The term weights of a fresh formulation: loss, margin, then the constraint penalties
+    (safe values unless the objective overrides them)."""
+    weights = {
+        "loss": float(objective.loss_weight),
+        "margin": float(objective.margin),
+        **safe_penalties(network, objective),
+    }
+    for k, v in objective.penalties.items():
+        weights[k] = float(v)
+    return weights
+
+
+def objective_value(
+    network: Network,
+    X: np.ndarray,
+    y: np.ndarray,
+    weights,
+    objective: Objective | None = None,
+    linear_penalties: np.ndarray | None = None,
+) -> float:
+    """Loss + regularisers of the forward pass with ``weights``: what the QUBO's minimum over
+    all non-parameter variables must equal (the exactness oracle)."""
+    objective = objective or Objective()
+    Y = as_targets(y, network.n_outputs)
+    z = network.preactivations(X, weights).astype(np.int64)
+    a = np.where(z >= 0, 1, -1)
+    K = network.fan_in.astype(np.int64)
+    out = network.outputs
+    L = objective.loss_weight
+    if objective.loss == "hinge":
+        c = (z[:, out] + K[out]) // 2
+        theta = (K[out] + 1) // 2
+        m = objective.hard_margin
+        lo = np.where(Y == 1, theta + m, 0)
+        hi = np.where(Y == 1, K[out], theta - 1 - m)
+        dist = np.maximum(lo - c, 0) + np.maximum(c - hi, 0)
+        loss = L * float(np.sum(dist.astype(float) ** 2))
+        a = a.copy()
+        a[:, out] = 2 * Y - 1
+    else:
+        loss = L * float(np.sum(a[:, out] != 2 * Y - 1))
+    mu = objective.margin * (np.ones(K.size) if objective.margin_scale == "none" else 1.0 / K)
+    margin = -float(np.sum(mu[None, :] * a * z))
+    total = loss + margin
+    if linear_penalties is not None:
+        params = np.concatenate([weights.w, weights.b[network.has_bias]]).astype(float)
+        total += float(np.dot(linear_penalties, params))
+    return total
