@@ -78,6 +78,15 @@ class StructuredModel:
         return int(self.X.shape[0])
 
     @property
+    def energy_quantum(self) -> float:
+        """The smallest change of the objective worth resolving: one loss unit, or the soft
+        margin of one |z| step of 2 on one sample.  The cold end must resolve it; at a cold end
+        set by the loss unit alone, the margin reward (0.2 / 65 per unit of |z| on a 64-input
+        neuron) stayed at random and the objective lost a third of its margin (measured)."""
+        mu = self.mu[self.mu > 0]
+        return min(self.L, 2.0 * float(mu.min())) if mu.size else self.L
+
+    @property
     def lower_bound(self) -> float:
         """No network does better: the loss is >= 0, every |z_nj| <= K_j, |w| = 1.  Without a
         margin or penalties it is 0, and a zero-loss network is proven optimal."""
@@ -271,11 +280,12 @@ def move_deltas(model: StructuredModel, state: State, r: int = 0) -> np.ndarray:
 
 
 def default_beta_range(model: StructuredModel, state: State) -> tuple[float, float]:
-    """(beta_hot, beta_cold) in units of the objective, from the moves of random networks."""
+    """(beta_hot, beta_cold) in units of the objective: hot from the moves of random networks,
+    cold from the smallest change the objective can make (see ``energy_quantum``)."""
     deltas = np.concatenate([move_deltas(model, state, r) for r in range(min(4, len(state.z)))])
     uphill = deltas[deltas > 1e-9]
     typical = float(np.median(uphill)) if uphill.size else model.L
-    beta_cold = math.log(1.0 / COLD_ACCEPT) / model.L
+    beta_cold = math.log(1.0 / COLD_ACCEPT) / model.energy_quantum
     beta_hot = min(math.log(2.0) / max(typical, 1e-12), beta_cold)
     return beta_hot, beta_cold
 
