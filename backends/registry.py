@@ -33,6 +33,8 @@ BUILTIN: dict[str, _Spec] = {
     "openjij-sqa": _Spec(
         "qubonn.backends.openjij:OpenJijSQASampler", "OpenJij simulated quantum annealing"
     ),
+    "tabu": _Spec("qubonn.backends.local_search:TabuBackend", "dwave-samplers tabu search"),
+    "descent": _Spec("qubonn.backends.local_search:DescentBackend", "dwave-samplers descent"),
     "exact": _Spec("qubonn.backends.exact:ExactSampler", "exhaustive search, small problems"),
     "native": _Spec(
         "qubonn.backends.native:NativeSampler", "qubonn's replica-parallel annealer (CPU/GPU)"
