@@ -35,6 +35,7 @@ BUILTIN: dict[str, _Spec] = {
     ),
     "tabu": _Spec("qubonn.backends.local_search:TabuBackend", "dwave-samplers tabu search"),
     "descent": _Spec("qubonn.backends.local_search:DescentBackend", "dwave-samplers descent"),
+    "cpsat": _Spec("qubonn.backends.cpsat:CpsatSampler", "OR-Tools CP-SAT, proven optimum"),
     "exact": _Spec("qubonn.backends.exact:ExactSampler", "exhaustive search, small problems"),
     "native": _Spec(
         "qubonn.backends.native:NativeSampler", "qubonn's replica-parallel annealer (CPU/GPU)"
@@ -170,6 +171,9 @@ def as_bqm(problem_or_bqm: Any) -> dimod.BinaryQuadraticModel:
 def solve(problem_or_bqm: Any, backend: str = "neal", **options: Any) -> dimod.SampleSet:
     """Sample a problem (anything with ``.bqm``) or a BQM with the named backend."""
     sampler = get_backend(backend)
+    if hasattr(problem_or_bqm, "formulation") and hasattr(sampler, "sample_problem"):
+        # a backend that models the network itself (cpsat) or maps reads back to it (repair)
+        return sampler.sample_problem(problem_or_bqm, **options)
     if hasattr(problem_or_bqm, "qubo") and hasattr(sampler, "sample_qubo_arrays"):
         # a compiled Problem and a sampler that takes arrays: skip building the dimod BQM
         q = problem_or_bqm.qubo()

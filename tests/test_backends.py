@@ -28,7 +28,11 @@ from qubonn.backends._common import auto_beta_range
 from qubonn.backends.exact import ExactSampler
 from qubonn.errors import ProblemTooLargeError, QubonnError, SolverOptionError
 
-AVAILABLE = [row.name for row in backends_available() if row.available]
+#: Backends that model the network and refuse a bare BQM (tested in tests/test_cpsat.py).
+NEEDS_PROBLEM = {"cpsat"}
+AVAILABLE = [
+    row.name for row in backends_available() if row.available and row.name not in NEEDS_PROBLEM
+]
 HEURISTIC = [n for n in AVAILABLE if n != "exact"]
 BUILTIN_HEURISTIC = [n for n in ("neal", "openjij-sa", "openjij-sqa") if n in AVAILABLE]
 #: Small budgets per backend so the default test run stays fast.
@@ -312,6 +316,17 @@ def test_heuristics_find_the_exact_ground_state(
 
 
 # --- registry ------------------------------------------------------------------------------
+
+
+def test_missing_ortools_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    for mod in [m for m in sys.modules if m == "ortools" or m.startswith("ortools.")]:
+        monkeypatch.delitem(sys.modules, mod)
+    monkeypatch.setitem(sys.modules, "ortools", None)  # import ortools now fails
+    monkeypatch.delitem(sys.modules, "qubonn.backends.cpsat", raising=False)
+    with pytest.raises(BackendUnavailableError, match=r'pip install -e "\.\[cpsat\]"'):
+        get_backend("cpsat")
+    row = {r.name: r for r in backends_available()}["cpsat"]
+    assert not row.available and "[cpsat]" in row.reason
 
 
 def test_unknown_backend_lists_names_and_suggests() -> None:
