@@ -130,7 +130,13 @@ def _spec(name: str) -> _Spec:
 
 
 def get_backend(name: str, **init_kwargs: Any) -> dimod.Sampler:
-    """A fresh sampler instance for backend ``name`` (``init_kwargs`` go to its constructor)."""
+    """A fresh sampler instance for backend ``name`` (``init_kwargs`` go to its constructor).
+
+    ``"repair:NAME"`` wraps backend NAME in :class:`~qubonn.backends.repair.RepairComposite`."""
+    if isinstance(name, str) and name.startswith("repair:"):
+        from .repair import RepairComposite
+
+        return RepairComposite(get_backend(name.removeprefix("repair:"), **init_kwargs))
     cls = _load_class(name, _spec(name))
     try:
         return cls(**init_kwargs)
