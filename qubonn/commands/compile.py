@@ -83,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
     print(problem.size_report())
     print(f"compiled in {elapsed:.2f} s with the {args.engine} engine")
     if args.out:
-        path = problem.save(args.out)
+        from qubonn.backends.problem_io import save_problem
+
+        # .npz keeps the formulation too (crossval, cpsat); other suffixes: dimod's format
+        path = (
+            save_problem(problem, args.out) if args.out.endswith(".npz") else problem.save(args.out)
+        )
         print(f"wrote {path}")
     return 0
