@@ -85,14 +85,25 @@ def test_fan_in_scaled_margin_is_scaled_exactly():
     _check_read(problem, ss)
 
 
-def test_symmetry_breaking_keeps_the_optimum():
-    net = qubonn.parse("input x[4]\nhidden h[2] <- x\noutput y[1] <- h\n")
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "input x[2]\nhidden h[3] <- x\noutput y[1] <- h\n",  # 3! orders, odd fan-in
+        "input x[1]\nhidden a[2] <- x\nhidden b[2] <- x\noutput y[1] <- a, b\n",  # across groups
+        "input x[2]\nhidden h[3] <- x nobias\noutput y[1] <- h nobias\n",  # even K: ties
+    ],
+)
+@pytest.mark.parametrize("objective", [{"margin": 0.5}, {"loss": "01", "margin": 0.25}])
+def test_symmetry_breaking_keeps_the_optimum(spec, objective):
+    net = qubonn.parse(spec)
     X, y = _data(net, 6, 2)
-    problem = qubonn.compile(net, X, y, margin=0.5)
+    problem = qubonn.compile(net, X, y, **objective)
+    best = _best_objective(problem)
     on = qubonn.solve(problem, backend="cpsat", seed=1)
     off = qubonn.solve(problem, backend="cpsat", symmetry_breaking=False, seed=1)
-    assert on.info["objective"] == pytest.approx(off.info["objective"], abs=1e-12)
     assert on.info["status"] == off.info["status"] == "optimal"
+    assert on.info["objective"] == pytest.approx(best, abs=1e-12)
+    assert off.info["objective"] == pytest.approx(best, abs=1e-12)
 
 
 def test_time_limit_returns_a_valid_state():
