@@ -53,8 +53,9 @@ class CrossValRow:
 class CrossValResult:
     """Rows per backend plus the overall verdict ``agree``.
 
-    ``best_energy`` is the lowest best energy (bare BQM) or the lowest best valid objective
-    (a Problem: then ``judged_as_networks`` is True and ``bound`` is the best proven bound)."""
+    ``best_energy`` is the lowest energy any backend reached.  For a Problem
+    (``judged_as_networks``) the verdict is on ``best_objective``, the lowest best valid
+    objective, and ``bound`` is the best proven bound any backend reported."""
 
     rows: list[CrossValRow]
     best_energy: float | None
@@ -62,6 +63,7 @@ class CrossValResult:
     samplesets: dict[str, dimod.SampleSet] = field(default_factory=dict, repr=False)
     judged_as_networks: bool = False
     bound: float | None = None
+    best_objective: float | None = None
 
     @property
     def agree(self) -> bool:
@@ -87,14 +89,15 @@ class CrossValResult:
             elif r.ignored_options:
                 lines.append(f"{r.backend} ignored option(s): {', '.join(r.ignored_options)}")
         what = "best valid objective" if self.judged_as_networks else "best energy"
-        if self.best_energy is None:
+        best = self.best_objective if self.judged_as_networks else self.best_energy
+        if best is None:
             ran = any(r.status == "ok" for r in self.rows)
             why = "no backend found a valid network" if ran else "no backend ran"
             lines.append(f"DISAGREE ({why})")
         else:
             verdict = "agree" if self.agree else "DISAGREE"
             bound = "" if self.bound is None else f", proven bound {_fmt(self.bound)}"
-            lines.append(f"{verdict} ({what} {_fmt(self.best_energy)}{bound}, tol {self.tol:g})")
+            lines.append(f"{verdict} ({what} {_fmt(best)}{bound}, tol {self.tol:g})")
         return "\n".join(lines)
 
     def _cells(self, r: CrossValRow, width: int) -> list[str]:
@@ -195,10 +198,11 @@ def crossval(
             progress(row, len(rows), len(names))
     ran = [r for r in rows if r.status == "ok"]
     bound = max((r.bound for r in ran if r.bound is not None), default=None)
+    best_energy = min((r.best_energy for r in ran), default=None)  # type: ignore[type-var]
+    best = None
     if problem is None:
-        best = min((r.best_energy for r in ran), default=None)  # type: ignore[type-var]
         for r in ran:
-            r.agree = r.best_energy - best <= tol  # type: ignore[operator]
+            r.agree = r.best_energy - best_energy <= tol  # type: ignore[operator]
     else:
         values = [r.best_objective for r in ran if r.best_objective is not None]
         best = min(values, default=None)
@@ -208,7 +212,7 @@ def crossval(
             if bound is not None and r.best_objective is not None:
                 gap = r.best_objective - bound  # below zero beyond round-off: a bug, shown
                 r.gap = 0.0 if abs(gap) <= 1e-9 * max(1.0, abs(bound)) else gap
-    return CrossValResult(rows, best, tol, samplesets, problem is not None, bound)
+    return CrossValResult(rows, best_energy, tol, samplesets, problem is not None, bound, best)
 
 
 def _run_one(
