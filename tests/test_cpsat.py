@@ -143,3 +143,76 @@ def test_trainer_uses_cpsat():
     clf = BNNClassifier(net, backend="cpsat", polish=False, margin=0.0).fit(X, y[:, 0])
     problem = qubonn.compile(net, X, y)
     assert clf.history_[-1]["solver_objective"] == pytest.approx(_best_objective(problem))
+
+
+def _max_margin_weights(problem, seed: int):
+    """Hidden neurons (fed by inputs) at weights where the margin cut is tight: alternate
+    w = sign(sum_n s_n x_n) and s = sign(z) to a fixed point, where sum_n |z_n| = M(s).  These
+    are the networks a too tight cut would wrongly remove."""
+    net = problem.network
+    rng = np.random.default_rng(seed)
+    weights = net.random_weights(seed)
+    X = problem.X
+    for j in net.hidden:
+        into = np.nonzero(net.arc_dst == j)[0]
+        s = rng.choice([-1, 1], len(X))
+        for _ in range(100):
+            weights.w[into] = np.where(s @ X[:, net.arc_src[into]] >= 0, 1, -1)
+            if net.has_bias[j]:
+                weights.b[j] = 1 if s.sum() >= 0 else -1
+            new = np.where(net.preactivations(X, weights)[:, j] >= 0, 1, -1)
+            if np.array_equal(new, s):
+                break
+            s = new
+    return weights
+
+
+@pytest.mark.parametrize(("size", "n"), [(4, 6), (4, 14), (8, 5)])
+def test_model_admits_every_network_at_its_objective(size, n):
+    """Fixing the weights, the model (with its margin cuts) must still be feasible and its
+    objective must be objective_value: a cut that removed a real network would fail here."""
+    from ortools.sat.python import cp_model
+
+    from qubonn.backends.cpsat import _build, _integer_objective
+
+    spec = "input x[4x4]\nhidden h[3] <- x\noutput y[1] <- h\n"
+    net = qubonn.load_spec("examples/digits.qnn") if size == 8 else qubonn.parse(spec)
+    data = qubonn.datasets.digits(classes=(3, 8), train=n, size=size, seed=0)
+    problem = qubonn.compile(
+        net, data.X_train, data.y_train == 8, margin=0.2, margin_scale="fan_in"
+    )
+    f = problem.formulation
+    for seed in range(4):
+        weights = net.random_weights(seed) if seed < 2 else _max_margin_weights(problem, seed)
+        m = _build(problem, symmetry_breaking=False)
+        ints, scale, err, _ = _integer_objective(m)
+        m.model.Minimize(sum(i * t[1] for i, t in zip(ints, m.terms, strict=True) if i))
+        for e, var in enumerate(m.omega):
+            m.model.Add(var == int(weights.w[e] > 0))
+        for j, var in m.beta.items():
+            m.model.Add(var == int(weights.b[j] > 0))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        assert solver.Solve(m.model) == cp_model.OPTIMAL
+        expected = objective_value(net, problem.X, f.targets, weights, f.objective)
+        assert solver.ObjectiveValue() / scale + m.constant == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_proven_optimum_beats_every_repaired_heuristic_read():
+    net = qubonn.parse("input x[4x4]\nhidden h[4] <- x\noutput y[1] <- h\n")
+    data = qubonn.datasets.digits(classes=(3, 8), train=8, size=4, seed=0)
+    problem = qubonn.compile(
+        net, data.X_train, data.y_train == 8, margin=0.2, margin_scale="fan_in"
+    )
+    ss = qubonn.solve(problem, backend="cpsat", time_limit=120)
+    assert ss.info["status"] == "optimal"
+    _check_read(problem, ss)
+    tabu = qubonn.solve(problem, backend="repair:tabu", num_reads=8, seed=0)
+    assert ss.info["objective"] <= tabu.first.energy + 1e-9
+    from qubonn.training.trainer import polish
+
+    polished = polish(problem, problem.weights_of(tabu.first.sample), seed=0)
+    f = problem.formulation
+    value = objective_value(net, problem.X, f.targets, polished, f.objective)
+    assert ss.info["objective"] <= value + 1e-9
