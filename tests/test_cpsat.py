@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import random_networks
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strategies import objectives, tiny_networks
 
@@ -216,3 +217,20 @@ def test_proven_optimum_beats_every_repaired_heuristic_read():
     f = problem.formulation
     value = objective_value(net, problem.X, f.targets, polished, f.objective)
     assert ss.info["objective"] <= value + 1e-9
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+@given(net=random_networks(max_groups=2), seed=st.integers(0, 10**6))
+def test_optimum_on_random_dags(net, seed):
+    """Windows, slices, skips and outputs that feed other neurons (0-1 loss)."""
+    assume(net.n_parameters <= 12)
+    X, y = _data(net, 3, seed)
+    problem = qubonn.compile(net, X, y, loss="01", margin=0.5, margin_scale="fan_in")
+    ss = qubonn.solve(problem, backend="cpsat", num_workers=1)
+    assert ss.info["status"] == "optimal"
+    _check_read(problem, ss)
+    assert ss.info["objective"] == pytest.approx(_best_objective(problem), abs=1e-9)
