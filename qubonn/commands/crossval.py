@@ -126,8 +126,12 @@ def _progress(row: Any, done: int, total: int) -> None:
     if row.status != "ok":
         text = "skipped"
     elif row.valid_share is not None:
-        best = "none valid" if row.best_objective is None else f"{row.best_objective:.6g}"
-        text = f"{row.valid_share:.0%} valid, best objective {best}, {row.wall_s:.2f} s"
+        best = (
+            "no valid read"
+            if row.best_objective is None
+            else f"best objective {row.best_objective:.6g}"
+        )
+        text = f"{row.valid_share:.0%} valid, {best}, {row.wall_s:.2f} s"
     else:
         text = f"best energy {row.best_energy:.6g}, {row.wall_s:.2f} s"
     print(f"[{done}/{total}] {row.backend}: {text}", file=sys.stderr, flush=True)
