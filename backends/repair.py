@@ -79,6 +79,11 @@ class RepairComposite(dimod.ComposedSampler):
         child = self.child
         if bqm is problem.bqm and hasattr(child, "sample_problem"):
             sampleset = child.sample_problem(problem, **parameters)
+        elif bqm is problem.bqm and hasattr(child, "sample_qubo_arrays"):
+            q = problem.qubo()  # as qubonn.solve does: skip the BQM (native)
+            sampleset = child.sample_qubo_arrays(
+                q.quadratic, q.linear, q.offset, problem.labels, **parameters
+            )
         else:
             sampleset = child.sample(bqm, **parameters)
         return _repair(problem, bqm, sampleset, time.perf_counter() - start)

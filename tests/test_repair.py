@@ -109,6 +109,15 @@ def test_registry_names_and_solve():
         get_backend("repair:nael")
 
 
+def test_repair_through_the_native_array_path():
+    problem = _problem(qubonn.parse(SMALL_NET), 5, 3)
+    ss = qubonn.solve(problem, backend="repair:native", num_reads=3, num_sweeps=20, seed=0)
+    raw = qubonn.solve(problem, backend="native", num_reads=3, num_sweeps=20, seed=0)
+    assert np.allclose(np.sort(ss.record.energy_before), np.sort(raw.record.energy))
+    for row in ss.data():
+        assert row.energy == pytest.approx(problem.decode(row.sample).loss, abs=1e-9)
+
+
 def test_trainer_accepts_a_repair_backend():
     from qubonn.training import BNNClassifier
 
