@@ -43,12 +43,13 @@ from typing import Any, ClassVar
 import dimod
 import numpy as np
 
-from qubonn.errors import QubonnError
+from qubonn.errors import QubonnError, SolverOptionError
 
 from ._common import (
     NUM_READS,
     BackendSampler,
     Option,
+    check_any,
     check_optional_bool,
     check_optional_positive_float,
     check_positive_int,
@@ -91,6 +92,7 @@ class _Model:
     beta: dict  # neuron -> Boolean (neurons with a bias)
     terms: list = field(default_factory=list)  # (real coefficient, variable, max |value|)
     constant: float = 0.0
+    start_weights: Any = None  # the hinted network (returned when CP-SAT finds nothing better)
 
 
 def _fraction(x: float) -> Fraction | None:
@@ -307,6 +309,34 @@ def _break_permutation_symmetry(
             m.model.Add(lo <= hi)
 
 
+def _start_weights(problem: Any, initial_states: Any) -> Any:
+    """The network to hint: the first initial state's weights, or all weights +1."""
+    from qubonn.network import Weights
+
+    net = problem.network
+    if initial_states is None:
+        return Weights(
+            w=np.ones(net.n_arcs, dtype=np.int8), b=np.where(net.has_bias, 1, 0).astype(np.int8)
+        )
+    try:
+        arr, labels = dimod.as_samples(initial_states)
+    except (TypeError, ValueError) as exc:
+        raise SolverOptionError(f"invalid value for option 'initial_states': {exc}") from None
+    params = problem.labels[: problem.formulation.layout.n_parameters]
+    missing = [v for v in params if v not in labels]
+    if arr.shape[0] == 0 or missing:
+        raise SolverOptionError(
+            "invalid value for option 'initial_states': it must give every parameter of the "
+            f"problem (missing {missing[:3]}{'...' if len(missing) > 3 else ''})"
+        )
+    row = arr[0, [labels.index(v) for v in params]]
+    if not np.all(np.isin(row, (-1, 0, 1))):
+        raise SolverOptionError("invalid value for option 'initial_states': values must be 0/1")
+    x = np.zeros(problem.n_variables, dtype=np.int8)
+    x[: len(params)] = row > 0
+    return problem.weights_of(x)
+
+
 def _integer_objective(m: _Model) -> tuple[list[int], int, float, str]:
     """Integer coefficients, their scale, the rounding error bound and the scaling's name."""
     reals = [t[0] for t in m.terms]
@@ -332,12 +362,14 @@ class CpsatSampler(BackendSampler):
     (``sampler.sample(problem.bqm, problem=problem)`` works too; a bare BQM is refused: CP-SAT
     models the network, which a QUBO alone does not describe).  One read: the valid QUBO state of
     the best weights found, its QUBO energy, and in ``info``: ``status`` ("optimal", "feasible",
-    or "timed_out" when CP-SAT found nothing itself: then the read is the all-(+1) network, which
-    is valid), ``objective`` (``objective_value`` of those weights), ``bound`` (proven lower
-    bound, objective units), ``time`` (seconds), ``scaling``.
+    or "timed_out" when CP-SAT found nothing itself: then the read is the start network, which is
+    valid), ``objective`` (``objective_value`` of those weights), ``bound`` (proven lower
+    bound, objective units), ``time`` (solve seconds), ``scaling``.
 
     Options: ``time_limit`` (seconds; None: until proven), ``seed`` (0), ``num_workers`` (8;
-    None: CP-SAT's default, one per core), ``symmetry_breaking`` (True), ``num_reads``
+    None: CP-SAT's default, one per core), ``symmetry_breaking`` (True), ``initial_states`` (a
+    start: the weights of its first state are hinted to CP-SAT, and returned if CP-SAT finds
+    nothing better; default the all-(+1) network), ``num_reads``
     (accepted so one budget fits every backend; CP-SAT returns one read whatever it is).
     """
 
@@ -348,6 +380,7 @@ class CpsatSampler(BackendSampler):
         Option("seed", "None or an integer >= 0", check_seed, 0),
         Option("num_workers", "None or an integer >= 1", _check_workers, DEFAULT_WORKERS),
         Option("symmetry_breaking", "True or False", _check_symmetry, True),
+        Option("initial_states", "samples-like over the problem's variables", check_any),
         NUM_READS,
     )
 
@@ -379,8 +412,13 @@ class CpsatSampler(BackendSampler):
         m = _build(problem, opts["symmetry_breaking"])
         ints, scale, err, scaling = _integer_objective(m)
         m.model.Minimize(sum(i * t[1] for i, t in zip(ints, m.terms, strict=True) if i))
-        for var in m.omega + list(m.beta.values()):  # a hint: the all-(+1) network
-            m.model.AddHint(var, 1)
+        start_weights = _start_weights(problem, opts["initial_states"])
+        for var, value in zip(
+            m.omega + list(m.beta.values()),
+            [*(start_weights.w > 0), *(start_weights.b[j] > 0 for j in m.beta)],
+            strict=True,
+        ):
+            m.model.AddHint(var, int(value))
         solver = cp_model.CpSolver()
         params = solver.parameters
         if opts["time_limit"] is not None:
@@ -391,6 +429,7 @@ class CpsatSampler(BackendSampler):
         built = time.perf_counter()
         code = solver.Solve(m.model)
         solved = time.perf_counter()
+        m.start_weights = start_weights
         return self._result(problem, m, solver, code, scale, err, scaling, start, built, solved)
 
     def _result(self, problem, m, solver, code, scale, err, scaling, start, built, solved):
@@ -405,25 +444,35 @@ class CpsatSampler(BackendSampler):
                 f"({m.model.Validate() or 'no detail'}); please report this"
             )
         found = code in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        f = problem.formulation
+
+        def value(weights: Weights) -> float:
+            return objective_value(
+                net, problem.X, f.targets, weights, f.objective, f.linear_penalties
+            )
+
+        weights, objective = m.start_weights, value(m.start_weights)
         if found:
             w = np.array([2 * solver.Value(v) - 1 for v in m.omega], dtype=np.int8)
             b = np.zeros(net.n_neurons, dtype=np.int8)
             for j, v in m.beta.items():
                 b[j] = 2 * solver.Value(v) - 1
-        else:
-            w = np.ones(net.n_arcs, dtype=np.int8)
-            b = np.where(net.has_bias, 1, 0).astype(np.int8)
-        weights = Weights(w=w, b=b)
-        f = problem.formulation
-        objective = objective_value(
-            net, problem.X, f.targets, weights, f.objective, f.linear_penalties
-        )
+            weights_found = Weights(w=w, b=b)
+            objective_found = value(weights_found)
+            # the start can win only when the symmetry rules kept CP-SAT from using it
+            if code == cp_model.OPTIMAL or objective_found <= objective:
+                weights, objective = weights_found, objective_found
         if found:
+            # A solution that is not optimal may leave hinge indicators on that need not be
+            # (they are only forced on), so the model may overstate the objective; it can
+            # never understate it, and at the optimum the two agree.
             model_value = solver.ObjectiveValue() / scale + m.constant
-            if abs(model_value - objective) > err + 1e-6 * max(1.0, abs(objective)):
+            tol = err + 1e-6 * max(1.0, abs(objective_found))
+            over = model_value - objective_found
+            if over < -tol or (code == cp_model.OPTIMAL and over > tol):
                 raise QubonnError(  # a bug in the model, never the user's fault
                     f"backend 'cpsat': model objective {model_value} differs from the replayed "
-                    f"objective {objective}; please report this"
+                    f"objective {objective_found}; please report this"
                 )
         bound = solver.BestObjectiveBound() / scale + m.constant - err
         status = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}.get(code, "timed_out")

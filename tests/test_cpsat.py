@@ -119,6 +119,28 @@ def test_time_limit_returns_a_valid_state():
     _check_read(problem, ss)
 
 
+def test_initial_states_are_a_start_it_never_returns_worse_than():
+    net = qubonn.load_spec("examples/digits.qnn")
+    data = qubonn.datasets.digits(classes=(3, 8), per_class=10, seed=0)
+    problem = qubonn.compile(
+        net, data.X_train, data.y_train == 8, margin=0.2, margin_scale="fan_in"
+    )
+    tabu = qubonn.solve(problem, backend="repair:tabu", num_reads=2, seed=0)
+    start = tabu.first
+    ss = qubonn.solve(
+        problem, backend="cpsat", time_limit=0.2, num_workers=1, initial_states=start.sample
+    )
+    _check_read(problem, ss)
+    assert ss.info["objective"] <= start.energy + 1e-9
+    only_weights = {v: start.sample[v] for v in problem.labels if v[0] in "wb"}
+    again = qubonn.solve(problem, backend="cpsat", time_limit=0.2, initial_states=only_weights)
+    assert again.info["objective"] <= start.energy + 1e-9
+    with pytest.raises(SolverOptionError, match="missing"):
+        qubonn.solve(problem, backend="cpsat", initial_states={"w[0]": 1})
+    with pytest.raises(SolverOptionError, match="initial_states"):
+        qubonn.solve(problem, backend="cpsat", initial_states="all ones")
+
+
 def test_bare_qubo_and_bad_options_are_refused_clearly():
     net = qubonn.parse(SMALL_NET)
     problem = qubonn.compile(net, *_data(net, 2, 0))
