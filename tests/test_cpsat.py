@@ -38,7 +38,8 @@ def _check_read(problem, ss) -> None:
     assert len(ss) == 1
     decoded = problem.decode(ss.first.sample)
     assert decoded.report.ok
-    assert ss.first.energy == pytest.approx(ss.info["objective"], abs=1e-9)
+    # the QUBO sums large penalty terms that cancel: its energy carries round-off
+    assert ss.first.energy == pytest.approx(ss.info["objective"], rel=1e-9, abs=1e-9)
     assert decoded.loss == pytest.approx(ss.info["objective"], abs=1e-9)
     assert ss.info["bound"] <= ss.info["objective"] + 1e-9
     assert ss.info["time"] >= 0
