@@ -135,9 +135,11 @@ def _write_npz(
     quad: np.ndarray,
     offset: float,
     labels: np.ndarray | None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> Path:
     """The one ``.npz`` writer: upper-triangular COO with every linear bias on the diagonal,
-    ``offset`` and optional ``labels``, compressed and written atomically."""
+    ``offset``, optional ``labels`` and ``extra`` arrays (a problem's formulation), compressed
+    and written atomically."""
     n = linear.size
     arrays: dict[str, np.ndarray] = {
         "row": np.concatenate([np.arange(n), np.minimum(row, col)]).astype(np.int64),
@@ -147,6 +149,7 @@ def _write_npz(
     }
     if labels is not None:
         arrays["labels"] = labels
+    arrays.update(extra or {})
     return _write_atomically(path, lambda fh: np.savez_compressed(fh, **arrays))
 
 
@@ -174,14 +177,14 @@ def save_qubo_npz(bqm: dimod.BinaryQuadraticModel, path: str | os.PathLike[str])
 
 
 def save_problem(problem: Problem, path: str | os.PathLike[str]) -> Path:
-    """Write a compiled problem's QUBO: ``.npz`` (the COO format above, with its labels) or any
-    other suffix as dimod's serialisation (``dimod.BinaryQuadraticModel.from_file`` reads it)."""
+    """Write a compiled problem's QUBO: ``.npz`` (the COO format above, with its labels and its
+    formulation, :mod:`.problem_io`) or any other suffix as dimod's serialisation
+    (``dimod.BinaryQuadraticModel.from_file`` reads it)."""
     path = Path(path)
-    if path.suffix == ".npz":
-        q = problem.qubo()
-        coo = q.quadratic.tocoo()
-        labels = np.array(problem.labels)
-        return _write_npz(path, q.linear, coo.row, coo.col, coo.data, q.offset, labels)
+    if path.suffix == ".npz":  # with its formulation, so tools can compare networks
+        from .problem_io import save_problem as save_with_formulation
+
+        return save_with_formulation(problem, path)
 
     def copy(fh) -> None:
         with problem.bqm.to_file() as src:

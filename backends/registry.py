@@ -33,6 +33,9 @@ BUILTIN: dict[str, _Spec] = {
     "openjij-sqa": _Spec(
         "qubonn.backends.openjij:OpenJijSQASampler", "OpenJij simulated quantum annealing"
     ),
+    "tabu": _Spec("qubonn.backends.local_search:TabuBackend", "dwave-samplers tabu search"),
+    "descent": _Spec("qubonn.backends.local_search:DescentBackend", "dwave-samplers descent"),
+    "cpsat": _Spec("qubonn.backends.cpsat:CpsatSampler", "OR-Tools CP-SAT, proven optimum"),
     "exact": _Spec("qubonn.backends.exact:ExactSampler", "exhaustive search, small problems"),
     "native": _Spec(
         "qubonn.backends.native:NativeSampler", "qubonn's replica-parallel annealer (CPU/GPU)"
@@ -127,7 +130,13 @@ def _spec(name: str) -> _Spec:
 
 
 def get_backend(name: str, **init_kwargs: Any) -> dimod.Sampler:
-    """A fresh sampler instance for backend ``name`` (``init_kwargs`` go to its constructor)."""
+    """A fresh sampler instance for backend ``name`` (``init_kwargs`` go to its constructor).
+
+    ``"repair:NAME"`` wraps backend NAME in :class:`~qubonn.backends.repair.RepairComposite`."""
+    if isinstance(name, str) and name.startswith("repair:"):
+        from .repair import RepairComposite
+
+        return RepairComposite(get_backend(name.removeprefix("repair:"), **init_kwargs))
     cls = _load_class(name, _spec(name))
     try:
         return cls(**init_kwargs)
@@ -171,7 +180,8 @@ def solve(problem_or_bqm: Any, backend: str = "neal", **options: Any) -> dimod.S
 
     sampler = get_backend(backend)
     if isinstance(problem_or_bqm, Problem) and hasattr(sampler, "sample_problem"):
-        # a compiled Problem and a sampler that uses its structure (the native annealer)
+        # a sampler that uses the problem's structure (native's structured mode), models the
+        # network itself (cpsat) or maps reads back to it (repair)
         return sampler.sample_problem(problem_or_bqm, **options)
     if isinstance(problem_or_bqm, Problem) and hasattr(sampler, "sample_qubo_arrays"):
         # a compiled Problem and a sampler that takes arrays: skip building the dimod BQM

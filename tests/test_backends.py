@@ -28,7 +28,11 @@ from qubonn.backends._common import auto_beta_range
 from qubonn.backends.exact import ExactSampler
 from qubonn.errors import ProblemTooLargeError, QubonnError, SolverOptionError
 
-AVAILABLE = [row.name for row in backends_available() if row.available]
+#: Backends that model the network and refuse a bare BQM (tested in tests/test_cpsat.py).
+NEEDS_PROBLEM = {"cpsat"}
+AVAILABLE = [
+    row.name for row in backends_available() if row.available and row.name not in NEEDS_PROBLEM
+]
 HEURISTIC = [n for n in AVAILABLE if n != "exact"]
 BUILTIN_HEURISTIC = [n for n in ("neal", "openjij-sa", "openjij-sqa") if n in AVAILABLE]
 #: Small budgets per backend so the default test run stays fast.
@@ -37,7 +41,18 @@ FAST = {
     "openjij-sa": {"num_sweeps": 200},
     "openjij-sqa": {"num_sweeps": 100, "trotter": 4},
     "native": {"num_sweeps": 200},
+    # a seeded tabu run is reproducible only without its clock limit
+    "tabu": {"timeout": None, "num_restarts": 0},
+    "descent": {},
 }
+#: Problem sizes for the seed tests: tabu solves 30-40 spins exactly from any start, so every
+#: seed would give the same (optimal) samples; at 300 spins one short search does not.
+SEED_TEST_SIZE = {"tabu": 300}
+
+
+def _budget(name: str, sampler: dimod.Sampler, **extra: object) -> dict:
+    """FAST[name] plus those of ``extra`` that the backend takes."""
+    return {**FAST[name], **{k: v for k, v in extra.items() if k in sampler.parameters}}
 
 
 def random_bqm(n: int, vartype: str = "SPIN", seed: int = 0) -> dimod.BinaryQuadraticModel:
@@ -58,7 +73,7 @@ def brute_force(bqm: dimod.BinaryQuadraticModel) -> np.ndarray:
 
 def test_builtin_backends_are_registered() -> None:
     assert {"neal", "openjij-sa", "openjij-sqa", "exact", "native"} <= set(backend_names())
-    assert {"neal", "openjij-sa", "openjij-sqa", "exact"} <= set(AVAILABLE)
+    assert {"neal", "openjij-sa", "openjij-sqa", "exact", "tabu", "descent"} <= set(AVAILABLE)
 
 
 @pytest.mark.parametrize("name", AVAILABLE)
@@ -92,9 +107,9 @@ def test_timing_in_info(name: str) -> None:
 
 @pytest.mark.parametrize("name", HEURISTIC)
 def test_same_seed_same_samples(name: str) -> None:
-    bqm = random_bqm(30, seed=1)
+    bqm = random_bqm(SEED_TEST_SIZE.get(name, 30), seed=1)
     sampler = get_backend(name)
-    opts = {"num_reads": 4, **FAST[name], "num_sweeps": 5}
+    opts = {"num_reads": 4, **_budget(name, sampler, num_sweeps=5)}
     a = sampler.sample(bqm, seed=7, **opts)
     b = sampler.sample(bqm, seed=7, **opts)
     c = sampler.sample(bqm, seed=8, **opts)
@@ -105,8 +120,9 @@ def test_same_seed_same_samples(name: str) -> None:
 @pytest.mark.parametrize("name", HEURISTIC)
 def test_reads_of_one_call_are_independent(name: str) -> None:
     """Regression for OpenJij: a fixed seed made every read return the identical sample."""
-    bqm = random_bqm(40, seed=2)
-    ss = get_backend(name).sample(bqm, num_reads=8, seed=3, **{**FAST[name], "num_sweeps": 3})
+    bqm = random_bqm(SEED_TEST_SIZE.get(name, 40), seed=2)
+    sampler = get_backend(name)
+    ss = sampler.sample(bqm, num_reads=8, seed=3, **_budget(name, sampler, num_sweeps=3))
     distinct = {tuple(row) for row in ss.record.sample}
     assert len(distinct) >= 4
 
@@ -170,7 +186,7 @@ def test_initial_states_are_used(name: str) -> None:
     assert np.allclose(ss.record.energy, ground.first.energy)
 
 
-@pytest.mark.parametrize("name", BUILTIN_HEURISTIC)
+@pytest.mark.parametrize("name", [*BUILTIN_HEURISTIC, "tabu", "descent"])
 def test_initial_states_must_match_vartype_and_variables(name: str) -> None:
     bqm = random_bqm(5, "BINARY")
     sampler = get_backend(name)
@@ -190,6 +206,37 @@ def test_progress_callback_reports_and_can_stop(name: str) -> None:
     assert calls == [(1, 3), (2, 3), (3, 3)]
     ss = get_backend(name).sample(random_bqm(8), num_reads=5, progress=lambda d, t: d >= 2, **opts)
     assert len(ss) == 2 and ss.info["interrupted"]
+
+
+def test_descent_reads_are_local_minima_and_start_where_told() -> None:
+    bqm = random_bqm(16, "BINARY", seed=6)
+    ss = get_backend("descent").sample(bqm, num_reads=6, seed=1)
+    labels = list(bqm.variables)
+    for row in ss.record.sample:
+        e = bqm.energy((row, labels))
+        for i in range(len(row)):
+            flipped = row.copy()
+            flipped[i] = 1 - flipped[i]
+            assert bqm.energy((flipped, labels)) >= e - 1e-9
+    ground = ExactSampler().sample(bqm, num_reads=1)
+    again = get_backend("descent").sample(bqm, num_reads=2, initial_states=ground)
+    assert np.allclose(again.record.energy, ground.first.energy)  # a minimum stays put
+
+
+@pytest.mark.parametrize(
+    ("name", "option", "value"),
+    [
+        ("tabu", "timeout", 0),
+        ("tabu", "timeout", 2.5),
+        ("tabu", "num_restarts", -1),
+        ("tabu", "tenure", -1),
+        ("tabu", "tenure", 4),  # the BQM has 4 variables: tenure must stay below that
+        ("descent", "large_sparse_opt", "yes"),
+    ],
+)
+def test_local_search_options_are_checked(name: str, option: str, value: object) -> None:
+    with pytest.raises(SolverOptionError, match=option):
+        get_backend(name).sample(random_bqm(4), **{option: value})
 
 
 def test_auto_beta_range_follows_the_coefficients() -> None:
@@ -243,6 +290,7 @@ GROUND_BUDGET = {
     "openjij-sa": {"num_reads": 10, "num_sweeps": 500},
     "openjij-sqa": {"num_reads": 4, "num_sweeps": 300, "trotter": 4},
     "native": {"num_reads": 10, "num_sweeps": 500},
+    "tabu": {"num_reads": 2},
 }
 
 
@@ -256,7 +304,7 @@ def small_qubos(draw: st.DrawFn) -> dimod.BinaryQuadraticModel:
     return bqm
 
 
-@pytest.mark.parametrize("name", HEURISTIC)
+@pytest.mark.parametrize("name", [n for n in HEURISTIC if n in GROUND_BUDGET])
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bqm=small_qubos(), seed=st.integers(0, 2**16))
 def test_heuristics_find_the_exact_ground_state(
@@ -268,6 +316,17 @@ def test_heuristics_find_the_exact_ground_state(
 
 
 # --- registry ------------------------------------------------------------------------------
+
+
+def test_missing_ortools_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    for mod in [m for m in sys.modules if m == "ortools" or m.startswith("ortools.")]:
+        monkeypatch.delitem(sys.modules, mod)
+    monkeypatch.setitem(sys.modules, "ortools", None)  # import ortools now fails
+    monkeypatch.delitem(sys.modules, "qubonn.backends.cpsat", raising=False)
+    with pytest.raises(BackendUnavailableError, match=r'pip install -e "\.\[cpsat\]"'):
+        get_backend("cpsat")
+    row = {r.name: r for r in backends_available()}["cpsat"]
+    assert not row.available and "[cpsat]" in row.reason
 
 
 def test_unknown_backend_lists_names_and_suggests() -> None:

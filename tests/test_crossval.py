@@ -149,3 +149,145 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture, worst_bac
     assert run_cli(str(npz), "--reads", "0") == 2
     assert run_cli(str(npz), "--backends", "neal", "--sweeps", "0") == 2
     assert "num_sweeps" in capsys.readouterr().err
+
+
+# --- problem files that carry their formulation: reads judged as networks --------------------
+
+SKIP_NET = "input x[4]\nhidden h[2] <- x\noutput y[1] <- h, x nobias\n"
+#: One neuron: small enough for 'exact', and every backend finds its optimum.
+ONE_NEURON = "input x[3]\noutput y[1] <- x\n"
+
+
+def training_problem(n: int = 6, seed: int = 0, spec: str = SKIP_NET, **objective: object):
+    import qubonn
+
+    net = qubonn.parse(spec)
+    rng = np.random.default_rng(seed)
+    X = rng.choice([-1, 1], (n, net.n_inputs))
+    return qubonn.compile(net, X, rng.choice([-1, 1], n), **objective)
+
+
+def problem_file(tmp_path: Path, spec: str = SKIP_NET, n: int = 6, **objective: object) -> Path:
+    from qubonn.backends.problem_io import save_problem
+
+    return save_problem(training_problem(n, spec=spec, **objective), tmp_path / "train.npz")
+
+
+def test_problem_crossval_judges_reads_as_networks() -> None:
+    pytest.importorskip("ortools")
+    problem = training_problem(margin=0.2, margin_scale="fan_in")
+    backends = ("neal", "repair:neal", "tabu", "cpsat")
+    result = crossval(problem, backends=backends, num_reads=8, num_sweeps=300)
+    rows = {r.backend: r for r in result.rows}
+    assert result.judged_as_networks
+    assert (
+        rows["cpsat"].status_detail == "optimal"
+        and rows["cpsat"].gap == 0.0
+        and rows["cpsat"].agree
+    )
+    assert result.bound == pytest.approx(result.best_objective)
+    assert result.best_energy == min(r.best_energy for r in result.rows)
+    assert rows["repair:neal"].valid_share == 1.0
+    for r in result.rows:
+        ss = result.samplesets[r.backend]
+        decoded = [problem.decode(s) for s in ss.samples()]
+        valid = [d for d in decoded if d.report.ok]
+        assert r.valid_share == pytest.approx(len(valid) / len(decoded))
+        assert r.best_objective == pytest.approx(min(d.loss for d in valid))
+        assert r.gap == pytest.approx(r.best_objective - result.bound, abs=1e-9)
+        assert r.agree == (r.best_objective <= result.best_objective + result.tol)
+    assert result.agree == all(r.agree for r in result.rows)
+    assert "proven bound" in result.table() and "best valid objective" in result.table()
+
+
+def test_backend_without_valid_reads_disagrees(worst_backend: str) -> None:
+    problem = training_problem()
+    result = crossval(problem, backends=("tabu", worst_backend), num_reads=4)
+    rows = {r.backend: r for r in result.rows}
+    assert rows[worst_backend].valid_share == 0.0 and rows[worst_backend].best_objective is None
+    assert not rows[worst_backend].agree and rows["tabu"].agree and not result.agree
+    assert "none valid" in result.table()
+
+
+def test_problem_file_round_trips_and_stays_a_readable_qubo(tmp_path: Path) -> None:
+    from qubonn.backends.problem_io import has_formulation, load_problem
+    from qubonn.backends.qubo_io import load_qubo
+
+    path = problem_file(tmp_path, margin=0.5, loss="01")
+    original = training_problem(margin=0.5, loss="01")
+    assert has_formulation(path)
+    loaded = load_problem(path)
+    assert loaded.formulation.objective == original.formulation.objective
+    assert np.array_equal(loaded.X, original.X)
+    bare = load_qubo(path)  # the same file read as a bare QUBO, as before
+    x = original.feasible_state(original.network.random_weights(0))
+    sample = dict(zip(original.labels, x, strict=True))
+    assert bare.energy(sample) == pytest.approx(original.energy(x))
+    plain = tmp_path / "plain.npz"
+    save_qubo_npz(bare, plain)
+    assert not has_formulation(plain)
+
+
+def test_tampered_problem_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = problem_file(tmp_path)
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["data"] = arrays["data"] * 1.5
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    assert run_cli(str(bad), "--backends", "tabu") == 2
+    assert "not the one its formulation compiles to" in capsys.readouterr().err
+
+
+def test_cli_on_a_problem_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("ortools")
+    path = problem_file(tmp_path, spec=ONE_NEURON, n=4)
+    backends = "tabu,repair:neal,exact,cpsat"
+    code = run_cli(str(path), "--backends", backends, "--reads", "8", "--sweeps", "300")
+    captured = capsys.readouterr()
+    assert code == 0, captured.out
+    progress = [line for line in captured.err.splitlines() if line.startswith("[")]
+    assert [line.split("]")[0] for line in progress] == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    assert "valid" in captured.out and "gap" in captured.out
+    assert captured.out.splitlines()[-1].startswith("agree (best valid objective")
+
+
+def test_cli_exit_codes_on_a_problem_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture, worst_backend: str
+) -> None:
+    path = problem_file(tmp_path)
+    assert run_cli(str(path), "--backends", f"tabu,{worst_backend}", "--reads", "4") == 1
+    assert "none valid" in capsys.readouterr().out
+    assert run_cli(str(path), "--backends", "repair:nael") == 2
+    assert "Did you mean 'repair:neal'" in capsys.readouterr().err
+    assert run_cli(str(path), "--backends", "neal", "--time-limit", "0") == 2
+    assert "time_limit" in capsys.readouterr().err
+
+
+def test_bare_qubo_skips_backends_that_need_the_formulation(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    npz = tmp_path / "p.npz"
+    save_qubo_npz(small_bqm(5), npz)
+    code = run_cli(str(npz), "--backends", "tabu,exact,repair:neal,cpsat", "--reads", "4")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "skipped repair:neal: needs the problem's formulation" in out
+    assert "feasible" in out.splitlines()[0]  # the energy table, as before
+
+
+def test_compile_writes_a_problem_file_that_crossval_judges(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from qubonn.cli import main
+
+    spec = tmp_path / "net.qnn"
+    spec.write_text("input x[4x4]\nhidden h[2] <- x\noutput y[1] <- h\n")
+    out = tmp_path / "p.npz"
+    argv = ["compile", str(spec), "--size", "4", "--train", "4", "--margin", "0.2"]
+    assert main([*argv, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["crossval", str(out), "--backends", "repair:tabu", "--reads", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "comparing valid reads" in captured.err
+    assert "100.0%" in captured.out  # repaired reads are all valid

@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     print(problem.size_report())
     print(f"compiled in {elapsed:.2f} s with the {args.engine} engine")
     if args.out:
+        # .npz keeps the formulation too (crossval, cpsat); other suffixes: dimod's format
         path = problem.save(args.out)
         print(f"wrote {path}")
     return 0

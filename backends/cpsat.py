@@ -1,0 +1,495 @@
+"""``cpsat`` backend: the training problem solved exactly with OR-Tools CP-SAT, a proven optimum.
+
+The annealers sample the QUBO, whose minimum is the best-trained network, but they never say how
+far from it they are.  CP-SAT gives that reference: it solves the *same* objective
+(:func:`qubonn.formulation.objective_value`) over a compact model of the **network**, not of the
+QUBO, and proves a lower bound.  The model (Toro Icarte et al., CP 2019, in our notation):
+
+* Boolean weight bits omega_e and bias bits beta_j (w = 2 omega - 1);
+* the agreement literal g of each term of a pre-activation: omega (input x = +1), not omega
+  (x = -1), beta (bias), or XNOR(omega, alpha_src) for an arc from a neuron (one ``AddBoolXOr``);
+* the count c_nj = sum g in [0, K_j], so z_nj = 2 c_nj - K_j;
+* alpha_nj reified to ``c_nj >= theta_j`` (theta = ceil(K/2): sign(0) = +1, the tie rule);
+* hinge loss: L * sum_k (2k - 1) delta_k with delta_k forced on when the count is k or more
+  outside the label's interval, which sums to L * dist^2 at the optimum (convex, so exact);
+  0-1 loss: L * [alpha != y];
+* soft margin: -mu_j a z, as -mu_j |z| (|z| reified on alpha) or, for a clamped hinge output,
+  -mu_j (2y - 1) z; mu_j = mu or mu / K_j;
+* linear parameter penalties sum_e h_e w_e.
+
+CP-SAT needs integer coefficients.  Every coefficient (L, mu_j, h_e) is first read as a fraction
+with a denominator up to 10^6 that reproduces the float exactly; when all of them are, the
+objective is multiplied by the LCM of the denominators and the model is exact.  Otherwise the
+coefficients are rounded at a power-of-two scale (2^40 over the largest) and the reported bound
+subtracts the largest possible rounding error, so it stays a proven bound (``info['scaling']``
+says which).  The reported ``objective`` is always ``objective_value`` of the returned weights.
+
+Two symmetries are broken (``symmetry_breaking``, on by default), for neurons without linear
+penalties on their parameters.  Sign: for a hidden neuron with odd fan-in, negating its incoming
+weights and bias negates its activation on every sample, and negating its outgoing weights undoes
+that downstream; one outgoing weight is fixed to +1.  Permutation: hidden neurons with the same
+sources, bias and destinations can swap all their weights; their activation patterns are kept
+sorted.  For 64-4-1 that removes 2^4 x 4! = 384 copies of every network.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, ClassVar
+
+import dimod
+import numpy as np
+
+from qubonn.errors import QubonnError, SolverOptionError
+
+from ._common import (
+    NUM_READS,
+    BackendSampler,
+    Option,
+    check_any,
+    check_optional_bool,
+    check_optional_positive_float,
+    check_positive_int,
+    check_seed,
+)
+
+try:
+    from ortools.sat.python import cp_model
+except ImportError as _exc:  # pragma: no cover - exercised by a test that hides ortools
+    raise ImportError(
+        "the 'cpsat' backend needs OR-Tools: install it with pip install -e \".[cpsat]\" "
+        '(or pip install "ortools>=9.10")'
+    ) from _exc
+
+#: CP-SAT workers by default.  Its portfolio (LP, core-based, LNS, ...) proves optima far sooner
+#: with several workers, even on 2 cores: measured on digits 3-vs-8, 16-4-1 with 12 images was
+#: proven in 22 s with 8 workers and not in 60 s with 2; 16 workers were slower again.
+DEFAULT_WORKERS = 8
+#: Largest denominator tried when reading a float coefficient as an exact fraction.
+MAX_DENOMINATOR = 10**6
+#: Largest integer coefficient allowed in the model (CP-SAT works in int64; keep headroom).
+MAX_COEFFICIENT = 2**40
+
+
+def _check_workers(name: str, value: Any) -> int | None:
+    return None if value is None else check_positive_int(name, value)
+
+
+def _check_symmetry(name: str, value: Any) -> bool:
+    out = check_optional_bool(name, value)
+    return True if out is None else out
+
+
+@dataclass
+class _Model:
+    """A built CP-SAT model and what is needed to read its solution back."""
+
+    model: Any
+    omega: list  # one Boolean per arc
+    beta: dict  # neuron -> Boolean (neurons with a bias)
+    terms: list = field(default_factory=list)  # (real coefficient, variable, max |value|)
+    constant: float = 0.0
+    start_weights: Any = None  # the hinted network (returned when CP-SAT finds nothing better)
+
+
+def _fraction(x: float) -> Fraction | None:
+    """``x`` as a fraction with a small denominator when that fraction *is* the float ``x``."""
+    f = Fraction(x).limit_denominator(MAX_DENOMINATOR)
+    return f if float(f) == float(x) else None
+
+
+def _activation(model: Any, c: Any, theta: int, name: str) -> Any:
+    """A Boolean alpha with alpha <=> c >= theta (sign(0) = +1)."""
+    alpha = model.NewBoolVar(name)
+    model.Add(c >= theta).OnlyEnforceIf(alpha)
+    model.Add(c <= theta - 1).OnlyEnforceIf(alpha.Not())
+    return alpha
+
+
+def _hinge_terms(m: _Model, c: Any, K: int, theta: int, y: int, hard: int, L: float, tag: str):
+    """delta_k on when the count is k or more outside [lo, hi]; cost L (2k - 1) each."""
+    if y == 1:
+        lo, depth = theta + hard, theta + hard  # dist = max(lo - c, 0) <= lo
+    else:
+        hi = theta - 1 - hard
+        depth = K - hi
+    for k in range(1, depth + 1):
+        delta = m.model.NewBoolVar(f"d{tag},{k}")
+        if y == 1:
+            m.model.Add(c >= lo - k + 1).OnlyEnforceIf(delta.Not())
+        else:
+            m.model.Add(c <= hi + k - 1).OnlyEnforceIf(delta.Not())
+        m.terms.append((L * (2 * k - 1), delta, 1))
+
+
+def _build(problem: Any, symmetry_breaking: bool) -> _Model:
+    """The CP-SAT model of training ``problem``'s network on its data (see the module doc)."""
+    f = problem.formulation
+    net, obj = f.network, f.objective
+    X = np.asarray(problem.X)
+    Y = np.asarray(f.targets)
+    N, n_in = X.shape
+    K = net.fan_in.astype(np.int64)
+    theta = (K + 1) // 2
+    out_pos = {int(j): p for p, j in enumerate(net.outputs)}
+    hinge = obj.loss == "hinge"
+    mu = np.full(K.size, float(obj.margin))
+    if obj.margin_scale == "fan_in":
+        mu = mu / K
+    model = cp_model.CpModel()
+    m = _Model(model, [model.NewBoolVar(f"w{e}") for e in range(net.n_arcs)], {})
+    for j in np.nonzero(net.has_bias)[0]:
+        m.beta[int(j)] = model.NewBoolVar(f"b{j}")
+    h = np.asarray(f.linear_penalties, dtype=float)
+    params = [*m.omega, *(m.beta[int(j)] for j in np.nonzero(net.has_bias)[0])]
+    for he, var in zip(h, params, strict=True):
+        if he:
+            m.terms.append((2.0 * he, var, 1))
+            m.constant -= he
+    if symmetry_breaking:
+        _break_sign_symmetry(m, net, h, n_in)
+    arcs_into = [[] for _ in range(net.n_neurons)]
+    for e, j in enumerate(net.arc_dst):
+        arcs_into[int(j)].append(e)
+    is_source = np.zeros(net.n_neurons, dtype=bool)
+    src_neurons = net.arc_src[net.arc_src >= n_in] - n_in
+    is_source[src_neurons] = True
+    abs_z: dict[int, list] = {j: [] for j in range(net.n_neurons)}
+    alphas: list[dict[int, Any]] = []
+    for n in range(N):
+        alpha: dict[int, Any] = {}
+        alphas.append(alpha)
+        for j in range(net.n_neurons):  # topological order: sources come first
+            lits = []
+            for e in arcs_into[j]:
+                s = int(net.arc_src[e])
+                if s < n_in:
+                    lits.append(m.omega[e] if X[n, s] > 0 else m.omega[e].Not())
+                else:
+                    g = model.NewBoolVar(f"g{n},{e}")
+                    model.AddBoolXOr([m.omega[e], alpha[s - n_in], g])  # g = XNOR(omega, alpha)
+                    lits.append(g)
+            if j in m.beta:
+                lits.append(m.beta[j])
+            Kj, tj = int(K[j]), int(theta[j])
+            c = model.NewIntVar(0, Kj, f"c{n},{j}")
+            model.Add(c == sum(lits))
+            clamped = hinge and j in out_pos
+            if is_source[j] or not clamped:
+                alpha[j] = _activation(model, c, tj, f"a{n},{j}")
+            if clamped:
+                y = int(Y[n, out_pos[j]])
+                _hinge_terms(m, c, Kj, tj, y, int(obj.hard_margin), obj.loss_weight, f"{n},{j}")
+                if mu[j]:  # -mu (2y - 1)(2c - K)
+                    sgn = 2 * y - 1
+                    m.terms.append((-2.0 * sgn * mu[j], c, Kj))
+                    m.constant += sgn * mu[j] * Kj
+            else:
+                if j in out_pos:  # 0-1 loss: L [alpha != y]
+                    y = int(Y[n, out_pos[j]])
+                    m.terms.append((obj.loss_weight * (1 - 2 * y), alpha[j], 1))
+                    m.constant += obj.loss_weight * y
+                if mu[j]:  # -mu |z|, |z| = z if alpha else -z
+                    absz = model.NewIntVar(0, Kj, f"m{n},{j}")
+                    model.Add(absz == 2 * c - Kj).OnlyEnforceIf(alpha[j])
+                    model.Add(absz == Kj - 2 * c).OnlyEnforceIf(alpha[j].Not())
+                    m.terms.append((-mu[j], absz, Kj))
+                    abs_z[j].append(absz)
+    _margin_cuts(m, net, X, abs_z, alphas, arcs_into)
+    if symmetry_breaking:
+        _break_permutation_symmetry(m, net, h, alphas, n_in)
+    return m
+
+
+#: Largest number of training samples for which the margin cuts enumerate sign patterns.
+MAX_CUT_SAMPLES = 16
+#: Largest number of training samples for which the cut is also stated per activation pattern.
+MAX_PATTERN_SAMPLES = 12
+
+
+def _margin_cuts(
+    m: _Model, net: Any, X: np.ndarray, abs_z: dict, alphas: dict, arcs_into: list
+) -> None:
+    """sum_n |z_nj| <= its maximum over all weights, for neurons fed by inputs only.
+
+    With activation pattern s (s_n = a_nj), sum_n |z_nj| = sum_n s_n z_nj <= M(s) = sum_i
+    |sum_n s_n x_ni| (+ |sum_n s_n| for a bias), whatever the weights.  The LP relaxation of the
+    reified |z| lacks this, so without it CP-SAT cannot bound the margin reward even on two
+    samples.  For N <= MAX_PATTERN_SAMPLES the cut is stated per pattern (one Boolean per
+    pattern, exactly one on); up to MAX_CUT_SAMPLES only its maximum over patterns.
+    """
+    N, n_in = X.shape
+    if N > MAX_CUT_SAMPLES or N == 0:
+        return
+    patterns = 1 - 2 * ((np.arange(1 << N)[:, None] >> np.arange(N)) & 1)
+    for j, terms in abs_z.items():
+        src = net.arc_src[arcs_into[j]]
+        if len(terms) != N or np.any(src >= n_in):
+            continue
+        best = np.abs(patterns @ X[:, src]).sum(axis=1)
+        if net.has_bias[j]:
+            best = best + np.abs(patterns.sum(axis=1))
+        if N > MAX_PATTERN_SAMPLES:
+            m.model.Add(sum(terms) <= int(best.max()))
+            continue
+        chosen = []
+        for k, s in enumerate(patterns):
+            p = m.model.NewBoolVar(f"p{j},{k}")
+            for n in range(N):
+                lit = alphas[n][j] if s[n] > 0 else alphas[n][j].Not()
+                m.model.AddImplication(p, lit)
+            chosen.append(p)
+        m.model.AddExactlyOne(chosen)
+        m.model.Add(sum(terms) <= sum(int(b) * p for b, p in zip(best, chosen, strict=True)))
+
+
+def _break_sign_symmetry(m: _Model, net: Any, h: np.ndarray, n_in: int) -> None:
+    """Fix one outgoing weight of each hidden neuron whose sign flip is an exact symmetry."""
+    n_arcs = net.n_arcs
+    bias_index = {int(j): n_arcs + k for k, j in enumerate(np.nonzero(net.has_bias)[0])}
+    for j in net.hidden:
+        j = int(j)
+        if net.fan_in[j] % 2 == 0:
+            continue  # a tie z = 0 maps to +1 either way: not a symmetry
+        into = np.nonzero(net.arc_dst == j)[0]
+        out = np.nonzero(net.arc_src == n_in + j)[0]
+        touched = [*into.tolist(), *out.tolist()]
+        if j in bias_index:
+            touched.append(bias_index[j])
+        if out.size == 0 or np.any(h[touched] != 0):
+            continue
+        m.model.Add(m.omega[int(out[0])] == 1)
+
+
+#: Samples whose activations order interchangeable neurons (2^40 stays well inside int64).
+ORDER_SAMPLES = 40
+
+
+def _break_permutation_symmetry(
+    m: _Model, net: Any, h: np.ndarray, alphas: list, n_in: int
+) -> None:
+    """Order interchangeable hidden neurons by their activation pattern.
+
+    Hidden neurons with the same sources, bias, fan-in and destinations (and no linear
+    penalties on their parameters) can trade all their weights without changing anything else;
+    so some optimum has their patterns sum_n 2^n alpha_nj (first ORDER_SAMPLES samples) sorted.
+    This composes with the sign rule: their first outgoing arcs share a destination.
+    """
+    if not alphas:
+        return
+    n_arcs = net.n_arcs
+    bias_index = {int(j): n_arcs + k for k, j in enumerate(np.nonzero(net.has_bias)[0])}
+    classes: dict[tuple, list[int]] = {}
+    for j in net.hidden:
+        j = int(j)
+        into = np.nonzero(net.arc_dst == j)[0]
+        out = np.nonzero(net.arc_src == n_in + j)[0]
+        touched = [*into.tolist(), *out.tolist()]
+        if j in bias_index:
+            touched.append(bias_index[j])
+        if np.any(h[touched] != 0):
+            continue
+        key = (
+            tuple(sorted(net.arc_src[into].tolist())),
+            bool(net.has_bias[j]),
+            tuple(sorted(net.arc_dst[out].tolist())),
+        )
+        classes.setdefault(key, []).append(j)
+    for members in classes.values():
+        if len(members) < 2:
+            continue
+        index = [
+            sum((1 << n) * alphas[n][j] for n in range(min(len(alphas), ORDER_SAMPLES)))
+            for j in members
+        ]
+        for lo, hi in zip(index, index[1:], strict=False):
+            m.model.Add(lo <= hi)
+
+
+def _start_weights(problem: Any, initial_states: Any) -> Any:
+    """The network to hint: the first initial state's weights, or all weights +1."""
+    from qubonn.network import Weights
+
+    net = problem.network
+    if initial_states is None:
+        return Weights(
+            w=np.ones(net.n_arcs, dtype=np.int8), b=np.where(net.has_bias, 1, 0).astype(np.int8)
+        )
+    try:
+        arr, labels = dimod.as_samples(initial_states)
+    except (TypeError, ValueError) as exc:
+        raise SolverOptionError(f"invalid value for option 'initial_states': {exc}") from None
+    params = problem.labels[: problem.formulation.layout.n_parameters]
+    missing = [v for v in params if v not in labels]
+    if arr.shape[0] == 0 or missing:
+        raise SolverOptionError(
+            "invalid value for option 'initial_states': it must give every parameter of the "
+            f"problem (missing {missing[:3]}{'...' if len(missing) > 3 else ''})"
+        )
+    row = arr[0, [labels.index(v) for v in params]]
+    if not np.all(np.isin(row, (-1, 0, 1))):
+        raise SolverOptionError("invalid value for option 'initial_states': values must be 0/1")
+    x = np.zeros(problem.n_variables, dtype=np.int8)
+    x[: len(params)] = row > 0
+    return problem.weights_of(x)
+
+
+def _integer_objective(m: _Model) -> tuple[list[int], int, float, str]:
+    """Integer coefficients, their scale, the rounding error bound and the scaling's name."""
+    reals = [t[0] for t in m.terms]
+    fracs = [_fraction(c) for c in reals]
+    if reals and all(fr is not None for fr in fracs):
+        scale = 1
+        for fr in fracs:
+            scale = scale * fr.denominator // math.gcd(scale, fr.denominator)
+        ints = [int(fr * scale) for fr in fracs]
+        if max(abs(i) for i in ints) <= MAX_COEFFICIENT:
+            return ints, scale, 0.0, f"exact (x{scale})"
+    big = max((abs(c) for c in reals), default=1.0) or 1.0
+    scale = 2 ** max(0, int(math.floor(math.log2(MAX_COEFFICIENT / big))))
+    ints = [round(c * scale) for c in reals]
+    err = sum(abs(i / scale - c) * t[2] for i, c, t in zip(ints, reals, m.terms, strict=True))
+    return ints, scale, err, f"rounded (x2^{int(math.log2(scale))}, error <= {err:.3g})"
+
+
+class CpsatSampler(BackendSampler):
+    """Exact training with OR-Tools CP-SAT on a compiled :class:`qubonn.problem.Problem`.
+
+    ``qubonn.solve(problem, backend="cpsat", time_limit=60)`` or ``sampler.sample_problem(problem)``
+    (``sampler.sample(problem.bqm, problem=problem)`` works too; a bare BQM is refused: CP-SAT
+    models the network, which a QUBO alone does not describe).  One read: the valid QUBO state of
+    the best weights found, its QUBO energy, and in ``info``: ``status`` ("optimal", "feasible",
+    or "timed_out" when CP-SAT found nothing itself: then the read is the start network, which is
+    valid), ``objective`` (``objective_value`` of those weights), ``bound`` (proven lower
+    bound, objective units), ``time`` (solve seconds), ``scaling``.
+
+    Options: ``time_limit`` (seconds; None: until proven), ``seed`` (0), ``num_workers`` (8;
+    None: CP-SAT's default, one per core), ``symmetry_breaking`` (True), ``initial_states`` (a
+    start: the weights of its first state are hinted to CP-SAT, and returned if CP-SAT finds
+    nothing better; default the all-(+1) network), ``num_reads``
+    (accepted so one budget fits every backend; CP-SAT returns one read whatever it is).
+    """
+
+    name: ClassVar[str] = "cpsat"
+    description: ClassVar[str] = "OR-Tools CP-SAT on the network: proven optimum (small problems)"
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("time_limit", "None or seconds > 0", check_optional_positive_float),
+        Option("seed", "None or an integer >= 0", check_seed, 0),
+        Option("num_workers", "None or an integer >= 1", _check_workers, DEFAULT_WORKERS),
+        Option("symmetry_breaking", "True or False", _check_symmetry, True),
+        Option("initial_states", "samples-like over the problem's variables", check_any),
+        NUM_READS,
+    )
+
+    def sample(
+        self, bqm: dimod.BinaryQuadraticModel, problem: Any = None, **options: Any
+    ) -> dimod.SampleSet:
+        """Solve ``problem`` (whose QUBO ``bqm`` must be); see the class docstring."""
+        if problem is None:
+            raise QubonnError(
+                "backend 'cpsat' solves the network's training problem, not a bare QUBO: pass "
+                "the compiled qubonn Problem (qubonn.solve(problem, backend='cpsat') or "
+                "sample(bqm, problem=problem))"
+            )
+        if bqm is not None and bqm is not problem.bqm and bqm.num_variables != problem.n_variables:
+            raise QubonnError(
+                f"backend 'cpsat': the BQM has {bqm.num_variables} variables but the problem "
+                f"{problem.n_variables}; pass the problem's own BQM"
+            )
+        return self.sample_problem(problem, **options)
+
+    def sample_problem(self, problem: Any, **options: Any) -> dimod.SampleSet:
+        """Solve a compiled Problem exactly (within ``time_limit``); one read."""
+        if not hasattr(problem, "formulation"):
+            raise QubonnError(
+                f"backend 'cpsat' needs a compiled qubonn Problem, got {type(problem).__name__}"
+            )
+        opts = self.check_options(options)
+        start = time.perf_counter()
+        m = _build(problem, opts["symmetry_breaking"])
+        ints, scale, err, scaling = _integer_objective(m)
+        m.model.Minimize(sum(i * t[1] for i, t in zip(ints, m.terms, strict=True) if i))
+        start_weights = _start_weights(problem, opts["initial_states"])
+        for var, value in zip(
+            m.omega + list(m.beta.values()),
+            [*(start_weights.w > 0), *(start_weights.b[j] > 0 for j in m.beta)],
+            strict=True,
+        ):
+            m.model.AddHint(var, int(value))
+        solver = cp_model.CpSolver()
+        params = solver.parameters
+        if opts["time_limit"] is not None:
+            params.max_time_in_seconds = opts["time_limit"]
+        params.random_seed = int(opts["seed"] or 0) % (2**31)
+        if opts["num_workers"] is not None:
+            params.num_workers = opts["num_workers"]
+        built = time.perf_counter()
+        code = solver.Solve(m.model)
+        solved = time.perf_counter()
+        m.start_weights = start_weights
+        return self._result(problem, m, solver, code, scale, err, scaling, start, built, solved)
+
+    def _result(self, problem, m, solver, code, scale, err, scaling, start, built, solved):
+        """The one-read SampleSet of the solve (see the class docstring)."""
+        from qubonn.formulation import objective_value
+        from qubonn.network import Weights
+
+        net = problem.network
+        if code in (cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
+            raise QubonnError(  # every weight assignment is a solution: a bug in the model
+                f"backend 'cpsat': CP-SAT says {solver.StatusName(code)} "
+                f"({m.model.Validate() or 'no detail'}); please report this"
+            )
+        found = code in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        f = problem.formulation
+
+        def value(weights: Weights) -> float:
+            return objective_value(
+                net, problem.X, f.targets, weights, f.objective, f.linear_penalties
+            )
+
+        weights, objective = m.start_weights, value(m.start_weights)
+        if found:
+            w = np.array([2 * solver.Value(v) - 1 for v in m.omega], dtype=np.int8)
+            b = np.zeros(net.n_neurons, dtype=np.int8)
+            for j, v in m.beta.items():
+                b[j] = 2 * solver.Value(v) - 1
+            weights_found = Weights(w=w, b=b)
+            objective_found = value(weights_found)
+            # the start can win only when the symmetry rules kept CP-SAT from using it
+            if code == cp_model.OPTIMAL or objective_found <= objective:
+                weights, objective = weights_found, objective_found
+        if found:
+            # A solution that is not optimal may leave hinge indicators on that need not be
+            # (they are only forced on), so the model may overstate the objective; it can
+            # never understate it, and at the optimum the two agree.
+            model_value = solver.ObjectiveValue() / scale + m.constant
+            tol = err + 1e-6 * max(1.0, abs(objective_found))
+            over = model_value - objective_found
+            if over < -tol or (code == cp_model.OPTIMAL and over > tol):
+                raise QubonnError(  # a bug in the model, never the user's fault
+                    f"backend 'cpsat': model objective {model_value} differs from the replayed "
+                    f"objective {objective_found}; please report this"
+                )
+        bound = solver.BestObjectiveBound() / scale + m.constant - err
+        status = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}.get(code, "timed_out")
+        x = problem.feasible_state(weights)
+        out = dimod.SampleSet.from_samples_bqm((x[None, :], problem.labels), problem.bqm)
+        out.info.update(
+            status=status,
+            objective=float(objective),
+            bound=float(min(bound, objective)),
+            time=solved - built,
+            scaling=scaling,
+            backend=self.name,
+            cpsat_status=solver.StatusName(code),
+            timing={
+                "build_s": built - start,
+                "solve_s": solved - built,
+                "total_s": time.perf_counter() - start,
+            },
+        )
+        return out
