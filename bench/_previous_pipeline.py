@@ -13,25 +13,12 @@ import numpy as np
 
 from qubonn.formulation import objective_value
 from qubonn.network import Weights
+from qubonn.training.trainer import _pick_best
 
 
 def pick_best(problem, sampleset) -> Weights:
-    """The read whose replayed network has the lowest objective."""
-    f = problem.formulation
-    rec = sampleset.record
-    order = [sampleset.variables.index(v) for v in problem.labels[: f.layout.n_parameters]]
-    params = np.asarray(rec.sample)[:, order]
-    if params.min() < 0:
-        params = (params + 1) // 2
-    best = None
-    for i in np.argsort(rec.energy, kind="stable"):
-        x = np.zeros(problem.n_variables, dtype=np.int8)
-        x[: f.layout.n_parameters] = params[i]
-        w = problem.weights_of(x)
-        obj = objective_value(f.network, problem.X, f.targets, w, f.objective, f.linear_penalties)
-        if best is None or obj < best[1] - 1e-12:
-            best = (w, obj)
-    return best[0]
+    """The read whose replayed network has the lowest objective (the trainer's rule)."""
+    return _pick_best(problem, sampleset)[0]
 
 
 def polish(problem, weights: Weights, sweeps: int = 30, max_passes: int = 50, seed: int = 0):

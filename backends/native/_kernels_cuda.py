@@ -19,11 +19,9 @@ from typing import Any
 
 from ._rng import FREE_MOVE_ACCEPT
 
-_SOURCE = r"""
-typedef REAL real;
+#: ``_rng.uniform`` in CUDA: every kernel draws its numbers through this one function
+U01_SOURCE = r"""
 typedef unsigned long long u64;
-#define FREE_ACCEPT FREE_MOVE_ACCEPT_VALUE
-
 __device__ __forceinline__ double u01(u64 key, u64 counter) {
     u64 z = (counter + 1ULL) * 0x9E3779B97F4A7C15ULL + key;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -31,6 +29,11 @@ __device__ __forceinline__ double u01(u64 key, u64 counter) {
     z = z ^ (z >> 31);
     return ((double)(z >> 32) + 0.5) * 2.3283064365386963e-10;
 }
+"""
+
+_SOURCE = U01_SOURCE + r"""
+typedef REAL real;
+#define FREE_ACCEPT FREE_MOVE_ACCEPT_VALUE
 
 #define SWEEP_BODY(FLIP_UPDATE)                                                   \
     const int r = blockDim.x * blockIdx.x + threadIdx.x;                          \

@@ -19,20 +19,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from ._kernels_cuda import U01_SOURCE
 from ._rng import FREE_MOVE_ACCEPT
 
-_SOURCE = r"""
-typedef unsigned long long u64;
+_SOURCE = U01_SOURCE + r"""
 typedef long long i64;
 #define TOL 1e-9
-
-__device__ __forceinline__ double u01(u64 key, u64 counter) {
-    u64 z = (counter + 1ULL) * 0x9E3779B97F4A7C15ULL + key;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z = z ^ (z >> 31);
-    return ((double)(z >> 32) + 0.5) * 2.3283064365386963e-10;
-}
 
 struct Model {
     const signed char* XT; const int* param_neuron; const int* param_src; int n_in;
