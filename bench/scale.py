@@ -41,7 +41,7 @@ def main() -> None:
     network = qubonn.load_spec(ROOT / "examples" / "digits.qnn")
     data = qubonn.datasets.digits(classes=(3, 8), per_class=10)
     grid = {"margin": [0, 0.25, 0.5, 1]}
-    fixed = {"backend": "neal", "num_reads": args.reads, "num_sweeps": args.sweeps, "polish": False}
+    fixed = {"backend": "neal", "num_reads": args.reads, "num_sweeps": args.sweeps}
     n = len(grid["margin"]) * args.seeds
     print(
         f"sweep: {n} runs (1 solve each) of {network!r} on {data.name} "
