@@ -166,7 +166,7 @@ def test_trainer_uses_cpsat():
     X, y = _data(net, 6, 3)
     clf = BNNClassifier(net, backend="cpsat", margin=0.0).fit(X, y[:, 0])
     problem = qubonn.compile(net, X, y)
-    assert clf.history_[-1]["solver_objective"] == pytest.approx(_best_objective(problem))
+    assert clf.history_[-1]["objective"] == pytest.approx(_best_objective(problem))
 
 
 def _max_margin_weights(problem, seed: int):

@@ -128,4 +128,4 @@ def test_trainer_accepts_a_repair_backend():
     clf.fit(X, y)
     best = qubonn.solve(problem, backend="repair:neal", num_reads=4, num_sweeps=50, seed=0)
     assert np.all(best.record.broken >= 0)
-    assert clf.history_[-1]["solver_objective"] <= max(best.record.energy) + 1e-9
+    assert clf.history_[-1]["objective"] <= max(best.record.energy) + 1e-9

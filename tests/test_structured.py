@@ -172,8 +172,8 @@ def small_problem():
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"algorithm": "ma"}, "algorithm='ma' is not one of pt, sa"),
-        ({"algorithm": "sa", "num_reads": 0}, "num_reads=0 must be an integer >= 1"),
+        ({"algorithm": "ma"}, "algorithm='ma' is not one of sa, pt"),
+        ({"num_reads": 0}, "num_reads=0 must be an integer >= 1"),
         ({"algorithm": "pt", "num_reads": 1}, "num_reads=1 must be an integer >= 2"),
         ({"num_sweeps": 2.5}, "num_sweeps=2.5"),
         ({"time_limit": -1}, "time_limit=-1"),

@@ -217,12 +217,12 @@ class NativeSampler(dimod.Sampler):
 
         ``mode="structured"`` (the default whenever it applies) anneals over valid network
         states only (:mod:`.structured`): every read is a valid QUBO state whose energy equals
-        the replayed training objective.  It takes ``num_reads``, ``num_sweeps``, ``algorithm``
-        (``"pt"``, parallel tempering, the default, or ``"sa"``), ``seed``, ``beta_range`` (in
-        1 / objective units), ``initial_states`` (0/1 QUBO states or +-1 parameter rows),
-        ``time_limit``, ``progress`` and ``device``.  ``mode="spin"`` is single-spin SA / MA on
-        the QUBO, as for any BQM; "auto" picks it for problems with extra PyQUBO terms, which
-        the moves do not know.
+        the replayed training objective.  It takes ``num_reads``, ``num_sweeps``,
+        ``algorithm`` (``"sa"``, annealing, the default, or ``"pt"``, parallel tempering),
+        ``seed``, ``beta_range`` (in 1 / objective units), ``initial_states`` (0/1 QUBO states
+        or +-1 parameter rows), ``time_limit``, ``progress`` and ``device``.  ``mode="spin"``
+        is single-spin SA / MA on the QUBO, as for any BQM; "auto" picks it for problems with
+        extra PyQUBO terms, which the moves do not know.
         """
         if mode not in MODES:
             raise SolverOptionError(f"mode={mode!r} is not one of {', '.join(MODES)}")
