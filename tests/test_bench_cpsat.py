@@ -20,13 +20,19 @@ def run(*argv: str) -> subprocess.CompletedProcess:
 
 
 def test_smoke_run_prints_one_line_per_solve() -> None:
-    proc = run("--nets", "16", "--sizes", "2", "4", "--time-limit", "20", "--budget", "60")
+    proc = run(
+        "--nets", "16", "--sizes", "2", "4", "--time-limit", "20", "--budget", "60",
+        "--native-seeds", "2",
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].split() == ["network", "N", "vars", "status", "objective", "bound", "time_s"]
+    assert lines[0].split() == [
+        "network", "N", "vars", "status", "objective", "bound", "time_s", "hits", "native_s"
+    ]
     rows = [line.split() for line in lines if line.startswith("16-4-1 ")]
     assert [r[1] for r in rows] == ["2", "4"] and all(r[3] == "optimal" for r in rows)
     assert all(float(r[4]) == pytest.approx(float(r[5]), abs=1e-9) for r in rows)
+    assert all(r[7].endswith("/2") and float(r[8]) > 0 for r in rows)
     assert lines[-1] == "16-4-1: largest training set proven optimal: 4"
 
 
