@@ -31,13 +31,16 @@ TASKS = [
     ("10-class", tuple(range(10)), 10),
 ]
 METHODS = ["plain", "margin", "dropout", "both", "ste"]
+#: the pipeline before the structured mode (single-spin SA + the Python polish, 8 reads x 500
+#: sweeps as in the run of 2026-11-28), on the same splits: ``--methods ...,margin-previous``
+PREVIOUS = ["plain-previous", "margin-previous"]
 
 
 def settings(method: str, args) -> dict:
     from qubonn.training import Dropout
 
     kw: dict = {}
-    if method in ("margin", "both"):
+    if method in ("margin", "both", "margin-previous"):
         kw.update(margin=args.mu, margin_scale="fan_in")
     if method in ("dropout", "both"):
         kw["dropout"] = Dropout(p=args.p, rounds=args.rounds, eta=args.eta, variant="iterative")
@@ -62,7 +65,9 @@ def run_one(job: tuple) -> dict:
         "n_test": int(len(data.y_test)),
     }
     t0 = time.perf_counter()
-    if method == "ste":
+    if method in PREVIOUS:
+        row.update(fit_previous(net, data, seed, settings(method, args)))
+    elif method == "ste":
         clf = STEClassifier(net, seed=seed).fit(data.X_train, data.y_train)
         row.update(
             train=clf.score(data.X_train, data.y_train), test=clf.score(data.X_test, data.y_test)
@@ -91,6 +96,49 @@ def run_one(job: tuple) -> dict:
     return row
 
 
+def fit_previous(net, data, seed: int, objective: dict) -> dict:
+    """Train as the trainer did until 2026-12-01: native single-spin SA, best read, polish."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    import qubonn
+    from qubonn.formulation import objective_value
+    from qubonn.training.labels import encode_targets
+    from qubonn.training.metrics import predict_targets
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _previous_pipeline import pick_best, polish
+
+    classes = list(np.unique(data.y_train))
+    T = encode_targets(data.y_train, classes, net.n_outputs)
+    problem = qubonn.compile(net, data.X_train, T, **objective)
+    spin = {"mode": "spin", "num_reads": 8, "num_sweeps": 500, "seed": seed}
+    ss = qubonn.solve(problem, backend="native", **spin)
+    weights, _ = polish(problem, pick_best(problem, ss), seed=seed)
+    f = problem.formulation
+
+    def score(X, y) -> float:
+        return float(np.mean(np.array(classes)[predict_targets(net, X, weights)] == y))
+
+    return {
+        "train": score(data.X_train, data.y_train),
+        "test": score(data.X_test, data.y_test),
+        "objective": objective_value(
+            net, problem.X, f.targets, weights, f.objective, f.linear_penalties
+        ),
+        "variables": problem.n_variables,
+        "valid_share": 1.0 - problem.broken_share(ss),
+    }
+
+
+def present(rows: list[dict]) -> list[str]:
+    """The methods in ``rows``, in table order."""
+    seen = {r["method"] for r in rows}
+    return [m for m in METHODS + PREVIOUS if m in seen]
+
+
 def summarise(rows: list[dict]) -> str:
     def fmt(values):
         if not values:
@@ -99,29 +147,31 @@ def summarise(rows: list[dict]) -> str:
         s = statistics.stdev(values) if len(values) > 1 else 0.0
         return f"{100 * m:.1f} ± {100 * s:.1f}"
 
+    methods = present(rows)
+    qubo_methods = [m for m in methods if m != "ste"]
     lines = [
-        "| task | per class | " + " | ".join(METHODS) + " | QUBO vars | solve s |",
-        "|---|---|" + "---|" * len(METHODS) + "---|---|",
+        "| task | per class | " + " | ".join(methods) + " | QUBO vars | solve s |",
+        "|---|---|" + "---|" * len(methods) + "---|---|",
     ]
     valid = [
-        "| task | per class | " + " | ".join(m for m in METHODS if m != "ste") + " |",
-        "|---|---|" + "---|" * (len(METHODS) - 1),
+        "| task | per class | " + " | ".join(qubo_methods) + " |",
+        "|---|---|" + "---|" * len(qubo_methods),
     ]
     for task, _, per_class in TASKS:
         sel = [r for r in rows if r["task"] == task and r["per_class"] == per_class]
         if not sel:
             continue
-        cells = [fmt([r["test"] for r in sel if r["method"] == m]) for m in METHODS]
-        plain = [r for r in sel if r["method"] == "plain"]
-        vars_ = plain[0]["variables"] if plain else "-"
-        solve = statistics.median(r["solve_s"] for r in sel if "solve_s" in r)
+        cells = [fmt([r["test"] for r in sel if r["method"] == m]) for m in methods]
+        sized = [r for r in sel if r["method"] == "plain"] or [r for r in sel if "variables" in r]
+        vars_ = f"{sized[0]['variables']:,}" if sized else "-"
+        solve = statistics.median([r["solve_s"] for r in sel if "solve_s" in r] or [0.0])
         lines.append(
-            f"| {task} | {per_class} | " + " | ".join(cells) + f" | {vars_:,} | {solve:.1f} |"
+            f"| {task} | {per_class} | " + " | ".join(cells) + f" | {vars_} | {solve:.1f} |"
         )
         cells = [
             f"{100 * statistics.mean(r['valid_share'] for r in sel if r['method'] == m):.0f}"
-            for m in METHODS
-            if m != "ste" and any(r["method"] == m for r in sel)
+            for m in qubo_methods
+            if any(r["method"] == m for r in sel)
         ]
         valid.append(f"| {task} | {per_class} | " + " | ".join(cells) + " |")
     return (
@@ -146,8 +196,9 @@ def plot(rows: list[dict], path: str) -> None:
         if any(r["task"] == t and r["per_class"] == k for r in rows)
     ]
     fig, ax = plt.subplots(figsize=(11, 4.6))
-    width = 0.16
-    for i, m in enumerate(METHODS):
+    methods = present(rows)
+    width = 0.8 / len(methods)
+    for i, m in enumerate(methods):
         means, errs = [], []
         for t, _, k in TASKS:
             vals = [
@@ -159,12 +210,12 @@ def plot(rows: list[dict], path: str) -> None:
                 continue
             means.append(100 * np.mean(vals) if vals else np.nan)
             errs.append(100 * np.std(vals) if vals else 0)
-        x = np.arange(len(means)) + (i - 2) * width
+        x = np.arange(len(means)) + (i - (len(methods) - 1) / 2) * width
         ax.bar(x, means, width, yerr=errs, label=m, capsize=2)
     ax.set_xticks(np.arange(len(labels)), labels)
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.legend(ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+    ax.legend(ncol=len(methods), loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     ax.set_title("Binarised digits: QUBO training with and without regularisers, STE baseline")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -187,6 +238,9 @@ def main() -> None:
     ap.add_argument("--plot", help="only plot/summarise this results file")
     ap.add_argument("--figure", default="regularisation.png")
     args = ap.parse_args()
+    unknown = set(args.methods.split(",")) - set(METHODS + PREVIOUS)
+    if unknown:
+        ap.error(f"unknown method(s) {sorted(unknown)}; valid: {', '.join(METHODS + PREVIOUS)}")
     if args.plot:
         doc = json.load(open(args.plot))
         print(summarise(doc["rows"]))
@@ -198,7 +252,7 @@ def main() -> None:
         for t, c, k in TASKS
         if not wanted or t in wanted
         for s in range(args.seeds)
-        for m in METHODS
+        for m in args.methods.split(",")
     ]
     t0 = time.perf_counter()
     rows = []
