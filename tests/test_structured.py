@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import dimod
 import numpy as np
 import pytest
@@ -292,3 +294,17 @@ def test_the_cuda_kernel_source_compiles(tmp_path):
     out = tmp_path / "structured.ptx"
     subprocess.run([nvcc, "--ptx", *kc.NVCC_OPTIONS, str(src), "-o", str(out)], check=True)
     assert ".entry structured_sweeps" in out.read_text()
+
+
+@pytest.mark.parametrize("algorithm", ["sa", "pt"])
+def test_a_time_limit_alone_is_used_to_the_end(algorithm):
+    data = qubonn.datasets.digits(classes=(3, 8), per_class=20, seed=0)
+    net = qubonn.load_spec("examples/digits.qnn")
+    problem = qubonn.compile(net, data.X_train, data.y_train == 8, margin=0.2)
+    qubonn.solve(problem, backend="native", num_sweeps=1, seed=0)  # compiled kernels loaded
+    t0 = time.perf_counter()
+    ss = qubonn.solve(problem, backend="native", time_limit=1.0, algorithm=algorithm, seed=0)
+    elapsed = time.perf_counter() - t0
+    assert 0.95 <= elapsed < 3.0
+    assert not ss.info["timed_out"] and ss.info["num_sweeps"] > 10
+    assert problem.broken_share(ss) == 0.0

@@ -515,41 +515,43 @@ def anneal_structured(
 def _drive(runner, algorithm, betas, num_sweeps, time_limit, seed, progress, info, t_start):
     """The sweep loop: kernel calls in chunks, with time limit, progress and exchanges.
 
-    With ``time_limit`` alone, parallel tempering (whose ladder does not depend on the length
-    of the run) sweeps until the limit; annealing sizes its schedule from the time of its first
-    (hottest, so dearest) sweep."""
+    With ``time_limit`` alone the run lasts until the limit: parallel tempering's ladder does
+    not depend on the length of the run, and annealing follows its schedule in time (the
+    inverse temperature of each sweep from the share of the budget spent), so the budget is
+    used whatever a sweep costs at each temperature."""
     R = runner.energy().shape[0]
     bound = runner.model.lower_bound + 1e-9
     hot, cold = betas
     ladder = np.geomspace(hot, cold, R) if algorithm == "pt" else None
     rung_of = np.arange(R)
     pt_key = _rng.seed_key(seed, STREAM_PT)
+    timed = num_sweeps is None and time_limit is not None
     total = num_sweeps or DEFAULT_SWEEPS
-    sized = num_sweeps is not None or time_limit is None
+    t_sweeps = time.perf_counter()
+    span = max(time_limit - (t_sweeps - t_start), 1e-9) if timed else 0.0
     done = 0
-    while done < total or not sized:
-        n = 1 if algorithm == "pt" or not sized else max(1, min(50, total // 20, total - done))
+    while timed or done < total:
+        n = 1 if algorithm == "pt" or timed else max(1, min(50, total // 20, total - done))
         if algorithm == "pt":
             b = np.broadcast_to(ladder[rung_of], (n, R))
+        elif timed:
+            frac = min(1.0, (time.perf_counter() - t_sweeps) / span)
+            b = np.full((1, R), hot * (cold / hot) ** frac)
         else:
             frac = (np.arange(done, done + n) / max(total - 1, 1))[:, None]
             b = np.broadcast_to(hot * (cold / hot) ** frac, (n, R))
-        t0 = time.perf_counter()
         runner.sweeps(b, done)
         if algorithm == "pt":
             info["exchanges"] += exchange(ladder, rung_of, runner.energy(), done, pt_key)
         done += n
         info["num_sweeps"] = done
         left = time_limit - (time.perf_counter() - t_start) if time_limit else math.inf
-        if not sized and algorithm == "sa":  # the first sweep's cost sizes the schedule
-            per_sweep = max(time.perf_counter() - t0, 1e-9) / n
-            total, sized = done + max(1, int(0.9 * left / per_sweep)), True
         best = float(runner.best()[1].min())
         if progress is not None:
-            progress(done, total, best)
+            progress(done, done if timed else total, best)
         if best <= bound:  # proven optimal: nothing left to find
             info["optimal"] = True
             break
         if left <= 0:
-            info["timed_out"] = sized and done < total
+            info["timed_out"] = not timed and done < total
             break
