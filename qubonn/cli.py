@@ -5,7 +5,9 @@ module there defines ``add_parser(subparsers)``, registers its subparser and set
 ``func=<callable(args) -> int>``.  Adding a command therefore needs no change here.
 
 Errors that qubonn raises on purpose (:class:`~qubonn.errors.QubonnError`) are printed without a
-traceback and give exit status 2, like command-line usage errors.
+traceback and give exit status 2, like command-line usage errors.  An interrupt (Ctrl-C, or
+a solve that reports ``interrupted``, :class:`~qubonn.errors.Interrupted`) gives 130 and writes
+no output file.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from qubonn.errors import QubonnError
 
 EXIT_OK = 0
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def _unavailable(name: str, error: Exception):
@@ -76,9 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError) as e:  # validation errors carry their own advice
         print(f"qubonn {args.command}: {e}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("qubonn: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or an Interrupted solve: nothing is written
+        detail = f" ({e})" if str(e) else ""
+        print(f"qubonn {args.command}: interrupted{detail}; no output written", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _has_location(e: QubonnError) -> bool:

@@ -68,3 +68,22 @@ class ProblemTooLargeError(QubonnError, MemoryError):
 
 class SolverOptionError(QubonnError, ValueError):
     """An unknown or impossible solver option."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A solve was interrupted (Ctrl-C, SIGINT) and returned only what it had found so far.
+
+    The trainer raises it instead of returning a model from a partial solve, so a partial
+    result is never passed off as a whole one: ``qubonn train`` exits 130 and keeps the previous
+    model file, ``qubonn sweep`` does not record the run.  It derives from
+    :class:`KeyboardInterrupt` (not :class:`Exception`) so that ``except Exception`` handlers do
+    not swallow it, just as they would not swallow the Ctrl-C itself.
+    """
+
+    def __init__(self, message: str, info: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.info = dict(info or {})
+
+    def __str__(self) -> str:
+        return self.message

@@ -118,10 +118,11 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             **fixed,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # an Interrupted run is not recorded: resume redoes it
+        detail = f" ({e})" if str(e) else ""
         print(
-            f"qubonn sweep: interrupted; finished runs are in {args.out}; run the same command "
-            "again to do the rest",
+            f"qubonn sweep: interrupted{detail}; finished runs are in {args.out}, the "
+            "interrupted ones are not; run the same command again to do the rest",
             file=sys.stderr,
         )
         return 130
