@@ -187,6 +187,35 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     assert len(_read(out)) == 3
 
 
+def test_resume_redoes_a_torn_last_row(tmp_path):
+    net, grid, out = qubonn.parse(SPEC), {"margin": [0]}, tmp_path / "r.csv"
+    sweep(net, grid, seeds=2, data=_data(), out=out, **FIXED)
+    lines = out.read_bytes().splitlines(keepends=True)
+    torn = lines[-1][: len(lines[-1]) // 2 + 20]  # keys whole, results cut off, no line break
+    assert not torn.endswith(b"\n")
+    out.write_bytes(b"".join(lines[:-1]) + torn)
+    ran = []
+    with pytest.warns(UserWarning, match="cut off"):
+        rows = sweep(
+            net, grid, seeds=2, data=_data(), out=out, progress=lambda r, *_: ran.append(r),
+            **FIXED,
+        )
+    assert [r["seed"] for r in ran] == [1]
+    table = _read(out)
+    assert [int(r["seed"]) for r in table] == [0, 1] and len(rows) == 2
+    assert all(r["finished"] for r in table)
+
+
+def test_resume_refuses_a_damaged_row_with_its_line(tmp_path):
+    net, grid, out = qubonn.parse(SPEC), {"margin": [0]}, tmp_path / "r.csv"
+    sweep(net, grid, seeds=2, data=_data(), out=out, **FIXED)
+    lines = out.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace(",", ",,", 1)  # one cell too many
+    out.write_text("".join(lines))
+    with pytest.raises(SweepError, match=r"r\.csv: line 2: damaged row"):
+        sweep(net, grid, seeds=2, data=_data(), out=out, **FIXED)
+
+
 def test_resume_refuses_another_sweeps_table(tmp_path):
     out = tmp_path / "r.csv"
     net = qubonn.parse(SPEC)
