@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from qubonn.commands._data import add_data_arguments, dataset_from_args
+from qubonn.commands._data import add_data_arguments, data_selection, dataset_from_args
 from qubonn.commands.compile import add_objective_arguments, objective_from_args
 from qubonn.options import parse_key_value
 
@@ -139,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         metadata={
             "data": data.name,
+            "data_selection": data_selection(args, data),
             "test_accuracy": test_acc if np.isfinite(test_acc) else None,
             "train_seconds": elapsed,
         },
