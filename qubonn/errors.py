@@ -110,6 +110,10 @@ class DataError(QubonnError, ValueError):
     """A data set or data file is invalid."""
 
 
+class OutputError(QubonnError, ValueError):
+    """An output path is unsafe: an input file, an existing file without ``--force``, a folder."""
+
+
 class ModelFileError(QubonnError, ValueError):
     """A trained-model file cannot be read."""
 

@@ -49,7 +49,7 @@ def test_sigint_during_train_solve_exits_130_and_keeps_the_model(tmp_path):
     before = model.stat().st_mtime_ns
     # a solve that would take hours: only the interrupt ends it
     proc = _start(
-        ["train", str(SPEC), "--quiet", "--sweeps", "100000000", "--out", str(model)],
+        ["train", str(SPEC), "--quiet", "--sweeps", "100000000", "--out", str(model), "--force"],
         tmp_path,
     )
     rc, out, err = _interrupt_mid_solve(proc, "trainer:")

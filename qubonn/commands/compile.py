@@ -6,6 +6,7 @@ import argparse
 import time
 
 from qubonn.commands._data import add_data_arguments, dataset_from_args
+from qubonn.commands._output import add_force_argument, check_output, data_input
 
 
 def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +58,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--engine", choices=("fast", "pyqubo"), default="fast")
     p.add_argument("--max-memory", help="refuse problems needing more, e.g. 8G")
     p.add_argument("--out", help="output file (.npz or .bqm)")
+    add_force_argument(p)
     p.set_defaults(func=run)
 
 
@@ -64,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     import qubonn
     from qubonn.training.labels import encode_targets
 
+    if args.out:  # before compiling, which can take long on big problems
+        check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
     network = qubonn.load_spec(args.spec)
     data = dataset_from_args(args)
     y = encode_targets(data.y_train, data.classes, network.n_outputs)

@@ -7,6 +7,7 @@ import sys
 import time
 
 from qubonn.commands._data import add_data_arguments, dataset_from_args
+from qubonn.commands._output import check_output, data_input
 
 
 def add_parser(subparsers) -> None:
@@ -86,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
             if key in fixed or key in grid:
                 raise SweepError(f"{key} is given twice (option and --set/--grid)")
             fixed[key] = value
+    # an existing --out is resumed (that is what it is for); --restart starts over
+    check_output(args.out, [("spec", args.spec), data_input(args)], force=False, existing_ok=True)
     seeds = parse_seeds(args.seeds)
     if args.data == "digits" and args.per_class is None and args.train is None:
         args.per_class = args.per_class_default

@@ -6,6 +6,7 @@ import argparse
 import time
 
 from qubonn.commands._data import add_data_arguments, data_selection, dataset_from_args
+from qubonn.commands._output import add_force_argument, check_output, data_input
 from qubonn.commands.compile import add_objective_arguments, objective_from_args
 from qubonn.options import parse_key_value
 
@@ -68,6 +69,7 @@ def add_parser(subparsers) -> None:
         help="another backend option, e.g. --option algorithm=ma (repeatable)",
     )
     p.add_argument("--out", default="model.json", help="model file to write (default model.json)")
+    add_force_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     # the regularisation experiment (docs/results.md): the soft margin helps on unseen data
     p.set_defaults(func=run, per_class_default=20, margin=0.2, margin_scale="fan_in")
@@ -111,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         **options,
     )
+    # before any training: a wrong --out must not cost a training run
+    check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
     print(f"network:  {args.spec}: {network!r}")
     print(
         f"data:     {data.name}: {len(data.y_train)} training / {len(data.y_test)} test samples, "
