@@ -279,7 +279,8 @@ def test_whole_file_problems_have_the_same_format(tmp_path, capsys, data, where,
         load_spec(path)
     assert str(info.value).startswith(f"{path}:{where}: ")
     assert main(["check", str(path)]) == 2
-    assert capsys.readouterr().err.startswith(f"{path}:{where}: {fragment}")
+    err = capsys.readouterr().err
+    assert err.startswith(f"qubonn check: error: {path}:{where}: {fragment}")
 
 
 def test_validation_is_linear_in_the_number_of_groups():

@@ -11,11 +11,38 @@ from qubonn.commands._output import add_force_argument, check_output, data_input
 
 def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("objective")
-    g.add_argument("--loss", choices=("hinge", "01"), default="hinge", help="default: hinge")
-    g.add_argument("--loss-weight", type=float, default=1.0)
-    g.add_argument("--margin", type=float, default=0.0, help="soft margin strength mu")
-    g.add_argument("--margin-scale", choices=("none", "fan_in"), default="none")
-    g.add_argument("--hard-margin", type=int, default=0, help="hard margin m (hinge loss)")
+    g.add_argument(
+        "--loss",
+        choices=("hinge", "01"),
+        default="hinge",
+        help="training loss: hinge (by how much outputs miss) or 01 (misclassified samples) "
+        "(default %(default)s)",
+    )
+    g.add_argument(
+        "--loss-weight",
+        type=float,
+        default=1.0,
+        help="weight of the loss term against the regularisers (default %(default)s)",
+    )
+    g.add_argument(
+        "--margin",
+        type=float,
+        default=0.0,
+        help="soft margin strength mu (default %(default)s)",
+    )
+    g.add_argument(
+        "--margin-scale",
+        choices=("none", "fan_in"),
+        default="none",
+        help="scale the soft margin per neuron: none, or fan_in (by its fan-in) "
+        "(default %(default)s)",
+    )
+    g.add_argument(
+        "--hard-margin",
+        type=int,
+        default=0,
+        help="hard margin m for the hinge loss (default %(default)s)",
+    )
     g.add_argument(
         "--penalty",
         action="append",
@@ -55,8 +82,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("spec", help="network description (.qnn)")
     add_data_arguments(p)
     add_objective_arguments(p)
-    p.add_argument("--engine", choices=("fast", "pyqubo"), default="fast")
-    p.add_argument("--max-memory", help="refuse problems needing more, e.g. 8G")
+    p.add_argument(
+        "--engine",
+        choices=("fast", "pyqubo"),
+        default="fast",
+        help="compiler engine: fast (numpy/scipy) or pyqubo (symbolic, slow; a cross-check) "
+        "(default %(default)s)",
+    )
+    p.add_argument("--max-memory", help="refuse problems needing more, e.g. 8G (default: none)")
     p.add_argument("--out", help="output file (.npz or .bqm)")
     add_force_argument(p)
     p.set_defaults(func=run)

@@ -44,7 +44,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--reads", type=int, help="num_reads; same as --set num_reads=")
     add_data_arguments(p)
     e = p.add_argument_group("execution")
-    e.add_argument("--executor", choices=("local", "process", "ray"), default="local")
+    e.add_argument(
+        "--executor",
+        choices=("local", "process", "ray"),
+        default="local",
+        help="where runs go: local (serial), process (a local pool), ray (a cluster) "
+        "(default %(default)s)",
+    )
     e.add_argument("--address", help="Ray cluster address ('auto': the local 'ray start' head)")
     e.add_argument("--workers", type=int, help="process pool size (default: CPU count)")
     e.add_argument("--retries", type=int, help="reruns of a task whose worker died (default 3)")
