@@ -288,6 +288,23 @@ def test_cli_sweep_runs_and_resumes(files, tmp_path, capsys):
     assert "[" not in capsys.readouterr().out.split("margin")[0]  # nothing ran again
 
 
+def test_cli_sweep_redoes_a_torn_row_with_a_warning(files, tmp_path, capsys):
+    spec, data = files
+    out = tmp_path / "r.csv"
+    argv = [
+        "sweep", str(spec), "--seeds", "2", "--set", "num_sweeps=30", "--backend", "neal",
+        "--reads", "2", "--data", str(data), "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    text = out.read_text()
+    out.write_text(text[: len(text) - 40])  # the last row torn
+    capsys.readouterr()
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "qubonn sweep: warning: " in captured.err and "cut off" in captured.err
+    assert "[2/2]" in captured.out and len(_read(out)) == 2
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 
 from qubonn.commands._data import add_data_arguments, dataset_from_args
 from qubonn.commands._output import check_output, data_input
@@ -79,6 +80,10 @@ def _executor_options(args: argparse.Namespace) -> dict:
     return options
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"qubonn sweep: warning: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from qubonn.sweep import SweepError, cell, parse_grid, parse_seeds, summarize, sweep
 
@@ -115,18 +120,20 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     try:
-        rows = sweep(
-            args.spec,
-            grid,
-            seeds,
-            data=data,
-            executor=args.executor,
-            executor_options=options,
-            out=args.out,
-            resume=not args.restart,
-            progress=progress,
-            **fixed,
-        )
+        with warnings.catch_warnings():  # as "qubonn sweep: warning: ...", when they happen
+            warnings.showwarning = _show_warning
+            rows = sweep(
+                args.spec,
+                grid,
+                seeds,
+                data=data,
+                executor=args.executor,
+                executor_options=options,
+                out=args.out,
+                resume=not args.restart,
+                progress=progress,
+                **fixed,
+            )
     except KeyboardInterrupt as e:  # an Interrupted run is not recorded: resume redoes it
         detail = f" ({e})" if str(e) else ""
         print(
