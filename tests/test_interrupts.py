@@ -28,7 +28,20 @@ def _start(args: list[str], cwd: Path) -> subprocess.Popen:
     )
 
 
-def _interrupt_mid_solve(proc: subprocess.Popen, marker: str, settle: float = 4.0):
+@pytest.fixture(scope="module", autouse=True)
+def _compiled_kernels():
+    """Compile (and cache on disk, numba cache=True) the structured kernels here, so that the
+    child's solve starts within the settle time even on a fresh checkout."""
+    import qubonn
+    from qubonn.training import BNNClassifier
+
+    data = qubonn.datasets.digits(per_class=3, seed=0)
+    BNNClassifier(qubonn.load_spec(SPEC), num_reads=2, num_sweeps=5, margin=0.2).fit(
+        data.X_train, data.y_train
+    )
+
+
+def _interrupt_mid_solve(proc: subprocess.Popen, marker: str, settle: float = 5.0):
     """Wait for ``marker`` on stdout (printed just before the solve), let the solve start, then
     send SIGINT; returns (rc, stdout, stderr)."""
     seen = []

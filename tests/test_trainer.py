@@ -242,6 +242,8 @@ def test_cli_evaluate_selects_the_training_data(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "12 training" in out and "as at training" in out and "seed 3" in out
     assert f"train: {trained:.1%} of 12 samples" in out
+    assert main(["evaluate", str(model), "--train", "8"]) == 0  # not with the recorded per-class
+    assert "8 training" in capsys.readouterr().out
 
 
 def test_cli_evaluate_refuses_labels_that_are_not_the_models_classes(tmp_path, capsys):

@@ -35,6 +35,8 @@ def _select(args: argparse.Namespace, model) -> str:
         args.data = recorded.get("data", "digits") if isinstance(recorded, dict) else "digits"
     if isinstance(recorded, dict) and recorded.get("data") == args.data:
         taken = [k for k in DATA_OPTIONS if getattr(args, k) is None and k in recorded]
+        if args.per_class is not None or args.train is not None:  # one sizes the other out
+            taken = [k for k in taken if k not in ("per_class", "train")]
         for key in taken:
             setattr(args, key, recorded[key])
         source = "as at training" if taken else "as given"
