@@ -309,6 +309,8 @@ def test_cli_sweep_redoes_a_torn_row_with_a_warning(files, tmp_path, capsys):
     "extra, message",
     [
         (["--grid", "foo=1,2"], "unknown grid key(s) ['foo']"),
+        (["--set", "progress=1"], "--set progress: 'progress' cannot be a sweep parameter"),
+        (["--set", "out=x.csv"], "--set out: 'out' cannot be a sweep parameter"),
         (["--grid", "margin"], "a grid axis is KEY=V1,V2"),
         (["--grid", "dropout.q=1"], "unknown grid key 'dropout.q'"),
         (["--seeds", "x"], "--seeds is a count"),

@@ -85,7 +85,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from qubonn.sweep import SweepError, cell, parse_grid, parse_seeds, summarize, sweep
+    import inspect
+
+    from qubonn.sweep import (
+        SweepError,
+        _valid_keys,
+        cell,
+        parse_grid,
+        parse_seeds,
+        summarize,
+        sweep,
+    )
 
     grid = parse_grid(args.grid)
     fixed: dict = {}
@@ -93,6 +103,13 @@ def run(args: argparse.Namespace) -> int:
         if len(values) != 1:
             raise SweepError(f"--set {key} takes one value; sweep several with --grid")
         fixed[key] = values[0]
+    own = set(inspect.signature(sweep).parameters) - {"fixed"}  # sweep()'s own arguments
+    for key in fixed:
+        if key in own:
+            raise SweepError(
+                f"--set {key}: '{key}' cannot be a sweep parameter (the command sets it); "
+                + _valid_keys()
+            )
     for key, value in (("backend", args.backend), ("num_reads", args.reads)):
         if value is not None:
             if key in fixed or key in grid:
