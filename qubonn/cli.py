@@ -5,7 +5,10 @@ module there defines ``add_parser(subparsers)``, registers its subparser and set
 ``func=<callable(args) -> int>``.  Adding a command therefore needs no change here.
 
 Errors that qubonn raises on purpose (:class:`~qubonn.errors.QubonnError`) are printed without a
-traceback and give exit status 2, like command-line usage errors.
+traceback as ``qubonn COMMAND: error: MESSAGE`` (argparse's style for usage errors, the same for
+every command) and give exit status 2, like command-line usage errors.  An interrupt (Ctrl-C, or
+a solve that reports ``interrupted``, :class:`~qubonn.errors.Interrupted`) gives 130 and writes
+no output file.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from qubonn.errors import QubonnError
 
 EXIT_OK = 0
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def _unavailable(name: str, error: Exception):
     def run(args: argparse.Namespace) -> int:
         print(
-            f"qubonn {name}: this command is unavailable: {type(error).__name__}: {error}\n"
+            error_line(name, f"this command is unavailable: {type(error).__name__}: {error}")
+            + "\n"
             "Reinstall qubonn with its dependencies (pip install qubonn) and try again.",
             file=sys.stderr,
         )
@@ -70,20 +75,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return int(func(args) or 0)
-    except QubonnError as e:
-        print(f"qubonn {args.command}: {e}" if not _has_location(e) else str(e), file=sys.stderr)
+    except (QubonnError, ValueError, TypeError, OSError) as e:  # they carry their own advice
+        print(error_line(args.command, e), file=sys.stderr)
         return EXIT_ERROR
-    except (ValueError, TypeError, OSError) as e:  # validation errors carry their own advice
-        print(f"qubonn {args.command}: {e}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("qubonn: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or an Interrupted solve: nothing is written
+        detail = f" ({e})" if str(e) else ""
+        print(f"qubonn {args.command}: interrupted{detail}; no output written", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
-def _has_location(e: QubonnError) -> bool:
-    """Errors whose message already starts with a file name need no command prefix."""
-    return hasattr(e, "filename")
+def error_line(command: str, error: Exception | str) -> str:
+    """The one error style of every command: ``qubonn COMMAND: error: MESSAGE``, as argparse
+    writes usage errors.  Messages about a file go on with ``FILE:LINE:COLUMN:`` or
+    ``FILE: ... line L, column C`` (1-based, as editors count)."""
+    return f"qubonn {command}: error: {error}"
 
 
 if __name__ == "__main__":

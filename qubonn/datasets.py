@@ -342,8 +342,11 @@ def load_npz(path: str | Path, threshold: float | None = None) -> Dataset:
         raise DataError(
             f"{where}: y has shape {y.shape}; it needs one label per row of X, ({X.shape[0]},)"
         )
-    Xb = _binarize_checked(X.astype(np.float64), threshold, where, lambda r, c: f"X[{r}, {c}]")
-    yl = _labels(y, where, lambda r: f"y[{r}]")
+    # positions 1-based in words, as for CSV files and specs (not numpy's 0-based X[r, c])
+    Xb = _binarize_checked(
+        X.astype(np.float64), threshold, where, lambda r, c: f"X row {r + 1}, column {c + 1}"
+    )
+    yl = _labels(y, where, lambda r: f"y row {r + 1}")
     return _user_dataset(Xb, yl, path, {"threshold": threshold})
 
 

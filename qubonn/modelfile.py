@@ -47,20 +47,44 @@ class TrainedModel:
                 "this model has no 'classes' in its metadata, so it cannot map outputs to labels; "
                 "use network.forward(X, weights) for the raw activations"
             )
-        classes = np.asarray(classes)
+        classes = np.asarray(check_classes(classes, self.network.n_outputs))
         n_out = self.network.n_outputs
-        if n_out == 1 and len(classes) != 2:
-            raise ModelFileError(
-                f"a single-output model needs 2 classes in its metadata, not {len(classes)}"
-            )
-        if n_out > 1 and len(classes) != n_out:
-            raise ModelFileError(
-                f"the model has {n_out} outputs but {len(classes)} classes in its metadata"
-            )
         a, z = self.network.predict_outputs(X, self.weights)
         if n_out == 1:
             return np.where(a[:, 0] > 0, classes[1], classes[0])
         return classes[np.argmax(z, axis=1)]
+
+
+def check_classes(classes: Any, n_outputs: int, where: str = "the model") -> list:
+    """``metadata.classes`` as a list: distinct labels (numbers or strings, not lists or
+    objects), 2 for one output, one per output otherwise.  Raises :class:`ModelFileError`
+    naming ``where`` and the field, so a bad file fails at load, not at the first predict."""
+    field_name = f"{where}: 'metadata.classes'"
+    if not isinstance(classes, list | tuple | np.ndarray):
+        raise ModelFileError(
+            f"{field_name} must be a list of class labels, not {type(classes).__name__} "
+            f"{_short(classes)}"
+        )
+    classes = classes.tolist() if isinstance(classes, np.ndarray) else list(classes)
+    for i, c in enumerate(classes):
+        if isinstance(c, bool) or not isinstance(c, int | float | str):
+            raise ModelFileError(
+                f"{field_name}[{i}] is {_short(c)}; class labels must be numbers or strings "
+                "(not nested lists or objects)"
+            )
+    dupes = sorted({repr(c) for c in classes if classes.count(c) > 1})
+    if dupes:
+        raise ModelFileError(f"{field_name} lists {', '.join(dupes)} more than once")
+    need = 2 if n_outputs == 1 else n_outputs
+    if len(classes) != need:
+        which = "a single-output model" if n_outputs == 1 else f"a model with {n_outputs} outputs"
+        raise ModelFileError(f"{field_name} has {len(classes)} labels; {which} needs {need}")
+    return classes
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _jsonable(value: Any) -> Any:
@@ -119,6 +143,7 @@ def save_model(
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: follow the umask
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as e:
@@ -132,6 +157,20 @@ def save_model(
     return path
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but brief)
+    os.umask(mask)
+    return mask
+
+
 def _int_list(doc: dict[str, Any], key: str, where: str, length: int, allowed: str) -> np.ndarray:
     values = doc.get(key)
     if not isinstance(values, list) or not all(
@@ -142,6 +181,9 @@ def _int_list(doc: dict[str, Any], key: str, where: str, length: int, allowed: s
         raise ModelFileError(
             f"{where}: '{key}' has {len(values)} entries but the network in 'spec' needs {length}"
         )
+    for i, v in enumerate(values):  # before numpy, which overflows on huge integers
+        if not -1 <= v <= 1:
+            raise ModelFileError(f"{where}: {key}[{i}] is {_short(v)}; {key} must be {allowed}")
     return np.array(values, dtype=np.int64)
 
 
@@ -181,6 +223,8 @@ def model_from_dict(doc: Any, where: str = "<model>") -> TrainedModel:
     metadata = doc.get("metadata", {})
     if not isinstance(metadata, dict):
         raise ModelFileError(f"{where}: 'metadata' must be a JSON object")
+    if metadata.get("classes") is not None:
+        check_classes(metadata["classes"], network.n_outputs, where)
     weights = Weights(w=w.astype(np.int8), b=b.astype(np.int8))
     return TrainedModel(network, weights, metadata)
 
@@ -199,6 +243,10 @@ def load_model(path: str | Path) -> TrainedModel:
         raise ModelFileError(f"{where}: cannot read the model file: {e.strerror}") from None
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise ModelFileError(
+            f"{where}: not a qubonn model file (its JSON is nested too deeply to read)"
+        ) from None
     except json.JSONDecodeError as e:
         raise ModelFileError(
             f"{where}:{e.lineno}:{e.colno}: not valid JSON ({e.msg}); the file is damaged or "

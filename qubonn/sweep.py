@@ -27,6 +27,7 @@ import math
 import os
 import socket
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -124,6 +125,29 @@ def _typed(column: str, text: str) -> Any:
     if column in ("worker", "finished", "network", "data"):
         return text
     return parse_value(text)
+
+
+def _row_problem(header: Sequence[str], fields: Sequence[str]) -> str:
+    """What is wrong with a results row ("" when nothing): every cell there, results readable."""
+    if len(fields) != len(header):
+        return f"{len(fields)} cells, the header has {len(header)}"
+    row = dict(zip(header, fields, strict=True))
+    for column in ("train_accuracy", "test_accuracy"):
+        text = row.get(column, "")
+        if text == "" and column == "test_accuracy":
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            return f"{column} is {text!r}, not a number"
+        if not 0.0 <= value <= 1.0:
+            return f"{column} is {text!r}, not in [0, 1]"
+    if "finished" in row:
+        try:
+            datetime.fromisoformat(row["finished"])
+        except ValueError:
+            return f"finished is {row['finished']!r}, not a time"
+    return ""
 
 
 # -- what a run is ---------------------------------------------------------------------------
@@ -340,13 +364,47 @@ class _Table:
         path.with_name(path.name + ".partial.csv").unlink(missing_ok=True)
 
     def _read_csv(self, path: Path) -> list[dict[str, Any]]:
+        """The finished rows; a torn last row (a run cut off while its row was written) is cut
+        from the file with a warning, so that it is redone; a damaged row elsewhere is an
+        error naming its line."""
         if not path.exists() or path.stat().st_size == 0:
             return []
+        self._cut_torn_tail(path)
         with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
+            reader = csv.reader(f)
+            header = next(reader, [])
             self._check_header(path, header)
-            return [{c: _typed(c, r.get(c) or "") for c in header} for r in reader]
+            rows = []
+            for fields in reader:
+                problem = _row_problem(header, fields)
+                if problem:
+                    raise SweepError(
+                        f"{path}: line {reader.line_num}: damaged row ({problem}); repair or "
+                        "delete that line, or start over with --restart"
+                    )
+                rows.append({c: _typed(c, v) for c, v in zip(header, fields, strict=True)})
+            return rows
+
+    @staticmethod
+    def _cut_torn_tail(path: Path) -> None:
+        """Rows end with a line break (written and synced whole); text after the last one is
+        a torn row.  Cut it so the rerun's row starts on a line of its own."""
+        data = path.read_bytes()
+        if data.endswith(b"\n"):
+            return
+        keep = data.rfind(b"\n") + 1
+        if keep == 0:  # not even a whole header: let the header check speak
+            return
+        torn = data[keep:].decode("utf-8", "replace")
+        with open(path, "r+b") as f:
+            f.truncate(keep)
+            f.flush()
+            os.fsync(f.fileno())
+        warnings.warn(
+            f"{path}: its last row was cut off ({torn[:60]!r}...) and is not counted as done; "
+            "that run is redone",
+            stacklevel=4,
+        )
 
     def _check_header(self, path: Path, header: Sequence[str]) -> None:
         if sorted(header) != sorted(self.columns):

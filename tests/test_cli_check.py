@@ -36,7 +36,7 @@ def test_check_invalid_file_message_format(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
-        f"{bad}:3:19: 'q' is not defined (defined: h, x, y)",
+        f"qubonn check: error: {bad}:3:19: 'q' is not defined (defined: h, x, y)",
         "    output y[1] <- h, q",
         "                      ^",
     ]
@@ -89,7 +89,7 @@ def test_broken_command_and_qubonn_errors(tmp_path, monkeypatch, capsys):
     assert "needs the foo package" in capsys.readouterr().err
     assert main(["zzfails"]) == 2
     err = capsys.readouterr().err
-    assert err == "qubonn zzfails: data.csv: line 3 is bad; fix it\n"
+    assert err == "qubonn zzfails: error: data.csv: line 3 is bad; fix it\n"
     for name in ("zzbroken", "zzfails"):
         sys.modules.pop(f"qubonn.commands.{name}", None)
 
@@ -107,3 +107,26 @@ def test_installed_script_runs_check():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(": ok\n") == len(EXAMPLES)
+
+
+def test_every_command_writes_errors_in_one_style(tmp_path, capsys):
+    """``qubonn COMMAND: error: ...`` whatever the command and the error (argparse's style)."""
+    bad = tmp_path / "bad.qnn"
+    bad.write_text("input x[4]\noutput y[1] <- q\n")
+    model = tmp_path / "m.json"
+    model.write_text("{}")
+    data = tmp_path / "x.csv"
+    data.write_text("1,0\n")
+    cases = [
+        ["check", str(bad)],
+        ["train", str(bad), "--quiet"],
+        ["compile", str(bad)],
+        ["sweep", str(bad), "--out", str(tmp_path / "r.csv")],
+        ["evaluate", str(model)],
+        ["predict", str(model), str(data)],
+        ["crossval", str(tmp_path / "none.npz")],
+    ]
+    for argv in cases:
+        assert main(argv) == 2, argv
+        first = capsys.readouterr().err.splitlines()[0]
+        assert first.startswith(f"qubonn {argv[0]}: error: "), first

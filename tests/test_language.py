@@ -178,7 +178,7 @@ def test_error_line_and_column(kind):
     "text, fragment",
     [
         ("input x[4]\nhidden a[2] <- x\n", "no output group"),
-        ("", "no input"),
+        ("# only a comment\n", "no input"),
         ("input x[4]\n", "no neuron group"),
     ],
 )
@@ -214,3 +214,96 @@ def test_round_trip_random_networks(net):
     for attr in ("arc_src", "arc_dst", "has_bias", "is_output", "group_of", "fan_in"):
         assert np.array_equal(getattr(back, attr), getattr(net, attr)), attr
     assert back.neuron_names == net.neuron_names
+
+
+# -- long lines, invisible characters, whole-file problems ---------------------------------
+def test_a_huge_line_gives_a_short_message_with_a_window_and_caret():
+    text = "input x[4]\noutput y[1] <- x" + ", x[0:1]" * 25_000 + " $\n"
+    assert len(text.splitlines()[1]) > 200_000
+    with pytest.raises(SpecError) as info:
+        parse(text, filename="long.qnn")
+    shown = str(info.value)
+    assert len(shown) < 600, len(shown)
+    head, line, caret = shown.splitlines()
+    assert head.startswith("long.qnn:2:")
+    assert line.startswith("    ...") and line[caret.index("^")] == "$"
+
+
+def test_a_long_name_is_cut_in_the_message():
+    name = "n" * 100_000
+    with pytest.raises(SpecError) as info:
+        parse(f"input x[4]\noutput y[1] <- {name}\n", filename="f.qnn")
+    assert len(str(info.value)) < 600 and " ... " in str(info.value).splitlines()[0]
+
+
+def test_undefined_name_among_many_does_not_list_them_all():
+    groups = "".join(f"hidden g{i}[1] <- x\n" for i in range(5000))
+    with pytest.raises(SpecError, match="did you mean") as info:
+        parse("input x[1]\n" + groups + "output y[1] <- g1234x\n")
+    assert len(str(info.value)) < 600
+
+
+@pytest.mark.parametrize(
+    "text, col, shown",
+    [
+        ("input x[4]\noutput y[1] <- x\x00\n", 17, "\\x00"),
+        ("input x[4]\noutput y[1] <- x \ufeff\n", 18, "\\ufeff"),
+        ("input x[4]\noutput y[1] <- x \x1b[31m\n", 18, "\\x1b"),
+    ],
+)
+def test_control_characters_are_shown_escaped(text, col, shown):
+    with pytest.raises(SpecError) as info:
+        parse(text, filename="c.qnn")
+    head, line, caret = str(info.value).splitlines()
+    assert head.startswith(f"c.qnn:2:{col}: unexpected character '{shown}'")
+    assert line.endswith(shown) or shown in line
+    assert line[caret.index("^") :].startswith(shown)
+    assert all(c.isprintable() for c in str(info.value).replace("\n", ""))
+
+
+@pytest.mark.parametrize(
+    "data, where, fragment",
+    [
+        (b"", "1:1", "the spec is empty"),
+        (b"  \n\n", "1:1", "the spec is empty"),
+        (b"input x[4]\n\xff\xfe", "2:1", "not a UTF-8 text file"),
+        (b"PK\x03\x04\x00\x00", "1:5", "not a text file"),
+    ],
+)
+def test_whole_file_problems_have_the_same_format(tmp_path, capsys, data, where, fragment):
+    from qubonn.cli import main
+
+    path = tmp_path / "f.qnn"
+    path.write_bytes(data)
+    with pytest.raises(SpecError, match=fragment) as info:
+        load_spec(path)
+    assert str(info.value).startswith(f"{path}:{where}: ")
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"qubonn check: error: {path}:{where}: {fragment}")
+
+
+def test_validation_is_linear_in_the_number_of_groups():
+    import time
+
+    n = 20_000
+    lines = ["input x[1]", "hidden g0[1] <- x"]
+    lines += [f"hidden g{i}[1] <- g{i - 1}" for i in range(1, n - 1)]
+    lines += [f"output g{n - 1}[1] <- g{n - 2}"]
+    t0 = time.perf_counter()
+    net = parse("\n".join(reversed(lines)))  # declared last-first: the sort has all the work
+    assert time.perf_counter() - t0 < 15  # was 103 s (quadratic); about 2 s now
+    assert net.n_neurons == n
+
+
+def test_a_long_cycle_is_named():
+    n = 5000
+    lines = ["input x[1]", "hidden g0[1] <- x, g4999", "output y[1] <- g0"]
+    lines += [f"hidden g{i}[1] <- g{i - 1}" for i in range(1, n)]
+    with pytest.raises(SpecError) as info:
+        parse("\n".join(lines), filename="c.qnn")
+    cycle = ["g0", *(f"g{i}" for i in range(n - 1, 0, -1)), "g0"]
+    assert info.value.message == "cycle: " + " -> ".join(cycle)
+    assert str(info.value).startswith("c.qnn:2:8: cycle: g0 -> g4999 -> g4998 -> ")
+    assert len(str(info.value)) < 600
+    assert info.value.pos == SourcePos(2, 8)

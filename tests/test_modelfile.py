@@ -108,6 +108,12 @@ def _rewrite(path, **changes):
         ({"biases": [1, 0, 0, 1]}, r"biases\[0\] \(h\[0\]\) is 1; it must be 0"),
         ({"biases": [0, 0, 0]}, "'biases' has 3 entries"),
         ({"metadata": [1]}, "'metadata' must be a JSON object"),
+        ({"weights": [1] * 16 + [10**30]}, r"weights\[16\] is 1000000000000000"),
+        ({"biases": [0, 0, 0, -(10**40)]}, r"biases\[3\] is -1000000"),
+        ({"metadata": {"classes": 5}}, r"'metadata.classes' must be a list of class labels"),
+        ({"metadata": {"classes": [3, 3]}}, r"'metadata.classes' lists 3 more than once"),
+        ({"metadata": {"classes": [[3], 8]}}, r"'metadata.classes'\[0\] is \[3\]; class labels"),
+        ({"metadata": {"classes": [3, 8, 9]}}, r"'metadata.classes' has 3 labels; a single-out"),
     ],
 )
 def test_reading_errors(model, changes, fragment):
@@ -164,5 +170,25 @@ def test_predict_needs_classes():
     m = TrainedModel(net, net.random_weights(0))
     with pytest.raises(ModelFileError, match="no 'classes'"):
         m.predict(np.ones((1, 2)))
-    with pytest.raises(ModelFileError, match="3 outputs but 2 classes"):
+    with pytest.raises(ModelFileError, match="2 labels; a model with 3 outputs needs 3"):
         TrainedModel(net, net.random_weights(0), {"classes": [0, 1]}).predict(np.ones((1, 2)))
+
+
+def test_deeply_nested_json_is_a_model_file_error(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelFileError, match=r"deep\.json: .*nested too deeply"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_saved_file_follows_the_umask(tmp_path, umask):
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        path = save_model(tmp_path / "u.json", parse(SPEC), parse(SPEC).random_weights(0))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

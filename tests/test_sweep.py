@@ -187,6 +187,35 @@ def test_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):
     assert len(_read(out)) == 3
 
 
+def test_resume_redoes_a_torn_last_row(tmp_path):
+    net, grid, out = qubonn.parse(SPEC), {"margin": [0]}, tmp_path / "r.csv"
+    sweep(net, grid, seeds=2, data=_data(), out=out, **FIXED)
+    lines = out.read_bytes().splitlines(keepends=True)
+    torn = lines[-1][: len(lines[-1]) // 2 + 20]  # keys whole, results cut off, no line break
+    assert not torn.endswith(b"\n")
+    out.write_bytes(b"".join(lines[:-1]) + torn)
+    ran = []
+    with pytest.warns(UserWarning, match="cut off"):
+        rows = sweep(
+            net, grid, seeds=2, data=_data(), out=out, progress=lambda r, *_: ran.append(r),
+            **FIXED,
+        )
+    assert [r["seed"] for r in ran] == [1]
+    table = _read(out)
+    assert [int(r["seed"]) for r in table] == [0, 1] and len(rows) == 2
+    assert all(r["finished"] for r in table)
+
+
+def test_resume_refuses_a_damaged_row_with_its_line(tmp_path):
+    net, grid, out = qubonn.parse(SPEC), {"margin": [0]}, tmp_path / "r.csv"
+    sweep(net, grid, seeds=2, data=_data(), out=out, **FIXED)
+    lines = out.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace(",", ",,", 1)  # one cell too many
+    out.write_text("".join(lines))
+    with pytest.raises(SweepError, match=r"r\.csv: line 2: damaged row"):
+        sweep(net, grid, seeds=2, data=_data(), out=out, **FIXED)
+
+
 def test_resume_refuses_another_sweeps_table(tmp_path):
     out = tmp_path / "r.csv"
     net = qubonn.parse(SPEC)
@@ -259,10 +288,29 @@ def test_cli_sweep_runs_and_resumes(files, tmp_path, capsys):
     assert "[" not in capsys.readouterr().out.split("margin")[0]  # nothing ran again
 
 
+def test_cli_sweep_redoes_a_torn_row_with_a_warning(files, tmp_path, capsys):
+    spec, data = files
+    out = tmp_path / "r.csv"
+    argv = [
+        "sweep", str(spec), "--seeds", "2", "--set", "num_sweeps=30", "--backend", "neal",
+        "--reads", "2", "--data", str(data), "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    text = out.read_text()
+    out.write_text(text[: len(text) - 40])  # the last row torn
+    capsys.readouterr()
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "qubonn sweep: warning: " in captured.err and "cut off" in captured.err
+    assert "[2/2]" in captured.out and len(_read(out)) == 2
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
         (["--grid", "foo=1,2"], "unknown grid key(s) ['foo']"),
+        (["--set", "progress=1"], "--set progress: 'progress' cannot be a sweep parameter"),
+        (["--set", "out=x.csv"], "--set out: 'out' cannot be a sweep parameter"),
         (["--grid", "margin"], "a grid axis is KEY=V1,V2"),
         (["--grid", "dropout.q=1"], "unknown grid key 'dropout.q'"),
         (["--seeds", "x"], "--seeds is a count"),

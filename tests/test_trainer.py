@@ -219,3 +219,38 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, capsys):
     assert main(["train", "examples/digits.qnn", "--backend", "gurobi", "--quiet"]) == 2
     assert "gurobi" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "none.json"), "x.csv"]) == 2
+
+
+def _train_small(tmp_path, *extra):
+    from qubonn.cli import main
+
+    model = tmp_path / "m.json"
+    spec = tmp_path / "net.qnn"
+    spec.write_text("input x[4x4]\nhidden h[2] <- x\noutput y[1] <- h\n")
+    argv = ["train", str(spec), "--size", "4", "--reads", "2", "--sweeps", "200", "--quiet"]
+    assert main([*argv, *extra, "--out", str(model)]) == 0
+    return model
+
+
+def test_cli_evaluate_selects_the_training_data(tmp_path, capsys):
+    from qubonn.cli import main
+
+    model = _train_small(tmp_path, "--per-class", "6", "--seed", "3")
+    trained = json.loads(model.read_text())["metadata"]["train_accuracy"]
+    capsys.readouterr()
+    assert main(["evaluate", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "12 training" in out and "as at training" in out and "seed 3" in out
+    assert f"train: {trained:.1%} of 12 samples" in out
+    assert main(["evaluate", str(model), "--train", "8"]) == 0  # not with the recorded per-class
+    assert "8 training" in capsys.readouterr().out
+
+
+def test_cli_evaluate_refuses_labels_that_are_not_the_models_classes(tmp_path, capsys):
+    from qubonn.cli import main
+
+    model = _train_small(tmp_path, "--per-class", "5")
+    capsys.readouterr()
+    assert main(["evaluate", str(model), "--classes", "1,7"]) == 2
+    err = capsys.readouterr().err
+    assert "[1, 7]" in err and "[3, 8]" in err and "Traceback" not in err

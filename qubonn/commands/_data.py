@@ -7,6 +7,18 @@ import argparse
 from qubonn.datasets import Dataset, load_data
 from qubonn.errors import DataError
 
+#: the data options, as recorded in a model's ``metadata.data_selection`` (besides ``data``)
+DATA_OPTIONS = ("classes", "size", "per_class", "train", "test", "threshold", "seed")
+
+
+def data_selection(args: argparse.Namespace, data: Dataset) -> dict:
+    """The data options a command used (defaults applied), for a model file's metadata, so
+    that ``qubonn evaluate`` can select the same data again."""
+    selection = {"data": args.data, **{k: getattr(args, k) for k in DATA_OPTIONS}}
+    if args.data == "digits":
+        selection["classes"] = [int(c) for c in data.classes]
+    return selection
+
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("data")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from qubonn.cli import error_line
 from qubonn.errors import SpecError
 from qubonn.language import load_spec
 from qubonn.network import Network
@@ -15,8 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "check",
         help="validate network description files (.qnn) and summarise them",
         description="Parse and validate each spec file. Prints a summary per valid file; "
-        "errors go to stderr as file:line:col: message. Exit status 0 if every file is "
-        "valid, 2 otherwise.",
+        "errors go to stderr as 'qubonn check: error: file:line:col: message'. Exit status 0 "
+        "if every file is valid, 2 otherwise.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="network description files (.qnn)")
     p.set_defaults(func=run)
@@ -40,12 +41,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             network = load_spec(path)
         except SpecError as e:
-            print(e.format(), file=sys.stderr)
+            print(error_line("check", e.format()), file=sys.stderr)
             failed += 1
             continue
         print(f"{path}: ok")
         for line in summary_lines(network):
             print(line)
     if failed and len(args.files) > 1:
-        print(f"{failed} of {len(args.files)} files have errors", file=sys.stderr)
+        print(
+            error_line("check", f"{failed} of {len(args.files)} files have errors"),
+            file=sys.stderr,
+        )
     return 2 if failed else 0

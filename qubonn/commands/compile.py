@@ -6,15 +6,43 @@ import argparse
 import time
 
 from qubonn.commands._data import add_data_arguments, dataset_from_args
+from qubonn.commands._output import add_force_argument, check_output, data_input
 
 
 def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("objective")
-    g.add_argument("--loss", choices=("hinge", "01"), default="hinge", help="default: hinge")
-    g.add_argument("--loss-weight", type=float, default=1.0)
-    g.add_argument("--margin", type=float, default=0.0, help="soft margin strength mu")
-    g.add_argument("--margin-scale", choices=("none", "fan_in"), default="none")
-    g.add_argument("--hard-margin", type=int, default=0, help="hard margin m (hinge loss)")
+    g.add_argument(
+        "--loss",
+        choices=("hinge", "01"),
+        default="hinge",
+        help="training loss: hinge (by how much outputs miss) or 01 (misclassified samples) "
+        "(default %(default)s)",
+    )
+    g.add_argument(
+        "--loss-weight",
+        type=float,
+        default=1.0,
+        help="weight of the loss term against the regularisers (default %(default)s)",
+    )
+    g.add_argument(
+        "--margin",
+        type=float,
+        default=0.0,
+        help="soft margin strength mu (default %(default)s)",
+    )
+    g.add_argument(
+        "--margin-scale",
+        choices=("none", "fan_in"),
+        default="none",
+        help="scale the soft margin per neuron: none, or fan_in (by its fan-in) "
+        "(default %(default)s)",
+    )
+    g.add_argument(
+        "--hard-margin",
+        type=int,
+        default=0,
+        help="hard margin m for the hinge loss (default %(default)s)",
+    )
     g.add_argument(
         "--penalty",
         action="append",
@@ -54,9 +82,16 @@ def add_parser(subparsers) -> None:
     p.add_argument("spec", help="network description (.qnn)")
     add_data_arguments(p)
     add_objective_arguments(p)
-    p.add_argument("--engine", choices=("fast", "pyqubo"), default="fast")
-    p.add_argument("--max-memory", help="refuse problems needing more, e.g. 8G")
+    p.add_argument(
+        "--engine",
+        choices=("fast", "pyqubo"),
+        default="fast",
+        help="compiler engine: fast (numpy/scipy) or pyqubo (symbolic, slow; a cross-check) "
+        "(default %(default)s)",
+    )
+    p.add_argument("--max-memory", help="refuse problems needing more, e.g. 8G (default: none)")
     p.add_argument("--out", help="output file (.npz or .bqm)")
+    add_force_argument(p)
     p.set_defaults(func=run)
 
 
@@ -64,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     import qubonn
     from qubonn.training.labels import encode_targets
 
+    if args.out:  # before compiling, which can take long on big problems
+        check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
     network = qubonn.load_spec(args.spec)
     data = dataset_from_args(args)
     y = encode_targets(data.y_train, data.classes, network.n_outputs)

@@ -45,15 +45,56 @@ def _load_inputs(path: str, width: int, threshold: float | None):
                     raise DataError(f"{p}: no array named 'X' (found: {', '.join(f.files)})")
                 X = np.asarray(f["X"], dtype=float)
         elif p.suffix.lower() == ".csv":
-            X = np.loadtxt(p, delimiter=",", ndmin=2)
+            X, lines = _read_csv_inputs(p)
         else:
             raise DataError(f"{p}: inputs must be a .npz (array X) or .csv file")
     except FileNotFoundError:
         raise DataError(f"{p}: no such file") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{p}: not a UTF-8 text file; save it as CSV text") from None
     except ValueError as e:
         raise DataError(f"{p}: cannot read numbers from it ({e})") from None
     if X.ndim == 1:
         X = X[None, :]
     if X.ndim != 2 or X.shape[1] != width:
         raise DataError(f"{p}: inputs have shape {X.shape}; the model needs (N, {width})")
-    return _binarize_checked(X, threshold, str(p), lambda r, c: f"row {r + 1}, column {c + 1}")
+    if p.suffix.lower() == ".csv":  # the file's own line numbers, as qubonn.datasets.load_csv
+        return _binarize_checked(
+            X, threshold, str(p), lambda r, c: f"line {lines[r]}, column {c + 1}"
+        )
+    return _binarize_checked(X, threshold, str(p), lambda r, c: f"X row {r + 1}, column {c + 1}")
+
+
+def _read_csv_inputs(p):
+    """The numbers of a CSV file (blank lines skipped) and each row's line number (1-based)."""
+    import csv
+
+    import numpy as np
+
+    from qubonn.errors import DataError
+
+    rows, lines = [], []
+    with p.open(newline="", encoding="utf-8") as f:
+        for line, row in enumerate(csv.reader(f), start=1):
+            cells = [c.strip() for c in row]
+            if not any(cells):
+                continue
+            values = []
+            for c, text in enumerate(cells):
+                try:
+                    values.append(float(text))
+                except ValueError:
+                    what = "an empty cell" if text == "" else f"'{text[:40]}'"
+                    raise DataError(
+                        f"{p}: line {line}, column {c + 1} is {what}, not a number"
+                    ) from None
+            if rows and len(values) != len(rows[0]):
+                raise DataError(
+                    f"{p}: line {line} has {len(values)} columns but line {lines[0]} has "
+                    f"{len(rows[0])}; every line needs the same number of values"
+                )
+            rows.append(values)
+            lines.append(line)
+    if not rows:
+        raise DataError(f"{p}: the file has no rows; expected one sample per line")
+    return np.array(rows, dtype=float), lines

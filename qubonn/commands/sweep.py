@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 
 from qubonn.commands._data import add_data_arguments, dataset_from_args
+from qubonn.commands._output import check_output, data_input
 
 
 def add_parser(subparsers) -> None:
@@ -43,7 +45,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--reads", type=int, help="num_reads; same as --set num_reads=")
     add_data_arguments(p)
     e = p.add_argument_group("execution")
-    e.add_argument("--executor", choices=("local", "process", "ray"), default="local")
+    e.add_argument(
+        "--executor",
+        choices=("local", "process", "ray"),
+        default="local",
+        help="where runs go: local (serial), process (a local pool), ray (a cluster) "
+        "(default %(default)s)",
+    )
     e.add_argument("--address", help="Ray cluster address ('auto': the local 'ray start' head)")
     e.add_argument("--workers", type=int, help="process pool size (default: CPU count)")
     e.add_argument("--retries", type=int, help="reruns of a task whose worker died (default 3)")
@@ -72,8 +80,22 @@ def _executor_options(args: argparse.Namespace) -> dict:
     return options
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"qubonn sweep: warning: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
-    from qubonn.sweep import SweepError, cell, parse_grid, parse_seeds, summarize, sweep
+    import inspect
+
+    from qubonn.sweep import (
+        SweepError,
+        _valid_keys,
+        cell,
+        parse_grid,
+        parse_seeds,
+        summarize,
+        sweep,
+    )
 
     grid = parse_grid(args.grid)
     fixed: dict = {}
@@ -81,11 +103,20 @@ def run(args: argparse.Namespace) -> int:
         if len(values) != 1:
             raise SweepError(f"--set {key} takes one value; sweep several with --grid")
         fixed[key] = values[0]
+    own = set(inspect.signature(sweep).parameters) - {"fixed"}  # sweep()'s own arguments
+    for key in fixed:
+        if key in own:
+            raise SweepError(
+                f"--set {key}: '{key}' cannot be a sweep parameter (the command sets it); "
+                + _valid_keys()
+            )
     for key, value in (("backend", args.backend), ("num_reads", args.reads)):
         if value is not None:
             if key in fixed or key in grid:
                 raise SweepError(f"{key} is given twice (option and --set/--grid)")
             fixed[key] = value
+    # an existing --out is resumed (that is what it is for); --restart starts over
+    check_output(args.out, [("spec", args.spec), data_input(args)], force=False, existing_ok=True)
     seeds = parse_seeds(args.seeds)
     if args.data == "digits" and args.per_class is None and args.train is None:
         args.per_class = args.per_class_default
@@ -106,22 +137,25 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     try:
-        rows = sweep(
-            args.spec,
-            grid,
-            seeds,
-            data=data,
-            executor=args.executor,
-            executor_options=options,
-            out=args.out,
-            resume=not args.restart,
-            progress=progress,
-            **fixed,
-        )
-    except KeyboardInterrupt:
+        with warnings.catch_warnings():  # as "qubonn sweep: warning: ...", when they happen
+            warnings.showwarning = _show_warning
+            rows = sweep(
+                args.spec,
+                grid,
+                seeds,
+                data=data,
+                executor=args.executor,
+                executor_options=options,
+                out=args.out,
+                resume=not args.restart,
+                progress=progress,
+                **fixed,
+            )
+    except KeyboardInterrupt as e:  # an Interrupted run is not recorded: resume redoes it
+        detail = f" ({e})" if str(e) else ""
         print(
-            f"qubonn sweep: interrupted; finished runs are in {args.out}; run the same command "
-            "again to do the rest",
+            f"qubonn sweep: interrupted{detail}; finished runs are in {args.out}, the "
+            "interrupted ones are not; run the same command again to do the rest",
             file=sys.stderr,
         )
         return 130

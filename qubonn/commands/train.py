@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from qubonn.commands._data import add_data_arguments, dataset_from_args
+from qubonn.commands._data import add_data_arguments, data_selection, dataset_from_args
+from qubonn.commands._output import add_force_argument, check_output, data_input
 from qubonn.commands.compile import add_objective_arguments, objective_from_args
 from qubonn.options import parse_key_value
 
@@ -18,6 +19,49 @@ def _solver_option(text: str) -> tuple[str, object]:
         error=argparse.ArgumentTypeError,
     )
     return name.replace("-", "_"), value
+
+
+#: trainer settings that have a flag of their own: not backend options (--option)
+_TRAINER_FLAGS = {
+    "seed": "--seed",
+    "num_reads": "--reads",
+    "backend": "--backend",
+    "loss": "--loss",
+    "loss_weight": "--loss-weight",
+    "margin": "--margin",
+    "margin_scale": "--margin-scale",
+    "hard_margin": "--hard-margin",
+    "penalties": "--penalty",
+    "dropout": "--dropout-p and the other --dropout-* options",
+    "progress": "--quiet",
+    "engine": "the Python API (BNNClassifier(engine=...))",
+    "executor": "the Python API (BNNClassifier(executor=...))",
+    "network": "the SPEC argument",
+}
+
+
+def _backend_options(args: argparse.Namespace) -> dict:
+    """The --option values and --sweeps as backend options; a name given twice, or one that
+    a flag sets, is an error (never a silent winner, never a Python TypeError)."""
+    from qubonn.errors import SolverOptionError
+
+    options: dict = {}
+    for name, value in args.option:
+        if name in _TRAINER_FLAGS:
+            raise SolverOptionError(
+                f"--option {name}: {name} is a trainer setting, not a backend option; "
+                f"use {_TRAINER_FLAGS[name]}"
+            )
+        if name in options:
+            raise SolverOptionError(f"--option {name} is given twice; give it once")
+        options[name] = value
+    if args.sweeps is not None:
+        if "num_sweeps" in options:
+            raise SolverOptionError(
+                "--sweeps and --option num_sweeps both set the number of sweeps; give one"
+            )
+        options["num_sweeps"] = args.sweeps
+    return options
 
 
 def _solve_line(record: dict, backend: str) -> str:
@@ -47,27 +91,48 @@ def add_parser(subparsers) -> None:
     add_objective_arguments(p)
     g = p.add_argument_group("dropout-inspired regulariser")
     g.add_argument("--dropout-p", type=float, help="drop probability (enables the scheme)")
-    g.add_argument("--dropout-rounds", type=int, default=8)
-    g.add_argument("--dropout-eta", type=float, default=0.5)
     g.add_argument(
-        "--dropout-variant", choices=("iterative", "independent", "frequency"), default="iterative"
+        "--dropout-rounds",
+        type=int,
+        default=8,
+        help="thinned subnetworks trained before the final solve (default %(default)s)",
     )
-    g.add_argument("--dropout-batch", type=int, help="mini-batch size per round")
+    g.add_argument(
+        "--dropout-eta",
+        type=float,
+        default=0.5,
+        help="step of the linear penalties each round sets (default %(default)s)",
+    )
+    g.add_argument(
+        "--dropout-variant",
+        choices=("iterative", "independent", "frequency"),
+        default="iterative",
+        help="iterative (penalties fed back into later rounds), independent (rounds run "
+        "apart, can run in parallel), frequency (penalties from how often each weight was "
+        "+1) (default %(default)s)",
+    )
+    g.add_argument("--dropout-batch", type=int, help="mini-batch size per round (default: all)")
     s = p.add_argument_group("solver")
     s.add_argument(
         "--backend", default="native", help="solver backend (qubonn backends lists them)"
     )
     s.add_argument("--reads", type=int, default=16, help="num_reads (default 16)")
-    s.add_argument("--sweeps", type=int, help="num_sweeps")
+    s.add_argument(
+        "--sweeps",
+        type=int,
+        help="sweeps per read, the backend's num_sweeps (default: the backend's own)",
+    )
     s.add_argument(
         "--option",
         type=_solver_option,
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="another backend option, e.g. --option algorithm=ma (repeatable)",
+        help="another backend option, e.g. --option algorithm=pt (repeatable; trainer "
+        "settings such as seed and num_reads have their own flags)",
     )
     p.add_argument("--out", default="model.json", help="model file to write (default model.json)")
+    add_force_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     # the regularisation experiment (docs/results.md): the soft margin helps on unseen data
     p.set_defaults(func=run, per_class_default=20, margin=0.2, margin_scale="fan_in")
@@ -93,9 +158,7 @@ def run(args: argparse.Namespace) -> int:
             variant=args.dropout_variant,
             batch_size=args.dropout_batch,
         )
-    options = dict(args.option)
-    if args.sweeps is not None:
-        options["num_sweeps"] = args.sweeps
+    options = _backend_options(args)
     clf = BNNClassifier(
         network,
         loss=objective.loss,
@@ -111,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         **options,
     )
+    # before any training: a wrong --out must not cost a training run
+    check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
     print(f"network:  {args.spec}: {network!r}")
     print(
         f"data:     {data.name}: {len(data.y_train)} training / {len(data.y_test)} test samples, "
@@ -139,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         metadata={
             "data": data.name,
+            "data_selection": data_selection(args, data),
             "test_accuracy": test_acc if np.isfinite(test_acc) else None,
             "train_seconds": elapsed,
         },

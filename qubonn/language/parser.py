@@ -61,6 +61,14 @@ def parse(text: str, filename: str = "<spec>") -> Network:
     """
     if not isinstance(text, str):
         raise TypeError(f"parse() takes spec text (str), not {type(text).__name__}")
+    if not text.strip():
+        raise SpecError(
+            "the spec is empty; declare an input and an output group, e.g. 'input x[16]' and "
+            "'output y[1] <- x'",
+            SourcePos(1, 1),
+            text,
+            filename,
+        )
     if not text.endswith("\n"):
         text += "\n"
     parser = _parser()
@@ -104,13 +112,31 @@ def load_spec(path: str | Path) -> Network:
     """Read and parse a ``.qnn`` file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SpecError("no such spec file", None, "", str(path)) from None
-    except UnicodeDecodeError as e:
-        raise SpecError(f"not a UTF-8 text file ({e.reason})", None, "", str(path)) from None
+    except IsADirectoryError:
+        raise SpecError("is a folder, not a spec file", None, "", str(path)) from None
     except OSError as e:
         raise SpecError(f"cannot read the spec file: {e.strerror}", None, "", str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:  # binary: say where, like any other error in the text
+        before = data[: e.start].decode("utf-8", "backslashreplace")
+        line_start = before.rfind("\n") + 1
+        pos = SourcePos(before.count("\n") + 1, len(before) - line_start + 1)
+        shown = data.decode("utf-8", "backslashreplace")
+        raise SpecError(
+            f"not a UTF-8 text file (byte 0x{data[e.start]:02x} at offset {e.start}: {e.reason})",
+            pos,
+            shown,
+            str(path),
+        ) from None
+    nul = text.find("\x00")
+    if nul >= 0:  # UTF-8 but binary (an archive, an image): one clear error, not a syntax one
+        line_start = text.rfind("\n", 0, nul) + 1
+        pos = SourcePos(text.count("\n", 0, nul) + 1, nul - line_start + 1)
+        raise SpecError(f"not a text file (a NUL byte at offset {nul})", pos, text, str(path))
     return parse(text, filename=str(path))
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from qubonn.errors import Interrupted
 from qubonn.formulation import Objective, objective_value
 from qubonn.network import Network, SubNetwork, Weights, check_inputs
 from qubonn.training.labels import encode_targets
@@ -144,6 +145,8 @@ def train_once(
     t1 = time.perf_counter()
     sampleset = qubonn.solve(problem, backend=backend, **options)
     t2 = time.perf_counter()
+    if sampleset.info.get("interrupted"):
+        raise _interrupted(backend, options, sampleset.info)
     weights, obj, _ = _pick_best(problem, sampleset)
     record = {
         "kept": int(network.hidden.size),
@@ -159,6 +162,18 @@ def train_once(
         "train_accuracy": problem.accuracy(weights),
     }
     return problem, sampleset, weights, record
+
+
+def _interrupted(backend: str, options: dict, info: dict) -> Interrupted:
+    """The error for a solve that stopped early: a partial result is not a trained model."""
+    done = info.get("num_sweeps")
+    asked = options.get("num_sweeps")
+    where = "" if done is None else f" after {done}" + ("" if asked is None else f" of {asked}")
+    where += " sweeps" if where else ""
+    return Interrupted(
+        f"the solve ({backend}) was interrupted{where}; its partial result was discarded",
+        info,
+    )
 
 
 def _run_round(task: _RoundTask) -> tuple[np.ndarray, dict]:
@@ -268,7 +283,10 @@ class BNNClassifier:
         return options
 
     def fit(self, X: Any, y: Any) -> BNNClassifier:
-        """Train on +-1 inputs X (n_samples, n_inputs) and class labels y; returns self."""
+        """Train on +-1 inputs X (n_samples, n_inputs) and class labels y; returns self.
+
+        Raises :class:`~qubonn.errors.Interrupted` when a solve is interrupted (Ctrl-C): a
+        partial solve is not a trained model, so nothing is fitted from it."""
 
         X = check_X(X, self.network)
         y = np.asarray(y)

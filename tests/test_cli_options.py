@@ -1,0 +1,84 @@
+"""Command-line options: conflicts are errors, every option has help, one position style."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from qubonn.cli import build_parser, main
+
+SPEC = "input x[4x4]\nhidden h[2] <- x\noutput y[1] <- h\n"
+
+
+@pytest.fixture
+def spec(tmp_path):
+    path = tmp_path / "net.qnn"
+    path.write_text(SPEC)
+    return path
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--option", "seed=5"], "seed is a trainer setting, not a backend option; use --seed"),
+        (["--option", "num_reads=4"], "use --reads"),
+        (["--option", "num-reads=4"], "use --reads"),
+        (["--sweeps", "10", "--option", "num_sweeps=20"], "--sweeps and --option num_sweeps"),
+        (["--option", "algorithm=pt", "--option", "algorithm=sa"], "algorithm is given twice"),
+    ],
+)
+def test_train_option_conflicts_are_errors(spec, tmp_path, capsys, extra, fragment):
+    out = tmp_path / "m.json"
+    argv = ["train", str(spec), "--size", "4", "--per-class", "4", "--quiet", "--out", str(out)]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("qubonn train: error: ") and fragment in err, err
+    assert "multiple values" not in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def _options(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        if action.option_strings and not isinstance(action, argparse._HelpAction):
+            yield action
+
+
+@pytest.mark.parametrize("command", ["train", "compile", "sweep", "evaluate", "predict", "check"])
+def test_every_option_has_help(command):
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    missing = [a.option_strings[0] for a in _options(sub.choices[command]) if not a.help]
+    assert missing == [], f"qubonn {command}: options without help: {missing}"
+
+
+@pytest.mark.parametrize(
+    "flag", ["--loss-weight", "--engine", "--sweeps", "--dropout-rounds", "--margin-scale"]
+)
+def test_the_options_named_in_the_issue_explain_themselves(flag):
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for command in ("train", "compile"):
+        for action in _options(sub.choices[command]):
+            if flag in action.option_strings:
+                assert len(action.help) > 20
+                if action.default is not None:
+                    assert "default" in action.help
+
+
+def test_predict_csv_positions_are_the_files_lines(tmp_path, capsys):
+    from qubonn.language import parse
+    from qubonn.modelfile import save_model
+
+    net = parse("input x[2]\noutput y[1] <- x\n")
+    model = save_model(tmp_path / "m.json", net, net.random_weights(0), {"classes": [0, 1]})
+    inputs = tmp_path / "x.csv"
+    inputs.write_text("1,0\n\n0.5,1\n")  # a blank line: the bad value is on line 3
+    assert main(["predict", str(model), str(inputs)]) == 2
+    err = capsys.readouterr().err
+    assert "line 3, column 1" in err, err
+    inputs.write_text("1,0\nx,1\n")
+    assert main(["predict", str(model), str(inputs)]) == 2
+    assert "line 2, column 1 is 'x', not a number" in capsys.readouterr().err
+    np.savez(tmp_path / "x.npz", X=np.array([[1.0, 0.0], [0.5, 1.0]]))
+    assert main(["predict", str(model), str(tmp_path / "x.npz")]) == 2
+    assert "X row 2, column 1" in capsys.readouterr().err

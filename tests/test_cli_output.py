@@ -1,0 +1,92 @@
+"""--out safety: never an input, an existing file only with --force, checked before any work;
+saved models follow the umask."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qubonn.cli import main
+
+SPEC = "input x[4x4]\nhidden h[2] <- x\noutput y[1] <- h\n"
+TRAIN = ["--size", "4", "--per-class", "4", "--reads", "2", "--sweeps", "50", "--quiet"]
+
+
+@pytest.fixture
+def spec(tmp_path) -> Path:
+    path = tmp_path / "net.qnn"
+    path.write_text(SPEC)
+    return path
+
+
+def _data_file(tmp_path) -> Path:
+    rng = np.random.default_rng(0)
+    X = rng.choice([-1, 1], size=(12, 16))
+    y = np.array([0, 1] * 6)
+    path = tmp_path / "d.npz"
+    np.savez(path, X=X, y=y)
+    return path
+
+
+@pytest.mark.parametrize("command", ["train", "compile"])
+def test_out_may_not_be_the_spec(spec, capsys, command):
+    before = spec.read_text()
+    rc = main([command, str(spec), *TRAIN[:4], "--out", str(spec), "--force"])
+    assert rc == 2
+    assert "is the spec" in capsys.readouterr().err
+    assert spec.read_text() == before
+
+
+@pytest.mark.parametrize("command", ["train", "compile", "sweep"])
+def test_out_may_not_be_the_data_file(spec, tmp_path, capsys, command):
+    data = _data_file(tmp_path)
+    before = data.read_bytes()
+    extra = ["--force"] if command != "sweep" else []
+    assert main([command, str(spec), "--data", str(data), "--out", str(data), *extra]) == 2
+    assert "is the data file" in capsys.readouterr().err
+    assert data.read_bytes() == before
+
+
+def test_sweep_out_may_not_be_the_spec(spec, capsys):
+    before = spec.read_text()
+    assert main(["sweep", str(spec), "--out", str(spec)]) == 2
+    assert "is the spec" in capsys.readouterr().err
+    assert spec.read_text() == before
+
+
+@pytest.mark.parametrize("command", ["train", "compile"])
+def test_existing_out_needs_force_and_is_checked_before_work(spec, tmp_path, capsys, command):
+    out = tmp_path / ("m.json" if command == "train" else "p.npz")
+    out.write_text("keep me\n")
+    t0 = time.perf_counter()
+    assert main([command, str(spec), *TRAIN[:4], "--out", str(out)]) == 2
+    err = capsys.readouterr()
+    assert "exists; pass --force" in err.err
+    assert "QUBO" not in err.out and "trainer:" not in err.out  # refused before the work
+    assert time.perf_counter() - t0 < 5
+    assert out.read_text() == "keep me\n"
+    argv = [command, str(spec), *(TRAIN if command == "train" else TRAIN[:4])]
+    assert main([*argv, "--out", str(out), "--force"]) == 0
+    assert out.read_bytes() != b"keep me\n"
+
+
+def test_out_in_a_missing_folder_is_refused_before_training(spec, tmp_path, capsys):
+    out = tmp_path / "no" / "such" / "m.json"
+    assert main(["train", str(spec), *TRAIN, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "does not exist" in captured.err and "trainer:" not in captured.out
+
+
+def test_train_model_follows_the_umask(spec, tmp_path):
+    out = tmp_path / "m.json"
+    old = os.umask(0o022)
+    try:
+        assert main(["train", str(spec), *TRAIN, "--out", str(out)]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
