@@ -350,6 +350,129 @@ def _validate_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
+def _initial_state(
+    problem: IsingProblem,
+    algorithm: str,
+    xp: Any,
+    np_dtype: Any,
+    spins0: np.ndarray,
+    e0: np.ndarray,
+    layout_rn: bool,
+    seed: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The replicas' arrays on the device (spins, best, energies, SA fields) and MA's extras."""
+
+    def put(a: np.ndarray) -> Any:
+        # C order matters: replica-major rows interleaved in memory (a transposed product) put
+        # two threads' writes on shared cache lines and made two threads slower than one
+        return xp.asarray(np.ascontiguousarray(a if layout_rn else a.T))
+
+    state: dict[str, Any] = {
+        "spins": put(spins0.astype(np_dtype)),
+        "best_spins": put(spins0.astype(np_dtype)),
+        "energy": xp.asarray(e0.astype(np.float64)),
+        "best_energy": xp.asarray(e0.astype(np.float64)),
+    }
+    ma: dict[str, Any] = {}
+    if algorithm == "sa" and problem.n:
+        fields0 = problem.h[None, :] + problem.matvec(spins0.T).T
+        state["fields"] = put(fields0.astype(np_dtype))
+    if algorithm == "ma":
+        state["prev"] = state["spins"].copy()
+        absrow = problem.flip_bounds() / 2 - np.abs(problem.h)
+        ma = {
+            "h": xp.asarray(problem.h.astype(np_dtype)),
+            "w": xp.asarray((0.5 * absrow).astype(np_dtype)),
+            "keys": (
+                _rng.seed_key(seed, _rng.STREAM_MA_NOISE),
+                _rng.seed_key(seed, _rng.STREAM_MA_DROPOUT),
+            ),
+            "cache": {},
+        }
+    return state, ma
+
+
+def _schedule(
+    num_sweeps: int | None,
+    time_limit: float | None,
+    beta_range: tuple[float, float],
+    beta_schedule_type: str,
+    beta_schedule: Any,
+) -> tuple[np.ndarray, bool]:
+    """(betas, calibrate): the explicit schedule, or ``num_sweeps`` betas of the given type;
+    ``calibrate`` when a time limit alone must size the schedule."""
+    calibrate = False
+    if beta_schedule is not None:
+        if beta_schedule_type not in ("custom", "geometric"):  # geometric = the default
+            raise SolverOptionError(
+                "beta_schedule is given, so beta_schedule_type must be 'custom' "
+                f"(got {beta_schedule_type!r})"
+            )
+        betas = np.asarray(beta_schedule, dtype=np.float64).reshape(-1)
+        if betas.size == 0 or not np.all(np.isfinite(betas)) or np.any(betas < 0):
+            raise SolverOptionError("beta_schedule must be a nonempty array of finite betas >= 0")
+        if num_sweeps is not None and num_sweeps != betas.size:
+            raise SolverOptionError(
+                f"num_sweeps={num_sweeps} disagrees with len(beta_schedule)={betas.size}"
+            )
+    else:
+        if beta_schedule_type == "custom":
+            raise SolverOptionError("beta_schedule_type='custom' needs beta_schedule=[...]")
+        if num_sweeps is None:
+            calibrate = time_limit is not None
+            num_sweeps = 1000
+        num_sweeps = _validate_int("num_sweeps", num_sweeps, 1)
+        betas = make_schedule(num_sweeps, beta_range, beta_schedule_type)
+    return betas, calibrate
+
+
+def _sweep_loop(
+    run_chunk: Callable[[np.ndarray, int, int], None],
+    sync: Callable[[], None],
+    betas: np.ndarray,
+    calibrate: bool,
+    schedule: tuple[tuple[float, float], str],
+    time_limit: float | None,
+    t_start: float,
+    progress: ProgressCallback | None,
+    best_energy: Callable[[], float],
+    info: dict[str, Any],
+) -> None:
+    """Run the schedule in chunks of about 0.05 s (responsive to Ctrl-C, time limits and
+    progress, yet few launches); ``info["num_sweeps"]`` counts the sweeps done so far.  With
+    ``calibrate``, a first short chunk at the hot end sizes the schedule to the time limit."""
+    done = 0
+    total = int(betas.size)
+    chunk_size = 1
+    if calibrate:
+        cal = min(8, total)
+        tc = time.perf_counter()
+        run_chunk(np.full(cal, betas[0]), 0, total)
+        sync()
+        per_sweep = max((time.perf_counter() - tc) / cal, 1e-9)
+        done = info["num_sweeps"] = cal
+        remaining = time_limit - (time.perf_counter() - t_start)
+        total = cal + max(1, int(remaining / per_sweep))
+        betas = np.concatenate([np.full(cal, betas[0]), make_schedule(total - cal, *schedule)])
+        chunk_size = max(1, int(0.05 / per_sweep))
+    while done < total:
+        k = min(chunk_size, total - done)
+        tc = time.perf_counter()
+        run_chunk(betas[done : done + k], done, total)
+        sync()
+        dt_chunk = time.perf_counter() - tc
+        done = info["num_sweeps"] = done + k
+        if dt_chunk < 0.025:
+            chunk_size = min(chunk_size * 2, 1 << 20)
+        elif dt_chunk > 0.1 and chunk_size > 1:
+            chunk_size = max(1, chunk_size // 2)
+        if progress is not None:
+            progress(done, total, best_energy())
+        if time_limit is not None and time.perf_counter() - t_start >= time_limit:
+            info["timed_out"] = done < total
+            break
+
+
 def anneal(
     problem: IsingProblem,
     *,
@@ -398,28 +521,9 @@ def anneal(
     elif len(beta_range) != 2:
         raise SolverOptionError(f"beta_range={beta_range!r} must be (hot_beta, cold_beta)")
 
-    calibrate = False
-    if beta_schedule is not None:
-        if beta_schedule_type not in ("custom", "geometric"):  # geometric = the default
-            raise SolverOptionError(
-                "beta_schedule is given, so beta_schedule_type must be 'custom' "
-                f"(got {beta_schedule_type!r})"
-            )
-        betas = np.asarray(beta_schedule, dtype=np.float64).reshape(-1)
-        if betas.size == 0 or not np.all(np.isfinite(betas)) or np.any(betas < 0):
-            raise SolverOptionError("beta_schedule must be a nonempty array of finite betas >= 0")
-        if num_sweeps is not None and num_sweeps != betas.size:
-            raise SolverOptionError(
-                f"num_sweeps={num_sweeps} disagrees with len(beta_schedule)={betas.size}"
-            )
-    else:
-        if beta_schedule_type == "custom":
-            raise SolverOptionError("beta_schedule_type='custom' needs beta_schedule=[...]")
-        if num_sweeps is None:
-            calibrate = time_limit is not None
-            num_sweeps = 1000
-        num_sweeps = _validate_int("num_sweeps", num_sweeps, 1)
-        betas = make_schedule(num_sweeps, beta_range, beta_schedule_type)
+    betas, calibrate = _schedule(
+        num_sweeps, time_limit, beta_range, beta_schedule_type, beta_schedule
+    )
 
     if dev == "gpu":
         import cupy as xp
@@ -444,38 +548,15 @@ def anneal(
 
     layout_rn = eng == "compiled"  # numba: replica-major; array/kernel: variable-major
     coupling = _coupling(problem, xp, np_dtype, dense)
-
-    def put(a: np.ndarray) -> Any:
-        # C order matters: replica-major rows interleaved in memory (a transposed product) put
-        # two threads' writes on shared cache lines and made two threads slower than one
-        return xp.asarray(np.ascontiguousarray(a if layout_rn else a.T))
-
-    state: dict[str, Any] = {
-        "spins": put(spins0.astype(np_dtype)),
-        "best_spins": put(spins0.astype(np_dtype)),
-        "energy": xp.asarray(e0.astype(np.float64)),
-        "best_energy": xp.asarray(e0.astype(np.float64)),
-    }
-    if algorithm == "sa" and n:
-        fields0 = problem.h[None, :] + problem.matvec(spins0.T).T
-        state["fields"] = put(fields0.astype(np_dtype))
-    if algorithm == "ma":
-        state["prev"] = state["spins"].copy()
-        h_dev = xp.asarray(problem.h.astype(np_dtype))
-        absrow = problem.flip_bounds() / 2 - np.abs(problem.h)
-        w_dev = xp.asarray((0.5 * absrow).astype(np_dtype))
-        ma_keys = (
-            _rng.seed_key(seed, _rng.STREAM_MA_NOISE),
-            _rng.seed_key(seed, _rng.STREAM_MA_DROPOUT),
-        )
-        ma_cache: dict[str, Any] = {}
+    state, ma = _initial_state(problem, algorithm, xp, np_dtype, spins0, e0, layout_rn, seed)
     key = _rng.seed_key(seed, _rng.STREAM_SA)
 
     def run_chunk(chunk: np.ndarray, start: int, total: int) -> None:
         if n == 0:
             return
         if algorithm == "ma":
-            _ma_steps(xp, state, coupling, h_dev, w_dev, chunk, start, total, ma_keys, ma_cache)
+            h, w = ma["h"], ma["w"]
+            _ma_steps(xp, state, coupling, h, w, chunk, start, total, ma["keys"], ma["cache"])
         elif eng == "compiled":
             _sa_chunk_compiled(state, coupling, chunk, start, key)
         elif eng == "kernel":
@@ -489,45 +570,18 @@ def anneal(
         if xp is not np:
             xp.cuda.Device().synchronize()
 
-    done = 0
-    total = int(betas.size)
-    # aim for chunks of ~0.05 s: responsive to Ctrl-C, time limits and progress, yet few launches
-    chunk_size = 1
+    info["num_sweeps"] = 0
     t_run = time.perf_counter()
     try:
-        if calibrate:
-            cal = min(8, total)
-            tc = time.perf_counter()
-            run_chunk(np.full(cal, betas[0]), 0, total)
-            sync()
-            per_sweep = max((time.perf_counter() - tc) / cal, 1e-9)
-            done = cal
-            remaining = time_limit - (time.perf_counter() - t_start)
-            total = cal + max(1, int(remaining / per_sweep))
-            betas = np.concatenate(
-                [np.full(cal, betas[0]), make_schedule(total - cal, beta_range, beta_schedule_type)]
-            )
-            chunk_size = max(1, int(0.05 / per_sweep))
-        while done < total:
-            k = min(chunk_size, total - done)
-            tc = time.perf_counter()
-            run_chunk(betas[done : done + k], done, total)
-            sync()
-            dt_chunk = time.perf_counter() - tc
-            done += k
-            if dt_chunk < 0.025:
-                chunk_size = min(chunk_size * 2, 1 << 20)
-            elif dt_chunk > 0.1 and chunk_size > 1:
-                chunk_size = max(1, chunk_size // 2)
-            if progress is not None:
-                progress(done, total, float(xp.min(state["best_energy"])) + problem.offset)
-            if time_limit is not None and time.perf_counter() - t_start >= time_limit:
-                info["timed_out"] = done < total
-                break
+        _sweep_loop(
+            run_chunk, sync, betas, calibrate, (beta_range, beta_schedule_type), time_limit,
+            t_start, progress, lambda: float(xp.min(state["best_energy"])) + problem.offset, info,
+        )
         if algorithm == "ma" and n:
-            _ma_final(xp, state, coupling, h_dev, ma_cache)
+            _ma_final(xp, state, coupling, ma["h"], ma["cache"])
     except KeyboardInterrupt:
         info["interrupted"] = True
+    done = info["num_sweeps"]
     sync()
     best = state["best_spins"]
     best = best.get() if xp is not np else best
