@@ -344,6 +344,13 @@ def _ma_final(
 
 
 # --------------------------------------------------------------------------- driver
+def resolve_seed(seed: Any) -> int:
+    """``seed`` checked, or a fresh one from the OS when None (recorded in ``info``)."""
+    if seed is None:
+        seed = int.from_bytes(np.random.default_rng().bytes(8), "little")
+    return _validate_int("seed", seed, 0)
+
+
 def _validate_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise SolverOptionError(f"{name}={value!r} must be an integer >= {minimum}")
@@ -511,9 +518,7 @@ def anneal(
         isinstance(time_limit, int | float) and time_limit > 0 and math.isfinite(time_limit)
     ):
         raise SolverOptionError(f"time_limit={time_limit!r} must be a positive number of seconds")
-    if seed is None:
-        seed = int.from_bytes(np.random.default_rng().bytes(8), "little")
-    seed = _validate_int("seed", seed, 0)
+    seed = resolve_seed(seed)
     dev = resolve_device(device)
     eng = _resolve_engine(engine, dev, algorithm)
     if beta_range is None:

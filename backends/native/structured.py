@@ -39,6 +39,7 @@ import numpy as np
 from qubonn.errors import SolverOptionError
 
 from . import _rng
+from .anneal import _validate_int, resolve_device, resolve_seed
 
 ALGORITHMS = ("sa", "pt")
 DEFAULT_SWEEPS = 1000
@@ -117,10 +118,6 @@ class StructuredModel:
         b = np.zeros(net.n_neurons, dtype=np.int8)
         b[np.nonzero(net.has_bias)[0]] = params[net.n_arcs :]
         return Weights(w=np.asarray(params[: net.n_arcs], dtype=np.int8).copy(), b=b)
-
-    def params(self, weights) -> np.ndarray:
-        net = self.network
-        return np.concatenate([weights.w, weights.b[net.has_bias]]).astype(np.int8)
 
 
 def model_from_formulation(formulation: Any, X: np.ndarray) -> StructuredModel:
@@ -301,12 +298,6 @@ class StructuredResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise SolverOptionError(f"{name}={value!r} must be an integer >= {minimum}")
-    return int(value)
-
-
 def _check_options(
     model: StructuredModel, algorithm: str, num_reads: Any, num_sweeps: Any, time_limit: Any,
     beta_range: Any, max_memory: int,
@@ -318,9 +309,9 @@ def _check_options(
             "num_reads=1 must be an integer >= 2 for algorithm='pt' (the replicas form its "
             "temperature ladder); use algorithm='sa' for a single read"
         )
-    num_reads = _check_int("num_reads", num_reads, 1)
+    num_reads = _validate_int("num_reads", num_reads, 1)
     if num_sweeps is not None:
-        num_sweeps = _check_int("num_sweeps", num_sweeps, 1)
+        num_sweeps = _validate_int("num_sweeps", num_sweeps, 1)
     if time_limit is not None and not (
         isinstance(time_limit, int | float) and math.isfinite(time_limit) and time_limit > 0
     ):
@@ -440,12 +431,6 @@ class _GpuRunner:
         return self.state["best_params"].get(), self.state["best_energy"].get()
 
 
-def _resolve_device(device: str) -> str:
-    from .anneal import resolve_device
-
-    return resolve_device(device)
-
-
 def _memory_budget() -> int:
     try:
         from qubonn.compiler import default_memory_budget
@@ -484,10 +469,8 @@ def anneal_structured(
         model, algorithm, num_reads, num_sweeps, time_limit, beta_range,
         _memory_budget() if max_memory is None else max_memory,
     )
-    if seed is None:
-        seed = int.from_bytes(np.random.default_rng().bytes(8), "little")
-    seed = _check_int("seed", seed, 0)
-    device = _resolve_device(device)
+    seed = resolve_seed(seed)
+    device = resolve_device(device)
     state = state_from_params(model, _initial_params(model, initial_params, num_reads, seed))
     key = _rng.seed_key(seed, _rng.STREAM_SA)
     hot, cold = beta_range or default_beta_range(model, state)
