@@ -28,14 +28,16 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
         "--margin",
         type=float,
         default=0.0,
-        help="soft margin strength mu (default %(default)s)",
+        help="soft margin strength mu, divided by each neuron's fan-in unless --margin-scale "
+        "none (default %(default)s)",
     )
     g.add_argument(
         "--margin-scale",
-        choices=("none", "fan_in"),
-        default="none",
-        help="scale the soft margin per neuron: none, or fan_in (by its fan-in) "
-        "(default %(default)s)",
+        choices=("fan_in", "none"),
+        default="fan_in",
+        help="how mu applies per neuron: fan_in (mu / fan-in, so one mu means the same for narrow "
+        "and wide neurons; the default everywhere, as in BNNClassifier and qubonn sweep) or none "
+        "(mu unscaled) (default %(default)s)",
     )
     g.add_argument(
         "--hard-margin",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 from qubonn.commands._data import add_data_arguments, data_selection, dataset_from_args
@@ -21,23 +22,31 @@ def _solver_option(text: str) -> tuple[str, object]:
     return name.replace("-", "_"), value
 
 
-#: trainer settings that have a flag of their own: not backend options (--option)
-_TRAINER_FLAGS = {
+#: the flags of trainer settings whose flag is not ``--`` + the name with dashes
+_IRREGULAR_FLAGS = {
     "seed": "--seed",
+    "random_state": "--seed",
     "num_reads": "--reads",
-    "backend": "--backend",
-    "loss": "--loss",
-    "loss_weight": "--loss-weight",
-    "margin": "--margin",
-    "margin_scale": "--margin-scale",
-    "hard_margin": "--hard-margin",
     "penalties": "--penalty",
     "dropout": "--dropout-p and the other --dropout-* options",
-    "progress": "--quiet",
-    "engine": "the Python API (BNNClassifier(engine=...))",
-    "executor": "the Python API (BNNClassifier(executor=...))",
+    "verbose": "--quiet",
     "network": "the SPEC argument",
+    "solver_options": "--option NAME=VALUE itself",
 }
+
+
+def _trainer_flag(name: str, args: argparse.Namespace) -> str | None:
+    """How to set trainer setting ``name`` (a BNNClassifier parameter), or None when ``name``
+    is not one (so it is a backend option)."""
+    from qubonn.training import BNNClassifier
+
+    if name in _IRREGULAR_FLAGS:
+        return _IRREGULAR_FLAGS[name]
+    if name not in BNNClassifier().get_params(deep=False):
+        return None
+    if hasattr(args, name):
+        return "--" + name.replace("_", "-")
+    return f"the Python API (BNNClassifier({name}=...))"
 
 
 def _backend_options(args: argparse.Namespace) -> dict:
@@ -47,10 +56,10 @@ def _backend_options(args: argparse.Namespace) -> dict:
 
     options: dict = {}
     for name, value in args.option:
-        if name in _TRAINER_FLAGS:
+        flag = _trainer_flag(name, args)
+        if flag is not None:
             raise SolverOptionError(
-                f"--option {name}: {name} is a trainer setting, not a backend option; "
-                f"use {_TRAINER_FLAGS[name]}"
+                f"--option {name}: {name} is a trainer setting, not a backend option; use {flag}"
             )
         if name in options:
             raise SolverOptionError(f"--option {name} is given twice; give it once")
@@ -135,7 +144,7 @@ def add_parser(subparsers) -> None:
     add_force_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     # the regularisation experiment (docs/results.md): the soft margin helps on unseen data
-    p.set_defaults(func=run, per_class_default=20, margin=0.2, margin_scale="fan_in")
+    p.set_defaults(func=run, per_class_default=20, margin=0.2)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,22 +167,17 @@ def run(args: argparse.Namespace) -> int:
             variant=args.dropout_variant,
             batch_size=args.dropout_batch,
         )
-    options = _backend_options(args)
     clf = BNNClassifier(
         network,
-        loss=objective.loss,
-        loss_weight=objective.loss_weight,
-        margin=objective.margin,
-        margin_scale=objective.margin_scale,
-        hard_margin=objective.hard_margin,
-        penalties=objective.penalties,
         dropout=dropout,
         backend=args.backend,
         num_reads=args.reads,
-        seed=args.seed,
-        progress=not args.quiet,
-        **options,
+        solver_options=_backend_options(args),
+        random_state=args.seed,
+        verbose=0 if args.quiet else 1,
+        **dataclasses.asdict(objective),
     )
+    clf.check_params()
     # before any training: a wrong --out must not cost a training run
     check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
     print(f"network:  {args.spec}: {network!r}")
@@ -194,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"train:    {final['train_accuracy']:.1%} (the solver's best network, replayed)")
     test_acc = clf.score(data.X_test, data.y_test) if len(data.y_test) else float("nan")
     print(f"test:     {test_acc:.1%}")
-    ste = STEClassifier(network, seed=args.seed).fit(data.X_train, data.y_train)
+    ste = STEClassifier(network, random_state=args.seed).fit(data.X_train, data.y_train)
     if len(data.y_test):
         print(
             f"baseline: STE gradient training on the same data: test "
