@@ -47,14 +47,14 @@ data = qubonn.datasets.digits(classes=(3, 8), per_class=20, size=4, seed=0)
 print(f"{len(data.y_train)} training and {len(data.y_test)} test images, {network!r}")
 
 SEEDS = (0, 1, 2)
-SOLVER = dict(backend="native", num_reads=8, num_sweeps=1000)
+SOLVER = dict(backend="native", num_reads=8, solver_options={"num_sweeps": 1000})
 
 
 def run(seeds=SEEDS, **settings):
     """Train one classifier per seed; (train accuracies, test accuracies, classifiers)."""
     train, test, models = [], [], []
     for seed in seeds:
-        clf = BNNClassifier(network, seed=seed, **SOLVER, **settings)
+        clf = BNNClassifier(network, random_state=seed, **SOLVER, **settings)
         clf.fit(data.X_train, data.y_train)
         train.append(clf.score(data.X_train, data.y_train))
         test.append(clf.score(data.X_test, data.y_test))
@@ -125,7 +125,7 @@ for p in (0.3, 0.5):
 clf = results["dropout p=0.3"][2][0]
 print(f"\n{'stage':8s} {'round':>5s} {'hidden kept':>11s} {'variables':>9s} {'train acc':>9s}")
 for rec in clf.history_:
-    rnd = "" if rec["round"] is None else rec["round"]
+    rnd = rec["step"] if rec["stage"] == "dropout" else ""
     print(
         f"{rec['stage']:8s} {rnd!s:>5s} {rec['kept']:11d} {rec['variables']:9d} "
         f"{rec['train_accuracy']:9.0%}"

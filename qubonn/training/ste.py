@@ -273,6 +273,7 @@ class STEClassifier(ClassifierMixin, BaseEstimator):
                 for start in range(0, n, self.batch_size):
                     idx = perm[start : start + self.batch_size]
                     batch_loss, gw, gb = self._loss_and_grad(
+                        net,
                         plan, latent_w, latent_b, Xf[idx], T[idx]
                     )
                     total += batch_loss * idx.size
@@ -300,7 +301,7 @@ class STEClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = history
         warn_if_constant(
             self,
-            self._predict_idx(X, self.weights_),
+            classes[self._predict_idx(X, self.weights_)],
             "try more epochs, another lr or random_state, or a wider network",
         )
         return self
@@ -315,7 +316,8 @@ class STEClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class labels predicted by the binarised network (exactly the BNN's forward pass)."""
-        return self.classes_[self._predict_idx(self._inputs(X), self.weights_)]
+        X = self._inputs(X)
+        return self.classes_[self._predict_idx(X, self.weights_)]
 
     # -- internals ----------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -354,6 +356,7 @@ class STEClassifier(ClassifierMixin, BaseEstimator):
 
     def _loss_and_grad(
         self,
+        net: Network,
         plan: list[_Group],
         latent_w: np.ndarray,
         latent_b: np.ndarray,
@@ -361,7 +364,6 @@ class STEClassifier(ClassifierMixin, BaseEstimator):
         T: np.ndarray,
     ) -> tuple[float, np.ndarray, np.ndarray]:
         """Loss of a mini-batch and its STE gradients with respect to the latent parameters."""
-        net = self.network_
         n, n_in = X.shape[0], net.n_inputs
         values = np.empty((n, n_in + net.n_neurons))
         values[:, :n_in] = X

@@ -183,8 +183,8 @@ def warn_if_constant(classifier: Any, predictions: np.ndarray, what: str) -> Non
     if predictions.size and np.all(predictions == predictions[0]):
         warnings.warn(
             f"{type(classifier).__name__}: the trained network predicts class "
-            f"{predictions[0]!r} for all {predictions.size} training samples (a constant "
-            f"classifier); {what}",
+            f"{np.asarray(predictions[0]).tolist()!r} for all {predictions.size} training "
+            f"samples (a constant classifier); {what}",
             ConstantPredictionWarning,
             stacklevel=3,
         )
@@ -467,11 +467,13 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         if bar is not None:
             bar.update(1)
             bar.close()
+        hint = "a smaller margin" if self.margin else "a margin (e.g. margin=0.2)"
+        if self.margin and self.margin_scale == "none":
+            hint = "margin_scale='fan_in' (the default) or a smaller margin"
         warn_if_constant(
             self,
-            predict_targets(network, X, weights),
-            "try margin_scale='fan_in' (the default) or a smaller margin, more num_sweeps or "
-            "num_reads (solver_options), or a wider network",
+            classes[predict_targets(network, X, weights)],
+            f"try {hint}, more num_reads or num_sweeps (solver_options), or a wider network",
         )
         return self
 
@@ -585,7 +587,8 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels of X, by the trained network's forward pass."""
-        idx = predict_targets(self.network_, self._inputs(X), self.weights_)
+        X = self._inputs(X)
+        idx = predict_targets(self.network_, X, self.weights_)
         return self.classes_[idx]
 
     def to_model(self, metadata: dict | None = None):
