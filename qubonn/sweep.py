@@ -35,7 +35,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +164,7 @@ def _flatten(fixed: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
+@cache
 def _solver_parameters(backend: str) -> frozenset[str]:
     from qubonn.backends import get_backend
 
@@ -483,7 +484,7 @@ def sweep(
 
     spec_or_network: a .qnn path or a Network;
     grid:       {key: [values]}; keys as in the module docstring;
-    seeds:      a count n (seeds 0..n-1) or a list; each is the classifier's ``seed``;
+    seeds:      a count n (seeds 0..n-1) or a list; each is the classifier's ``random_state``;
     data:       a Dataset, a name for qubonn.datasets.load_data ("digits:3,8"), a dict of
                 qubonn.datasets.digits arguments, or (X_train, y_train, X_test, y_test);
     executor:   "local" (default), "process", "ray", or an executor instance (not closed here);
@@ -492,7 +493,8 @@ def sweep(
     resume:     skip runs whose row (same parameters and seed) is already in ``out``; False
                 deletes ``out`` first and starts over;
     progress:   called as progress(row, done, total) after each finished run;
-    **fixed:    classifier arguments held fixed (backend="neal", num_sweeps=200, dropout=...).
+    **fixed:    classifier parameters held fixed, the grid's keys (backend="neal",
+                num_sweeps=200, dropout=Dropout(...), ...).
     """
     from qubonn.distributed import get_executor, gpus_for
     from qubonn.training import BNNClassifier

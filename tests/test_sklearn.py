@@ -241,3 +241,26 @@ def test_a_fit_that_separates_the_classes_does_not_warn(data):
         warnings.simplefilter("error", ConstantPredictionWarning)
         clf = BNNClassifier(qubonn.parse("input x[4]\noutput y[1] <- x"), **FAST).fit(X, y)
     assert len(set(clf.predict(X))) == 2
+
+
+def test_cli_train_prints_the_constant_fit_warning_as_a_line(tmp_path, capsys):
+    from qubonn.cli import main
+
+    spec = tmp_path / "net.qnn"
+    spec.write_text("input x[3]\noutput y[1] <- x")
+    rows = "\n".join(f"1,1,1,{label}" for label in (0, 1, 0, 1, 0, 1))
+    (tmp_path / "d.csv").write_text(rows + "\n")
+    argv = ["train", str(spec), "--data", str(tmp_path / "d.csv"), "--quiet"]
+    argv += ["--backend", "exact", "--reads", "1", "--out", str(tmp_path / "m.json")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "qubonn train: warning: BNNClassifier: the trained network predicts class" in err
+    assert "constant classifier" in err and "Warning:" not in err
+
+
+def test_cli_margin_scale_help_says_fan_in_is_the_default(capsys):
+    from qubonn.cli import main
+
+    assert main(["train", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default fan_in)" in out and "the default everywhere" in out

@@ -9,7 +9,6 @@ import pytest
 
 import qubonn
 from qubonn.cli import main
-from qubonn.training import Dropout
 from qubonn.distributed import ProcessExecutor
 from qubonn.sweep import (
     RESULT_COLUMNS,
@@ -21,6 +20,7 @@ from qubonn.sweep import (
     parse_value,
     sweep,
 )
+from qubonn.training import Dropout
 
 SPEC = "input x[4]\nhidden h[2] <- x\noutput y[1] <- h"
 FIXED = {"backend": "neal", "num_reads": 2, "num_sweeps": 30}

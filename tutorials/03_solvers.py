@@ -193,7 +193,8 @@ fig.tight_layout()
 #
 # In the trainer, choosing a backend is one argument:
 # `BNNClassifier(network, backend="neal", num_reads=8, solver_options={"num_sweeps": 1000})`.
-# Solver options that a backend does not know raise `SolverOptionError` instead of being silently ignored:
+# Solver options that a backend does not know raise `SolverOptionError` instead of being
+# silently ignored:
 
 # %%
 try:

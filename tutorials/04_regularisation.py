@@ -88,15 +88,17 @@ for name, (train, test, _) in results.items():
 
 # %% [markdown]
 # What a margin changes is visible in the output's pre-activation z, which `decision_function`
-# returns. The output has four hidden inputs and a bias, so z is a sum of five +-1 terms: an odd
-# number from -5 to 5. We plot `y * z` (positive when the output is on the right side) for the
-# training images, without a margin and with `hard_margin=2`.
+# returns (for two classes as z + 1/2, so that `> 0` means the second class even where z = 0,
+# the tie that sign(0) = +1 gives to it). The output has four hidden inputs and a bias, so z
+# is a sum of five +-1 terms: an odd number from -5 to 5. We plot `y * z` (positive when the
+# output is on the right side) for the training images, without a margin and with
+# `hard_margin=2`.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
 for ax, name in zip(axes, ["soft 0", "hard 2"], strict=True):
     clf = results[name][2][0]
-    z = clf.decision_function(data.X_train)[:, 0]
+    z = clf.decision_function(data.X_train) - 0.5
     signed = np.where(data.y_train == data.classes[1], z, -z)  # > 0: right side
     values, counts = np.unique(signed, return_counts=True)
     ax.bar(values, counts, color=["tab:red" if v < 0 else "tab:green" for v in values])

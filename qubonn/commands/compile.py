@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 from qubonn.commands._data import add_data_arguments, dataset_from_args
@@ -64,14 +65,9 @@ def objective_from_args(args: argparse.Namespace):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"--penalty {name} needs a number, e.g. {name}=40; not {item!r}")
         penalties[name] = float(value)
-    return Objective(
-        loss=args.loss,
-        loss_weight=args.loss_weight,
-        margin=args.margin,
-        margin_scale=args.margin_scale,
-        hard_margin=args.hard_margin,
-        penalties=penalties,
-    )
+    # every other field of the objective has a flag of its own name (--loss-weight: loss_weight)
+    names = [f.name for f in dataclasses.fields(Objective) if f.name != "penalties"]
+    return Objective(**{name: getattr(args, name) for name in names}, penalties=penalties)
 
 
 def add_parser(subparsers) -> None:

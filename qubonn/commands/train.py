@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import sys
 import time
+import warnings
 
 from qubonn.commands._data import add_data_arguments, data_selection, dataset_from_args
 from qubonn.commands._output import add_force_argument, check_output, data_input
@@ -85,6 +88,18 @@ def _solve_line(record: dict, backend: str) -> str:
     if valid < reads:
         line += " (invalid reads break constraints; their networks were replayed)"
     return line
+
+
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """Warnings (e.g. a constant classifier) as ``qubonn train: warning: ...`` lines."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"qubonn train: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def add_parser(subparsers) -> None:
@@ -187,7 +202,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"trainer:  {clf!r}")
     t0 = time.perf_counter()
-    clf.fit(data.X_train, data.y_train)
+    with _warnings_as_lines():
+        clf.fit(data.X_train, data.y_train)
     elapsed = time.perf_counter() - t0
     final = clf.history_[-1]
     rounds = [h for h in clf.history_ if h["stage"] == "dropout"]
@@ -198,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"train:    {final['train_accuracy']:.1%} (the solver's best network, replayed)")
     test_acc = clf.score(data.X_test, data.y_test) if len(data.y_test) else float("nan")
     print(f"test:     {test_acc:.1%}")
-    ste = STEClassifier(network, random_state=args.seed).fit(data.X_train, data.y_train)
+    with _warnings_as_lines():
+        ste = STEClassifier(network, random_state=args.seed).fit(data.X_train, data.y_train)
     if len(data.y_test):
         print(
             f"baseline: STE gradient training on the same data: test "
