@@ -264,3 +264,26 @@ def test_cli_margin_scale_help_says_fan_in_is_the_default(capsys):
     assert main(["train", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "(default fan_in)" in out and "the default everywhere" in out
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"num_reads": "4"}, "num_reads must be an integer"),
+        ({"input_threshold": "half"}, "input_threshold must be a number"),
+        ({"n_jobs": 0}, "n_jobs must be"),
+        ({"random_state": -1}, "random_state must be"),
+        ({"random_state": "x"}, "random_state must be"),
+        ({"solver_options": {"num_reads": 3}}, "num_reads is set by the classifier"),
+    ],
+)
+def test_bad_parameters_are_named_by_fit(data, params, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        BNNClassifier(qubonn.parse(SPEC), **params).fit(X, y)
+
+
+def test_a_random_state_object_is_accepted(data):
+    X, y = data
+    clf = BNNClassifier(qubonn.parse(SPEC), random_state=np.random.RandomState(1), **FAST)
+    assert set(clf.fit(X, y).predict(X)) <= {3, 8}

@@ -144,21 +144,38 @@ def default_network(n_features: int, n_classes: int) -> Network:
     return parse(f"input x[{n_features}]\noutput y[{outputs}] <- x")
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    """An integral number (2 or 2.0, as a grid may give it), not a bool."""
+    return _is_number(value) and np.isfinite(value) and float(value).is_integer()
+
+
+def check_random_state(random_state: Any) -> None:
+    """Raise a ValueError unless ``random_state`` is an int >= 0, None, or a numpy
+    RandomState/Generator (scikit-learn's convention)."""
+    if random_state is None or isinstance(
+        random_state, np.random.RandomState | np.random.Generator
+    ):
+        return
+    if not _is_int(random_state) or random_state < 0:
+        raise ValueError(
+            f"random_state must be an integer >= 0, None, or a numpy RandomState/Generator; "
+            f"not {random_state!r}"
+        )
+
+
 def seed_sequence(random_state: Any) -> np.random.SeedSequence:
     """The seeds of a fit: an int gives the same seeds as the former ``seed=`` argument, None
-    fresh ones, a ``RandomState``/``Generator`` one drawn from it (scikit-learn's convention)."""
-    if random_state is None or isinstance(random_state, int | np.integer):
-        if random_state is not None and random_state < 0:
-            raise ValueError(f"random_state must be an integer >= 0 or None, not {random_state}")
-        return np.random.SeedSequence(None if random_state is None else int(random_state))
+    fresh ones, a ``RandomState``/``Generator`` one drawn from it."""
+    check_random_state(random_state)
     if isinstance(random_state, np.random.RandomState):
         return np.random.SeedSequence(int(random_state.randint(2**31 - 1)))
     if isinstance(random_state, np.random.Generator):
         return np.random.SeedSequence(int(random_state.integers(2**63 - 1)))
-    raise ValueError(
-        f"random_state must be an integer >= 0, None, or a numpy RandomState/Generator; "
-        f"not {random_state!r}"
-    )
+    return np.random.SeedSequence(None if random_state is None else int(random_state))
 
 
 def binary_inputs(X: np.ndarray, input_threshold: float | None, network: Network) -> np.ndarray:
@@ -390,15 +407,16 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         dropout = as_dropout(self.dropout)
         if self.backend not in backend_names():
             get_backend(self.backend)  # raises the registry's clear error with the valid names
-        if int(self.num_reads) != self.num_reads or self.num_reads < 1:
+        if not _is_int(self.num_reads) or self.num_reads < 1:
             raise ValueError(f"num_reads must be an integer >= 1, not {self.num_reads!r}")
         if self.engine not in ("fast", "pyqubo"):
             raise ValueError(f"engine must be 'fast' or 'pyqubo', not {self.engine!r}")
-        if self.input_threshold is not None and not np.isfinite(self.input_threshold):
+        threshold = self.input_threshold
+        if threshold is not None and not (_is_number(threshold) and np.isfinite(threshold)):
             raise ValueError(
                 f"input_threshold must be a number or None, not {self.input_threshold!r}"
             )
-        if self.n_jobs is not None and (int(self.n_jobs) != self.n_jobs or self.n_jobs == 0):
+        if self.n_jobs is not None and (not _is_int(self.n_jobs) or self.n_jobs == 0):
             raise ValueError(f"n_jobs must be None, -1 or an integer >= 1, not {self.n_jobs!r}")
         options = dict(self.solver_options or {})
         for name, own in (("num_reads", "num_reads="), ("seed", "random_state=")):
@@ -407,7 +425,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
                     f"solver_options[{name!r}]: {name} is set by the classifier's {own} "
                     "parameter; give it there"
                 )
-        seed_sequence(self.random_state)  # checks its type
+        check_random_state(self.random_state)
         return _Settings(objective, dropout, options)
 
     def _solver_options(self, settings: _Settings, seed: int | None) -> dict:
@@ -602,7 +620,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
             "dropout": asdict(dropout) if dropout else None,
             "backend": self.backend,
             "num_reads": self.num_reads,
-            "seed": self.random_state if isinstance(self.random_state, int) else None,
+            "seed": int(self.random_state) if _is_int(self.random_state) else None,
             "solver_options": {
                 k: v
                 for k, v in (self.solver_options or {}).items()
