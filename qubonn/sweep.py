@@ -584,7 +584,7 @@ def _tasks(
     before any work is shipped."""
     tasks: list[SweepTask] = []
     for point in points:
-        params = {**point, **fixed}
+        params = _none_as_text(base, {**point, **fixed})
         set_params = estimator_params(base, params)
         try:
             clf = clone_with(base, set_params)
@@ -599,6 +599,21 @@ def _tasks(
             SweepTask(tuple(params.items()), items, s, str(clf.backend), options) for s in seeds
         )
     return tasks
+
+
+def _none_as_text(base: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Command-line text reads ``none`` as None; for a parameter whose values are words
+    (``margin_scale=none``, ``dropout.scale=none``) it is the word "none"."""
+    from qubonn.training import Dropout
+
+    words = {f"dropout__{k}": v for k, v in Dropout().get_params().items()}
+    words.update(base.get_params(deep=True))
+    return {
+        key: "none"
+        if value is None and isinstance(words.get(key.replace(".", "__")), str)
+        else value
+        for key, value in params.items()
+    }
 
 
 def clone_with(base: Any, set_params: Mapping[str, Any]) -> Any:

@@ -127,6 +127,14 @@ def test_grid_points_set_the_classifier_by_set_params(tmp_path):
     assert base.dropout is None and base.margin == 0.0  # the base is never changed
     with pytest.raises(SweepError, match="penalties.x.*unknown penalty"):
         _tasks(base, [{"penalties.x": 1}], {}, [0])
+    # the CLI reads "none" as None: for a parameter of words it is the word (before: refused)
+    grid = parse_grid(["margin_scale=fan_in,none", "dropout.scale=none"])
+    assert grid == {"margin_scale": ["fan_in", None], "dropout.scale": [None]}
+    points = [{"margin_scale": v, "dropout.scale": None} for v in grid["margin_scale"]]
+    tasks = _tasks(base, points, {}, [0])
+    assert [dict(t.params)["margin_scale"] for t in tasks] == ["fan_in", "none"]
+    assert tasks[1].estimator(base).check_params().objective.margin_scale == "none"
+    assert tasks[1].estimator(base).dropout.scale == "none"
 
 
 def test_bad_grid_points_fail_before_any_run(tmp_path):
