@@ -102,6 +102,20 @@ def _warnings_as_lines():
         yield
 
 
+def _settings_line(clf) -> str:
+    """The classifier's settings that differ from its defaults, on one line (the network has
+    a line of its own)."""
+    defaults = type(clf)().get_params(deep=False)
+    parts = [
+        f"{name}={value!r}"
+        for name, value in clf.get_params(deep=False).items()
+        if name not in ("network", "verbose")
+        and value not in (None, {})
+        and repr(value) != repr(defaults[name])
+    ]
+    return f"{type(clf).__name__}({', '.join(parts)})"
+
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "train",
@@ -200,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         f"data:     {data.name}: {len(data.y_train)} training / {len(data.y_test)} test samples, "
         f"classes {list(data.classes)}"
     )
-    print(f"trainer:  {clf!r}")
+    print(f"trainer:  {_settings_line(clf)}")
     t0 = time.perf_counter()
     with _warnings_as_lines():
         clf.fit(data.X_train, data.y_train)
