@@ -287,3 +287,16 @@ def test_a_random_state_object_is_accepted(data):
     X, y = data
     clf = BNNClassifier(qubonn.parse(SPEC), random_state=np.random.RandomState(1), **FAST)
     assert set(clf.fit(X, y).predict(X)) <= {3, 8}
+
+
+def test_clone_shares_the_executor_instead_of_copying_its_workers(data):
+    """Before: clone deep-copied a used ProcessExecutor and failed on its pool's locks."""
+    from qubonn.distributed import ProcessExecutor
+
+    X, y = data
+    dropout = Dropout(p=0.5, rounds=2, variant="independent")
+    with ProcessExecutor(workers=2) as ex:
+        clf = BNNClassifier(qubonn.parse(SPEC), dropout=dropout, executor=ex, **FAST).fit(X, y)
+        copy = clone(clf)
+        assert copy.executor is ex
+        assert copy.fit(X, y).weights_ == clf.weights_
