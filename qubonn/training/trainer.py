@@ -400,6 +400,8 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
                 f"BNNClassifier needs a qubonn Network (qubonn.load_spec(path) or qubonn.parse("
                 f"text)) or None, not {type(self.network).__name__}"
             )
+        # every field of the Objective is a parameter of the same name here (one list: the
+        # Objective's); a new objective field is a new __init__ argument, nothing else
         fields = [f.name for f in dataclasses.fields(Objective)]
         values = {name: getattr(self, name) for name in fields}
         values["penalties"] = dict(values["penalties"] or {})
