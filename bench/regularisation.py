@@ -68,7 +68,7 @@ def run_one(job: tuple) -> dict:
     if method in PREVIOUS:
         row.update(fit_previous(net, data, seed, settings(method, args)))
     elif method == "ste":
-        clf = STEClassifier(net, seed=seed).fit(data.X_train, data.y_train)
+        clf = STEClassifier(net, random_state=seed).fit(data.X_train, data.y_train)
         row.update(
             train=clf.score(data.X_train, data.y_train), test=clf.score(data.X_test, data.y_test)
         )
@@ -77,8 +77,8 @@ def run_one(job: tuple) -> dict:
             net,
             backend=args.backend,
             num_reads=args.reads,
-            **({"num_sweeps": args.sweeps} if args.sweeps else {}),
-            seed=seed,
+            solver_options={"num_sweeps": args.sweeps} if args.sweeps else None,
+            random_state=seed,
             **settings(method, args),
         )
         clf.fit(data.X_train, data.y_train)

@@ -143,3 +143,11 @@ class Interrupted(KeyboardInterrupt):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ConstantPredictionWarning(UserWarning):
+    """A fitted classifier predicts one class for every training sample: it learned nothing.
+
+    Raised as a warning (not an error) because the fit itself is valid; the message says what to
+    try.  Filter it with ``warnings.simplefilter("error", ConstantPredictionWarning)`` to make a
+    search stop at such a fit."""

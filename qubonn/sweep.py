@@ -3,11 +3,17 @@
 >>> rows = sweep("examples/digits.qnn", {"margin": [0, 0.5], "dropout.p": [0, 0.3]}, seeds=5,
 ...              data="digits:3,8", executor="ray", out="results.csv", backend="neal")
 
-Grid and fixed keys name :class:`~qubonn.BNNClassifier` arguments (``margin``, ``loss``,
-``backend``, ``num_reads``, ...), fields of its dropout scheme (``dropout.p``, ``dropout.rounds``,
-``dropout.variant``, ...), constraint weights (``penalties.sign``, ...), or options of the solver
-backend (``num_sweeps``, ``beta_range``, ...).  The network and data set go to every worker once
-(the executor's ``shared``); each task trains and scores one classifier.
+Grid and fixed keys are the parameters of :class:`~qubonn.BNNClassifier`, as
+``get_params(deep=True)`` names them (``margin``, ``loss``, ``backend``, ``num_reads``, ...;
+``dropout__p`` for the fields of its dropout scheme), keys into its dict parameters
+(``penalties__sign``, ``solver_options__num_sweeps``), or options of the solver backend alone
+(``num_sweeps``, ``beta_range``, ...: they go to ``solver_options``).  A dot is the same as the
+double underscore (``dropout.p`` == ``dropout__p``, the CLI's spelling).  Grid points come from
+scikit-learn's :class:`~sklearn.model_selection.ParameterGrid` (keys sorted, the last one
+changing fastest); each run is ``clone(base).set_params(**point)``, so a parameter added to the
+classifier can be swept with no change here.  The base classifier (with the network) and the data
+set go to every worker once (the executor's ``shared``); each task trains and scores one
+classifier.
 
 Results are a table, one row per (parameters, seed): the parameters, the seed, train and test
 accuracy, the size of the final QUBO, and times.  With ``out`` each row is appended to the file as
@@ -20,9 +26,7 @@ Parquet file when the sweep ends or is interrupted.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
-import itertools
 import math
 import os
 import socket
@@ -31,7 +35,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +44,6 @@ import numpy as np
 from qubonn.errors import QubonnError
 from qubonn.options import parse_key_value, parse_value
 
-#: BNNClassifier arguments a sweep may set (seed comes from ``seeds``; executor, progress no).
-CLASSIFIER_KEYS = (
-    "loss",
-    "loss_weight",
-    "margin",
-    "margin_scale",
-    "hard_margin",
-    "backend",
-    "num_reads",
-    "engine",
-)
-PENALTY_KEYS = ("and", "sign", "tie")
 RESULT_COLUMNS = (
     "train_accuracy",
     "test_accuracy",
@@ -66,7 +58,9 @@ RESULT_COLUMNS = (
     "worker",
     "finished",
 )
-_RESERVED = {"seed", "seeds", "executor", "progress", "network", "data", "dropout", "penalties"}
+#: BNNClassifier parameters that the sweep itself sets (seeds from ``seeds``) or that are no
+#: value of a table cell
+_RESERVED = {"seed", "seeds", "random_state", "executor", "verbose", "network", "data"}
 
 
 class SweepError(QubonnError, ValueError):
@@ -152,7 +146,8 @@ def _row_problem(header: Sequence[str], fields: Sequence[str]) -> str:
 
 # -- what a run is ---------------------------------------------------------------------------
 def _flatten(fixed: Mapping[str, Any]) -> dict[str, Any]:
-    """Fixed arguments as flat keys: a Dropout/dict -> dropout.*, penalties -> penalties.*."""
+    """Fixed arguments as flat keys: a Dropout/dict -> dropout.*, penalties -> penalties.*
+    (the table's columns, one value each)."""
     from qubonn.training import Dropout
 
     flat: dict[str, Any] = {}
@@ -160,7 +155,7 @@ def _flatten(fixed: Mapping[str, Any]) -> dict[str, Any]:
         if key == "dropout":
             if value is None:
                 continue
-            fields = dataclasses.asdict(value) if isinstance(value, Dropout) else dict(value)
+            fields = value.get_params() if isinstance(value, Dropout) else dict(value)
             flat.update({f"dropout.{k}": v for k, v in fields.items()})
         elif key == "penalties":
             flat.update({f"penalties.{k}": v for k, v in dict(value or {}).items()})
@@ -169,84 +164,92 @@ def _flatten(fixed: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
-_BACKEND_PARAMETERS: dict[str, frozenset[str]] = {}
-
-
+@cache
 def _solver_parameters(backend: str) -> frozenset[str]:
-    if backend not in _BACKEND_PARAMETERS:
-        from qubonn.backends import get_backend
+    from qubonn.backends import get_backend
 
-        _BACKEND_PARAMETERS[backend] = frozenset(get_backend(backend).parameters)
-    return _BACKEND_PARAMETERS[backend]
+    return frozenset(get_backend(backend).parameters)
 
 
-def classifier_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
-    """BNNClassifier keyword arguments from flat sweep keys; unknown keys raise SweepError."""
+def estimator_params(base: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``set_params`` arguments for ``clone(base)`` from flat sweep keys.
+
+    Keys are ``base.get_params(deep=True)`` names (``dropout.p`` spelled with a dot works too);
+    ``head__key`` of a dict parameter (penalties, solver_options) sets that key of the dict;
+    other keys are options of the solver backend (into ``solver_options``).  Unknown keys raise
+    a SweepError that lists the valid ones.  ``dropout__*`` on a classifier without dropout
+    starts from ``Dropout()``'s defaults."""
     from qubonn.training import Dropout
 
-    kwargs: dict[str, Any] = {}
-    dropout: dict[str, Any] = {}
-    penalties: dict[str, Any] = {}
-    solver: dict[str, Any] = {}
-    fields = tuple(Dropout.__dataclass_fields__)
+    valid = base.get_params(deep=True)
+    top: dict[str, Any] = {}
+    nested: dict[str, Any] = {}
+    dicts: dict[str, dict[str, Any]] = {}
     for key, value in params.items():
-        head, dot, tail = key.partition(".")
-        if key in CLASSIFIER_KEYS:
-            kwargs[key] = value
-        elif dot and head == "dropout":
-            if tail not in fields:
-                raise SweepError(f"unknown grid key {key!r}; dropout fields: {', '.join(fields)}")
-            dropout[tail] = value
-        elif dot and head == "penalties":
-            if tail not in PENALTY_KEYS:
-                raise SweepError(f"unknown grid key {key!r}; penalties: {', '.join(PENALTY_KEYS)}")
-            penalties[tail] = value
-        elif key in _RESERVED or dot:
+        name = key.replace(".", "__")
+        head, sep, tail = name.partition("__")
+        if key in _RESERVED or head in _RESERVED:
             hint = " (give seeds with seeds=/--seeds)" if key in ("seed", "seeds") else ""
-            raise SweepError(f"{key!r} cannot be a sweep parameter{hint}; {_valid_keys()}")
+            raise SweepError(f"{key!r} cannot be a sweep parameter{hint}; {valid_keys(base)}")
+        if sep and head == "dropout":
+            if tail not in Dropout.__dataclass_fields__:
+                raise SweepError(
+                    f"unknown grid key {key!r}; dropout fields: "
+                    f"{', '.join(Dropout.__dataclass_fields__)}"
+                )
+            nested[name] = value
+        elif sep and head in valid and (valid[head] is None or isinstance(valid[head], dict)):
+            dicts.setdefault(head, dict(valid[head] or {}))[tail] = value
+        elif name in valid and not sep:
+            top[name] = value
+        elif sep:
+            raise SweepError(f"unknown grid key {key!r}; {valid_keys(base)}")
         else:
-            solver[key] = value
-    backend = kwargs.get("backend", "native")
-    if solver:
-        accepted = _solver_parameters(str(backend))
-        unknown = sorted(set(solver) - accepted - {"seed"})
-        if unknown:
-            raise SweepError(
-                f"unknown grid key(s) {unknown}: not a classifier argument nor an option of "
-                f"backend {backend!r} ({', '.join(sorted(accepted))}); {_valid_keys()}"
-            )
-    if dropout:
-        kwargs["dropout"] = dropout
-    if penalties:
-        kwargs["penalties"] = penalties
-    return {**kwargs, **solver}
+            dicts.setdefault("solver_options", dict(valid["solver_options"] or {}))[name] = value
+    backend = str(top.get("backend", valid["backend"]))
+    solver = set(dicts.get("solver_options", {})) - set(valid["solver_options"] or {})
+    unknown = sorted(solver - _solver_parameters(backend))
+    if unknown:
+        raise SweepError(
+            f"unknown grid key(s) {unknown}: not a classifier parameter nor an option of "
+            f"backend {backend!r} ({', '.join(sorted(_solver_parameters(backend)))}); "
+            + valid_keys(base)
+        )
+    if nested and not isinstance(top.get("dropout", valid["dropout"]), Dropout):
+        top["dropout"] = Dropout(**dict(top.get("dropout") or valid["dropout"] or {}))
+    return {**top, **dicts, **nested}
 
 
-def _valid_keys() -> str:
+def valid_keys(base: Any) -> str:
+    """The keys a sweep of ``base`` takes, for error messages."""
+    names = [k for k in base.get_params(deep=False) if k not in _RESERVED]
     return (
-        f"valid keys: {', '.join(CLASSIFIER_KEYS)}, dropout.<p|rounds|eta|variant|scale|"
-        "batch_size>, penalties.<and|sign|tie>, or an option of the backend (e.g. num_sweeps)"
+        f"valid keys: {', '.join(names)}, dropout.<p|rounds|eta|variant|scale|batch_size>, "
+        "penalties.<and|sign|tie>, or an option of the backend (e.g. num_sweeps)"
     )
 
 
 @dataclass(frozen=True)
 class SweepTask:
-    """One run: the flat parameters (grid point and fixed values) and the seed."""
+    """One run: the flat parameters (grid point and fixed values, the row's columns), their
+    ``set_params`` arguments, the seed, and the GPUs the solve may want (backend, options)."""
 
     params: tuple[tuple[str, Any], ...]
+    set_params: tuple[tuple[str, Any], ...]
     seed: int
+    backend: str
+    solver_options: tuple[tuple[str, Any], ...]
 
-    def kwargs(self) -> dict[str, Any]:
-        return classifier_kwargs(dict(self.params))
+    def estimator(self, base: Any) -> Any:
+        """The classifier of this run: ``clone(base).set_params(...)`` with its seed."""
+        return clone_with(base, dict(self.set_params)).set_params(random_state=self.seed)
 
 
 def _fit_one(task: SweepTask, shared: tuple[Any, Any]) -> dict[str, Any]:
     """Train and score one classifier (runs in a worker)."""
-    from qubonn.training import BNNClassifier
-
-    network, data = shared
+    base, data = shared
     t0 = time.perf_counter()
-    clf = BNNClassifier(network, **task.kwargs(), seed=task.seed, progress=False)
+    clf = task.estimator(base)
     clf.fit(data.X_train, data.y_train)
     fit_s = time.perf_counter() - t0
     final = clf.history_[-1]
@@ -314,15 +317,18 @@ def _seeds(seeds: int | Iterable[int]) -> list[int]:
 
 
 def _grid_points(grid: Mapping[str, Any]) -> list[dict[str, Any]]:
-    axes = []
+    """The grid's points, by scikit-learn's ParameterGrid (a scalar is a one-value axis)."""
+    from sklearn.model_selection import ParameterGrid
+
+    axes = {}
     for key, values in grid.items():
         if isinstance(values, str) or not isinstance(values, Iterable):
             values = [values]
         values = list(values)
         if not values:
             raise SweepError(f"grid axis {key!r} has no values")
-        axes.append([(key, v) for v in values])
-    return [dict(combo) for combo in itertools.product(*axes)]
+        axes[key] = values
+    return list(ParameterGrid(axes))
 
 
 # -- the results table -----------------------------------------------------------------------
@@ -478,7 +484,7 @@ def sweep(
 
     spec_or_network: a .qnn path or a Network;
     grid:       {key: [values]}; keys as in the module docstring;
-    seeds:      a count n (seeds 0..n-1) or a list; each is the classifier's ``seed``;
+    seeds:      a count n (seeds 0..n-1) or a list; each is the classifier's ``random_state``;
     data:       a Dataset, a name for qubonn.datasets.load_data ("digits:3,8"), a dict of
                 qubonn.datasets.digits arguments, or (X_train, y_train, X_test, y_test);
     executor:   "local" (default), "process", "ray", or an executor instance (not closed here);
@@ -487,9 +493,11 @@ def sweep(
     resume:     skip runs whose row (same parameters and seed) is already in ``out``; False
                 deletes ``out`` first and starts over;
     progress:   called as progress(row, done, total) after each finished run;
-    **fixed:    classifier arguments held fixed (backend="neal", num_sweeps=200, dropout=...).
+    **fixed:    classifier parameters held fixed, the grid's keys (backend="neal",
+                num_sweeps=200, dropout=Dropout(...), ...).
     """
     from qubonn.distributed import get_executor, gpus_for
+    from qubonn.training import BNNClassifier
 
     network, network_label = _network(spec_or_network)
     dataset = _dataset(data)
@@ -503,24 +511,12 @@ def sweep(
     key_columns = ["network", "data", *param_columns, "seed"]
     columns = key_columns + list(RESULT_COLUMNS)
 
-    # Validate every grid point here, before any work is shipped.
-    from qubonn.training import BNNClassifier
-
-    tasks: list[SweepTask] = []
-    for point in points:
-        params = {**point, **flat_fixed}
-        try:
-            BNNClassifier(network, **classifier_kwargs(params))
-        except SweepError:
-            raise
-        except (ValueError, TypeError) as e:
-            raise SweepError(f"grid point {_describe(point)}: {e}") from None
-        tasks.extend(SweepTask(tuple(params.items()), s) for s in seed_list)
-
-    base = {"network": network_label, "data": _data_label(dataset)}
+    base_estimator = BNNClassifier(network)
+    tasks = _tasks(base_estimator, points, flat_fixed, seed_list)
+    label = {"network": network_label, "data": _data_label(dataset)}
 
     def row_of(task: SweepTask, result: Mapping[str, Any] | None) -> dict[str, Any]:
-        return {**base, **dict(task.params), "seed": task.seed, **(result or {})}
+        return {**label, **dict(task.params), "seed": task.seed, **(result or {})}
 
     table = None
     if out is not None:
@@ -549,17 +545,16 @@ def sweep(
             cluster_gpus = ex.gpus() if hasattr(ex, "gpus") else 0.0
 
             def gpus(task: SweepTask) -> float:
-                kw = task.kwargs()
-                return gpus_for(str(kw.get("backend", "native")), kw, cluster_gpus)
+                return gpus_for(task.backend, dict(task.solver_options), cluster_gpus)
 
             items = [tasks[i] for i in todo]
             if hasattr(ex, "imap_unordered"):
                 stream = ex.imap_unordered(
-                    _fit_one, items, shared=(network, dataset), num_gpus=gpus
+                    _fit_one, items, shared=(base_estimator, dataset), num_gpus=gpus
                 )
             else:  # a plain map-only executor: rows arrive at the end
                 stream = enumerate(
-                    list(ex.map(partial(_fit_one, shared=(network, dataset)), items))
+                    list(ex.map(partial(_fit_one, shared=(base_estimator, dataset)), items))
                 )
             for j, result in stream:
                 i = todo[j]
@@ -580,6 +575,55 @@ def sweep(
             if owned:
                 ex.close()
     return [r for r in rows if r is not None]
+
+
+def _tasks(
+    base: Any, points: list[dict[str, Any]], fixed: dict[str, Any], seeds: list[int]
+) -> list[SweepTask]:
+    """One task per grid point and seed; every point is checked here (``check_params``),
+    before any work is shipped."""
+    tasks: list[SweepTask] = []
+    for point in points:
+        params = _none_as_text(base, {**point, **fixed})
+        set_params = estimator_params(base, params)
+        try:
+            clf = clone_with(base, set_params)
+            clf.check_params()
+        except SweepError:
+            raise
+        except (ValueError, TypeError) as e:
+            raise SweepError(f"grid point {_describe(point)}: {e}") from None
+        items = tuple(set_params.items())
+        options = tuple(dict(clf.solver_options or {}).items())
+        tasks.extend(
+            SweepTask(tuple(params.items()), items, s, str(clf.backend), options) for s in seeds
+        )
+    return tasks
+
+
+def _none_as_text(base: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Command-line text reads ``none`` as None; for a parameter whose values are words
+    (``margin_scale=none``, ``dropout.scale=none``) it is the word "none"."""
+    from qubonn.training import Dropout
+
+    words = {f"dropout__{k}": v for k, v in Dropout().get_params().items()}
+    words.update(base.get_params(deep=True))
+    return {
+        key: "none"
+        if value is None and isinstance(words.get(key.replace(".", "__")), str)
+        else value
+        for key, value in params.items()
+    }
+
+
+def clone_with(base: Any, set_params: Mapping[str, Any]) -> Any:
+    """``clone(base).set_params(...)`` on a deep copy of the values: nested ``set_params``
+    (``dropout__p``) changes the Dropout it is given in place, so tasks must not share one."""
+    import copy
+
+    from sklearn.base import clone
+
+    return clone(base).set_params(**copy.deepcopy(dict(set_params)))
 
 
 def _describe(point: Mapping[str, Any]) -> str:

@@ -223,8 +223,10 @@ def _fit_independent(executor):
         qubonn.parse(SPEC2),
         dropout={"p": 0.5, "rounds": 3, "variant": "independent"},
         executor=executor,
-        seed=4,
-        **FIXED,
+        random_state=4,
+        backend="neal",
+        num_reads=2,
+        solver_options={"num_sweeps": 30},
     )
     return clf.fit(X, y)
 

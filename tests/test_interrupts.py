@@ -36,9 +36,9 @@ def _compiled_kernels():
     from qubonn.training import BNNClassifier
 
     data = qubonn.datasets.digits(per_class=3, seed=0)
-    BNNClassifier(qubonn.load_spec(SPEC), num_reads=2, num_sweeps=5, margin=0.2).fit(
-        data.X_train, data.y_train
-    )
+    BNNClassifier(
+        qubonn.load_spec(SPEC), num_reads=2, solver_options={"num_sweeps": 5}, margin=0.2
+    ).fit(data.X_train, data.y_train)
 
 
 def _interrupt_mid_solve(proc: subprocess.Popen, marker: str, settle: float = 5.0):
@@ -115,7 +115,9 @@ def test_trainer_raises_on_an_interrupted_sampleset(monkeypatch):
     net = qubonn.parse("input x[4]\noutput y[1] <- x")
     X = np.array([[1, 1, -1, -1], [-1, -1, 1, 1], [1, -1, 1, -1], [-1, 1, -1, 1]])
     y = np.array([0, 1, 0, 1])
-    clf = BNNClassifier(net, backend="native", num_reads=2, num_sweeps=10, seed=0)
+    clf = BNNClassifier(
+        net, backend="native", num_reads=2, solver_options={"num_sweeps": 10}, random_state=0
+    )
     with pytest.raises(Interrupted, match="after 3 of 10 sweeps"):
         clf.fit(X, y)
     assert not hasattr(clf, "weights_")

@@ -124,7 +124,7 @@ def test_trainer_accepts_a_repair_backend():
     net = qubonn.parse(SMALL_NET)
     problem = _problem(net, 6, 2)
     X, y = problem.X, problem.formulation.targets[:, 0]
-    clf = BNNClassifier(net, backend="repair:neal", num_reads=4, num_sweeps=50)
+    clf = BNNClassifier(net, backend="repair:neal", num_reads=4, solver_options={"num_sweeps": 50})
     clf.fit(X, y)
     best = qubonn.solve(problem, backend="repair:neal", num_reads=4, num_sweeps=50, seed=0)
     assert np.all(best.record.broken >= 0)

@@ -14,12 +14,13 @@ from qubonn.sweep import (
     RESULT_COLUMNS,
     SweepError,
     cell,
-    classifier_kwargs,
+    estimator_params,
     parse_grid,
     parse_seeds,
     parse_value,
     sweep,
 )
+from qubonn.training import Dropout
 
 SPEC = "input x[4]\nhidden h[2] <- x\noutput y[1] <- h"
 FIXED = {"backend": "neal", "num_reads": 2, "num_sweeps": 30}
@@ -78,26 +79,62 @@ def test_cells_are_canonical():
     assert cell(parse_value(cell(1e-7))) == cell(1e-7)
 
 
-def test_classifier_kwargs_maps_flat_keys_and_rejects_unknown_ones():
-    kw = classifier_kwargs(
-        {"margin": 0.5, "dropout.p": 0.3, "penalties.sign": 9, "backend": "neal", "num_sweeps": 5}
+def test_estimator_params_map_flat_keys_and_reject_unknown_ones():
+    base = qubonn.BNNClassifier(qubonn.parse(SPEC), backend="neal")
+    kw = estimator_params(
+        base, {"margin": 0.5, "dropout.p": 0.3, "penalties.sign": 9, "num_sweeps": 5}
     )
+    dropout = kw.pop("dropout")
+    assert isinstance(dropout, Dropout) and dropout == Dropout()
     assert kw == {
         "margin": 0.5,
-        "backend": "neal",
-        "dropout": {"p": 0.3},
         "penalties": {"sign": 9},
-        "num_sweeps": 5,
+        "solver_options": {"num_sweeps": 5},
+        "dropout__p": 0.3,
+    }
+    # the double underscore (sklearn's spelling) means the same; a parameter added to the
+    # classifier is a sweep key with no list to update
+    assert estimator_params(base, {"dropout__p": 0.3})["dropout__p"] == 0.3
+    assert estimator_params(base, {"n_jobs": 2, "input_threshold": 0.5}) == {
+        "n_jobs": 2,
+        "input_threshold": 0.5,
     }
     for key, match in [
         ("foo", "unknown grid key.*'foo'.*backend 'neal'"),
         ("dropout.q", "dropout fields: p, rounds"),
-        ("penalties.x", "penalties: and, sign, tie"),
         ("seed", "give seeds with"),
+        ("random_state", "cannot be a sweep parameter"),
         ("executor", "cannot be a sweep parameter"),
     ]:
         with pytest.raises(SweepError, match=match):
-            classifier_kwargs({"backend": "neal", key: 1})
+            estimator_params(base, {key: 1})
+
+
+def test_grid_points_set_the_classifier_by_set_params(tmp_path):
+    """Every grid point is clone(base).set_params(point): margin is fan-in scaled, as in
+    qubonn train (before, a sweep's margin=0.2 was unscaled), and a nested dropout field or a
+    penalty reaches the classifier."""
+    from qubonn.sweep import SweepTask, _tasks
+
+    base = qubonn.BNNClassifier(qubonn.parse(SPEC))
+    (task,) = _tasks(base, [{"margin": 0.2, "dropout.p": 0.25}], {"penalties.sign": 7}, [3])
+    assert isinstance(task, SweepTask) and task.seed == 3
+    clf = task.estimator(base)
+    assert clf.random_state == 3 and clf.dropout.p == 0.25
+    settings = clf.check_params()
+    assert settings.objective.margin_scale == "fan_in" and settings.objective.margin == 0.2
+    assert settings.objective.penalties == {"sign": 7}
+    assert base.dropout is None and base.margin == 0.0  # the base is never changed
+    with pytest.raises(SweepError, match="penalties.x.*unknown penalty"):
+        _tasks(base, [{"penalties.x": 1}], {}, [0])
+    # the CLI reads "none" as None: for a parameter of words it is the word (before: refused)
+    grid = parse_grid(["margin_scale=fan_in,none", "dropout.scale=none"])
+    assert grid == {"margin_scale": ["fan_in", None], "dropout.scale": [None]}
+    points = [{"margin_scale": v, "dropout.scale": None} for v in grid["margin_scale"]]
+    tasks = _tasks(base, points, {}, [0])
+    assert [dict(t.params)["margin_scale"] for t in tasks] == ["fan_in", "none"]
+    assert tasks[1].estimator(base).check_params().objective.margin_scale == "none"
+    assert tasks[1].estimator(base).dropout.scale == "none"
 
 
 def test_bad_grid_points_fail_before_any_run(tmp_path):
@@ -128,8 +165,8 @@ def test_sweep_rows_and_table(tmp_path):
     assert [(r["margin"], r["dropout.p"], r["seed"]) for r in rows[:3]] == [
         (0, 0.0, 0),
         (0, 0.0, 1),
-        (0, 0.5, 0),
-    ]
+        (0.5, 0.0, 0),
+    ]  # ParameterGrid's order: keys sorted, the last one (margin) changing fastest
     for r in rows:
         assert 0 <= r["train_accuracy"] <= 1 and 0 <= r["test_accuracy"] <= 1
         assert r["solves"] == 3  # two dropout rounds and the final fit
@@ -143,8 +180,10 @@ def test_sweep_rows_and_table(tmp_path):
         qubonn.parse(SPEC),
         margin=0.5,
         dropout={"p": 0.5, "rounds": 2, "variant": "independent"},
-        seed=1,
-        **FIXED,
+        random_state=1,
+        backend="neal",
+        num_reads=2,
+        solver_options={"num_sweeps": 30},
     )
     X, y, Xt, yt = _data()
     clf.fit(X, y)
@@ -197,7 +236,12 @@ def test_resume_redoes_a_torn_last_row(tmp_path):
     ran = []
     with pytest.warns(UserWarning, match="cut off"):
         rows = sweep(
-            net, grid, seeds=2, data=_data(), out=out, progress=lambda r, *_: ran.append(r),
+            net,
+            grid,
+            seeds=2,
+            data=_data(),
+            out=out,
+            progress=lambda r, *_: ran.append(r),
             **FIXED,
         )
     assert [r["seed"] for r in ran] == [1]

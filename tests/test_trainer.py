@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 import qubonn
 from qubonn.network import SubNetwork
@@ -33,7 +34,7 @@ def test_separable_toy_problem_reaches_full_training_accuracy():
 
 
 def test_fit_predict_score_and_history(digits, net16):
-    clf = BNNClassifier(net16, num_reads=4, num_sweeps=300, seed=1)
+    clf = BNNClassifier(net16, num_reads=4, solver_options={"num_sweeps": 300}, random_state=1)
     clf.fit(digits.X_train, digits.y_train)
     assert set(clf.predict(digits.X_test)) <= {3, 8}
     assert 0.0 <= clf.score(digits.X_test, digits.y_test) <= 1.0
@@ -61,16 +62,18 @@ def test_the_solver_alone_reaches_the_best_objective_of_a_small_network():
     rng = np.random.default_rng(2)
     X = rng.choice([-1, 1], (12, 4))
     y = rng.choice([3, 8], 12)
-    clf = BNNClassifier(net, margin=0.1, num_reads=4, num_sweeps=300, seed=0).fit(X, y)
+    clf = BNNClassifier(
+        net, margin=0.1, num_reads=4, solver_options={"num_sweeps": 300}, random_state=0
+    ).fit(X, y)
     best = min(expected_energy(clf.problem_, w) for w in all_weight_assignments(clf.problem_))
     assert clf.history_[-1]["objective"] == pytest.approx(best, abs=1e-9)
 
 
 def test_same_seed_same_model(digits, net16):
-    a = BNNClassifier(net16, num_reads=2, num_sweeps=200, seed=5).fit(
+    a = BNNClassifier(net16, num_reads=2, solver_options={"num_sweeps": 200}, random_state=5).fit(
         digits.X_train, digits.y_train
     )
-    b = BNNClassifier(net16, num_reads=2, num_sweeps=200, seed=5).fit(
+    b = BNNClassifier(net16, num_reads=2, solver_options={"num_sweeps": 200}, random_state=5).fit(
         digits.X_train, digits.y_train
     )
     assert a.weights_ == b.weights_
@@ -79,7 +82,9 @@ def test_same_seed_same_model(digits, net16):
 @pytest.mark.parametrize("variant", ["iterative", "independent", "frequency"])
 def test_dropout_scheme_runs_rounds_and_sets_linear_penalties(digits, net16, variant):
     d = Dropout(p=0.4, rounds=3, eta=0.5, variant=variant, batch_size=10)
-    clf = BNNClassifier(net16, dropout=d, num_reads=2, num_sweeps=200, seed=0)
+    clf = BNNClassifier(
+        net16, dropout=d, num_reads=2, solver_options={"num_sweeps": 200}, random_state=0
+    )
     clf.fit(digits.X_train, digits.y_train)
     rounds = [h for h in clf.history_ if h["stage"] == "dropout"]
     assert len(rounds) == 3 and clf.history_[-1]["stage"] == "final"
@@ -101,8 +106,17 @@ def test_dropout_rounds_through_an_executor_match_the_serial_run(digits, net16):
             return [func(i) for i in items]
 
     d = Dropout(p=0.3, rounds=2, variant="independent")
-    a = BNNClassifier(net16, dropout=d, num_reads=2, num_sweeps=200, seed=3)
-    b = BNNClassifier(net16, dropout=d, num_reads=2, num_sweeps=200, seed=3, executor=SerialMap())
+    a = BNNClassifier(
+        net16, dropout=d, num_reads=2, solver_options={"num_sweeps": 200}, random_state=3
+    )
+    b = BNNClassifier(
+        net16,
+        dropout=d,
+        num_reads=2,
+        solver_options={"num_sweeps": 200},
+        random_state=3,
+        executor=SerialMap(),
+    )
     a.fit(digits.X_train, digits.y_train)
     b.fit(digits.X_train, digits.y_train)
     assert SerialMap.calls == 1
@@ -114,20 +128,24 @@ def test_subnetworks_keep_outputs_connected(net16):
     rng = np.random.default_rng(0)
     clf = BNNClassifier(net16, dropout=Dropout(p=0.9, rounds=1))
     for _ in range(20):
-        keep = clf._sample_keep(rng)
+        keep = clf._sample_keep(net16, 0.9, rng)
         assert keep.any() and SubNetwork(net16, keep).connected_outputs()
 
 
 def test_multiclass_one_vs_rest():
     data = qubonn.datasets.digits(classes=(0, 1, 2), per_class=5, size=4, seed=0)
     net = qubonn.parse("input x[4x4]\nhidden h[2] <- x\noutput y[3] <- h\n")
-    clf = BNNClassifier(net, num_reads=2, num_sweeps=200).fit(data.X_train, data.y_train)
+    clf = BNNClassifier(net, num_reads=2, solver_options={"num_sweeps": 200}).fit(
+        data.X_train, data.y_train
+    )
     assert set(clf.predict(data.X_test)) <= {0, 1, 2}
     assert list(clf.classes_) == [0, 1, 2]
 
 
 def test_margin_changes_the_objective(digits, net16):
-    clf = BNNClassifier(net16, margin=0.05, margin_scale="fan_in", num_reads=2, num_sweeps=200)
+    clf = BNNClassifier(
+        net16, margin=0.05, margin_scale="fan_in", num_reads=2, solver_options={"num_sweeps": 200}
+    )
     clf.fit(digits.X_train, digits.y_train)
     assert clf.problem_.weights["margin"] == 0.05
     objective = clf.history_[-1]["objective"]
@@ -140,10 +158,10 @@ def test_margin_changes_the_objective(digits, net16):
     "X, y, message",
     [
         (np.ones((4, 15)), np.array([3, 8, 3, 8]), "16 inputs"),
-        (np.ones(16), np.array([3]), "1-D"),
+        (np.ones(16), np.array([3]), "Expected 2D array"),
         (np.full((2, 16), 0.5), np.array([3, 8]), "-1/\\+1"),
         (np.ones((2, 16)), np.array([3, 3]), "only one class"),
-        (np.ones((2, 16)), np.array([3, 8, 8]), "one label per sample"),
+        (np.ones((2, 16)), np.array([3, 8, 8]), "inconsistent numbers of samples"),
         (np.ones((3, 16)), np.array([1, 2, 3]), "one output classifies two classes"),
     ],
 )
@@ -152,21 +170,28 @@ def test_bad_inputs_are_explained(net16, X, y, message):
         BNNClassifier(net16, num_reads=1).fit(X, y)
 
 
-def test_bad_settings_are_explained(net16):
+def test_bad_settings_are_explained_by_fit(net16):
+    X, y = np.ones((2, 16)), np.array([3, 8])
     with pytest.raises(ValueError, match="dropout p"):
         Dropout(p=1.5)
     with pytest.raises(ValueError, match="unknown dropout option"):
-        BNNClassifier(net16, dropout={"prob": 0.3})
+        BNNClassifier(net16, dropout={"prob": 0.3}).fit(X, y)
+    with pytest.raises(ValueError, match="dropout p must be in"):
+        BNNClassifier(net16, dropout=Dropout()).set_params(dropout__p=2.0).fit(X, y)
     with pytest.raises(ValueError, match="num_reads"):
-        BNNClassifier(net16, num_reads=0)
+        BNNClassifier(net16, num_reads=0).fit(X, y)
     with pytest.raises(qubonn.backends.UnknownBackendError, match="neal"):
-        BNNClassifier(net16, backend="nael")
-    with pytest.raises(RuntimeError, match="not fitted"):
+        BNNClassifier(net16, backend="nael").fit(X, y)
+    with pytest.raises(ValueError, match=r"solver_options\['seed'\].*random_state="):
+        BNNClassifier(net16, solver_options={"seed": 1}).fit(X, y)
+    with pytest.raises(NotFittedError, match="not fitted"):
         BNNClassifier(net16).predict(np.ones((1, 16)))
 
 
 def test_saved_model_predicts_like_the_classifier(tmp_path, digits, net16):
-    clf = BNNClassifier(net16, num_reads=2, num_sweeps=200).fit(digits.X_train, digits.y_train)
+    clf = BNNClassifier(net16, num_reads=2, solver_options={"num_sweeps": 200}).fit(
+        digits.X_train, digits.y_train
+    )
     path = clf.save(tmp_path / "m.json")
     model = qubonn.load_model(path)
     assert np.array_equal(model.predict(digits.X_test), clf.predict(digits.X_test))

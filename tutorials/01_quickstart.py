@@ -95,7 +95,9 @@ fig.tight_layout()
 # call compiles its kernels, which takes a few seconds.
 
 # %%
-clf = BNNClassifier(network, backend="native", num_reads=8, num_sweeps=1000, seed=0)
+clf = BNNClassifier(
+    network, backend="native", num_reads=8, solver_options={"num_sweeps": 1000}, random_state=0
+)
 clf.fit(data.X_train, data.y_train)
 
 print(f"train accuracy: {clf.score(data.X_train, data.y_train):.1%}")

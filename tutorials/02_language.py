@@ -236,7 +236,13 @@ print(problem.size_report())
 
 # %%
 three = qubonn.datasets.digits(classes=(0, 1, 7), per_class=10, size=4, seed=0)
-clf = BNNClassifier(networks["multiclass"], backend="neal", num_reads=8, num_sweeps=500, seed=0)
+clf = BNNClassifier(
+    networks["multiclass"],
+    backend="neal",
+    num_reads=8,
+    solver_options={"num_sweeps": 500},
+    random_state=0,
+)
 clf.fit(three.X_train, three.y_train)
 print(
     f"{clf.history_[-1]['variables']:,} variables; "

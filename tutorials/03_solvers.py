@@ -192,8 +192,9 @@ fig.tight_layout()
 #   sweeps.
 #
 # In the trainer, choosing a backend is one argument:
-# `BNNClassifier(network, backend="neal", num_reads=8, num_sweeps=1000)`. Solver options that
-# a backend does not know raise `SolverOptionError` instead of being silently ignored:
+# `BNNClassifier(network, backend="neal", num_reads=8, solver_options={"num_sweeps": 1000})`.
+# Solver options that a backend does not know raise `SolverOptionError` instead of being
+# silently ignored:
 
 # %%
 try:

@@ -47,14 +47,14 @@ data = qubonn.datasets.digits(classes=(3, 8), per_class=20, size=4, seed=0)
 print(f"{len(data.y_train)} training and {len(data.y_test)} test images, {network!r}")
 
 SEEDS = (0, 1, 2)
-SOLVER = dict(backend="native", num_reads=8, num_sweeps=1000)
+SOLVER = dict(backend="native", num_reads=8, solver_options={"num_sweeps": 1000})
 
 
 def run(seeds=SEEDS, **settings):
     """Train one classifier per seed; (train accuracies, test accuracies, classifiers)."""
     train, test, models = [], [], []
     for seed in seeds:
-        clf = BNNClassifier(network, seed=seed, **SOLVER, **settings)
+        clf = BNNClassifier(network, random_state=seed, **SOLVER, **settings)
         clf.fit(data.X_train, data.y_train)
         train.append(clf.score(data.X_train, data.y_train))
         test.append(clf.score(data.X_test, data.y_test))
@@ -88,15 +88,17 @@ for name, (train, test, _) in results.items():
 
 # %% [markdown]
 # What a margin changes is visible in the output's pre-activation z, which `decision_function`
-# returns. The output has four hidden inputs and a bias, so z is a sum of five +-1 terms: an odd
-# number from -5 to 5. We plot `y * z` (positive when the output is on the right side) for the
-# training images, without a margin and with `hard_margin=2`.
+# returns (for two classes as z + 1/2, so that `> 0` means the second class even where z = 0,
+# the tie that sign(0) = +1 gives to it). The output has four hidden inputs and a bias, so z
+# is a sum of five +-1 terms: an odd number from -5 to 5. We plot `y * z` (positive when the
+# output is on the right side) for the training images, without a margin and with
+# `hard_margin=2`.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
 for ax, name in zip(axes, ["soft 0", "hard 2"], strict=True):
     clf = results[name][2][0]
-    z = clf.decision_function(data.X_train)[:, 0]
+    z = clf.decision_function(data.X_train) - 0.5
     signed = np.where(data.y_train == data.classes[1], z, -z)  # > 0: right side
     values, counts = np.unique(signed, return_counts=True)
     ax.bar(values, counts, color=["tab:red" if v < 0 else "tab:green" for v in values])
@@ -125,7 +127,7 @@ for p in (0.3, 0.5):
 clf = results["dropout p=0.3"][2][0]
 print(f"\n{'stage':8s} {'round':>5s} {'hidden kept':>11s} {'variables':>9s} {'train acc':>9s}")
 for rec in clf.history_:
-    rnd = "" if rec["round"] is None else rec["round"]
+    rnd = rec["step"] if rec["stage"] == "dropout" else ""
     print(
         f"{rec['stage']:8s} {rnd!s:>5s} {rec['kept']:11d} {rec['variables']:9d} "
         f"{rec['train_accuracy']:9.0%}"

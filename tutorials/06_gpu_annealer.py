@@ -188,8 +188,8 @@ print("progress calls:", len(seen), " last:", seen[-1] if seen else None)
 #
 # Handed a compiled training problem, the native backend runs its *structured* mode by default
 # (exact moves between valid networks, CPU; tutorial 1). The single-spin SA and MA of this
-# tutorial are `mode="spin"`; the trainer passes its solver options through, so the mode,
-# algorithm, device and precision are plain keyword arguments:
+# tutorial are `mode="spin"`; the trainer passes its `solver_options` dict through, so the mode,
+# algorithm, device and precision go there:
 
 # %%
 network = qubonn.parse("input pixels[4x4]\nhidden h[3] <- pixels\noutput y[1] <- h")
@@ -200,12 +200,10 @@ for algorithm in ("sa", "ma"):
         network,
         backend="native",
         num_reads=16,
-        num_sweeps=1000,
-        seed=0,
-        mode="spin",
-        algorithm=algorithm,
-        device=device,
-        dtype="float32",
+        solver_options=dict(
+            num_sweeps=1000, mode="spin", algorithm=algorithm, device=device, dtype="float32"
+        ),
+        random_state=0,
     )
     clf.fit(data.X_train, data.y_train)
     rec = clf.history_[-1]
@@ -221,7 +219,9 @@ for algorithm in ("sa", "ma"):
 # with the structured mode, whose reads are all valid:
 
 # %%
-clf = BNNClassifier(network, backend="native", num_reads=16, num_sweeps=300, seed=0)
+clf = BNNClassifier(
+    network, backend="native", num_reads=16, solver_options={"num_sweeps": 300}, random_state=0
+)
 clf.fit(data.X_train, data.y_train)
 rec = clf.history_[-1]
 print(

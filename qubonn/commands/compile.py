@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 from qubonn.commands._data import add_data_arguments, dataset_from_args
@@ -28,14 +29,16 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
         "--margin",
         type=float,
         default=0.0,
-        help="soft margin strength mu (default %(default)s)",
+        help="soft margin strength mu, divided by each neuron's fan-in unless --margin-scale "
+        "none (default %(default)s)",
     )
     g.add_argument(
         "--margin-scale",
-        choices=("none", "fan_in"),
-        default="none",
-        help="scale the soft margin per neuron: none, or fan_in (by its fan-in) "
-        "(default %(default)s)",
+        choices=("fan_in", "none"),
+        default="fan_in",
+        help="how mu applies per neuron: fan_in (mu / fan-in, so one mu means the same for narrow "
+        "and wide neurons; the default everywhere, as in BNNClassifier and qubonn sweep) or none "
+        "(mu unscaled) (default %(default)s)",
     )
     g.add_argument(
         "--hard-margin",
@@ -62,14 +65,9 @@ def objective_from_args(args: argparse.Namespace):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"--penalty {name} needs a number, e.g. {name}=40; not {item!r}")
         penalties[name] = float(value)
-    return Objective(
-        loss=args.loss,
-        loss_weight=args.loss_weight,
-        margin=args.margin,
-        margin_scale=args.margin_scale,
-        hard_margin=args.hard_margin,
-        penalties=penalties,
-    )
+    # every other field of the objective has a flag of its own name (--loss-weight: loss_weight)
+    names = [f.name for f in dataclasses.fields(Objective) if f.name != "penalties"]
+    return Objective(**{name: getattr(args, name) for name in names}, penalties=penalties)
 
 
 def add_parser(subparsers) -> None:

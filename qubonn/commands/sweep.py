@@ -28,9 +28,9 @@ def add_parser(subparsers) -> None:
         nargs="+",
         default=[],
         metavar="KEY=V1,V2",
-        help="grid axes: classifier arguments (margin, loss, backend, num_reads, ...), dropout.* "
-        "(p, rounds, eta, variant, scale, batch_size), penalties.* (and, sign, tie) or backend "
-        "options (num_sweeps, ...)",
+        help="grid axes: BNNClassifier parameters (margin, margin_scale, loss, backend, num_reads, "
+        "...; margin is fan-in scaled as in qubonn train), dropout.* (p, rounds, eta, variant, "
+        "scale, batch_size), penalties.* (and, sign, tie) or backend options (num_sweeps, ...)",
     )
     p.add_argument(
         "--set",
@@ -89,13 +89,14 @@ def run(args: argparse.Namespace) -> int:
 
     from qubonn.sweep import (
         SweepError,
-        _valid_keys,
         cell,
         parse_grid,
         parse_seeds,
         summarize,
         sweep,
+        valid_keys,
     )
+    from qubonn.training import BNNClassifier
 
     grid = parse_grid(args.grid)
     fixed: dict = {}
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         if key in own:
             raise SweepError(
                 f"--set {key}: '{key}' cannot be a sweep parameter (the command sets it); "
-                + _valid_keys()
+                + valid_keys(BNNClassifier())
             )
     for key, value in (("backend", args.backend), ("num_reads", args.reads)):
         if value is not None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import sys
 import time
+import warnings
 
 from qubonn.commands._data import add_data_arguments, data_selection, dataset_from_args
 from qubonn.commands._output import add_force_argument, check_output, data_input
@@ -21,23 +25,31 @@ def _solver_option(text: str) -> tuple[str, object]:
     return name.replace("-", "_"), value
 
 
-#: trainer settings that have a flag of their own: not backend options (--option)
-_TRAINER_FLAGS = {
+#: the flags of trainer settings whose flag is not ``--`` + the name with dashes
+_IRREGULAR_FLAGS = {
     "seed": "--seed",
+    "random_state": "--seed",
     "num_reads": "--reads",
-    "backend": "--backend",
-    "loss": "--loss",
-    "loss_weight": "--loss-weight",
-    "margin": "--margin",
-    "margin_scale": "--margin-scale",
-    "hard_margin": "--hard-margin",
     "penalties": "--penalty",
     "dropout": "--dropout-p and the other --dropout-* options",
-    "progress": "--quiet",
-    "engine": "the Python API (BNNClassifier(engine=...))",
-    "executor": "the Python API (BNNClassifier(executor=...))",
+    "verbose": "--quiet",
     "network": "the SPEC argument",
+    "solver_options": "--option NAME=VALUE itself",
 }
+
+
+def _trainer_flag(name: str, args: argparse.Namespace) -> str | None:
+    """How to set trainer setting ``name`` (a BNNClassifier parameter), or None when ``name``
+    is not one (so it is a backend option)."""
+    from qubonn.training import BNNClassifier
+
+    if name in _IRREGULAR_FLAGS:
+        return _IRREGULAR_FLAGS[name]
+    if name not in BNNClassifier().get_params(deep=False):
+        return None
+    if hasattr(args, name):
+        return "--" + name.replace("_", "-")
+    return f"the Python API (BNNClassifier({name}=...))"
 
 
 def _backend_options(args: argparse.Namespace) -> dict:
@@ -47,10 +59,10 @@ def _backend_options(args: argparse.Namespace) -> dict:
 
     options: dict = {}
     for name, value in args.option:
-        if name in _TRAINER_FLAGS:
+        flag = _trainer_flag(name, args)
+        if flag is not None:
             raise SolverOptionError(
-                f"--option {name}: {name} is a trainer setting, not a backend option; "
-                f"use {_TRAINER_FLAGS[name]}"
+                f"--option {name}: {name} is a trainer setting, not a backend option; use {flag}"
             )
         if name in options:
             raise SolverOptionError(f"--option {name} is given twice; give it once")
@@ -76,6 +88,32 @@ def _solve_line(record: dict, backend: str) -> str:
     if valid < reads:
         line += " (invalid reads break constraints; their networks were replayed)"
     return line
+
+
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """Warnings (e.g. a constant classifier) as ``qubonn train: warning: ...`` lines."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"qubonn train: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
+def _settings_line(clf) -> str:
+    """The classifier's settings that differ from its defaults, on one line (the network has
+    a line of its own)."""
+    defaults = type(clf)().get_params(deep=False)
+    parts = [
+        f"{name}={value!r}"
+        for name, value in clf.get_params(deep=False).items()
+        if name not in ("network", "verbose")
+        and value not in (None, {})
+        and repr(value) != repr(defaults[name])
+    ]
+    return f"{type(clf).__name__}({', '.join(parts)})"
 
 
 def add_parser(subparsers) -> None:
@@ -135,7 +173,7 @@ def add_parser(subparsers) -> None:
     add_force_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     # the regularisation experiment (docs/results.md): the soft margin helps on unseen data
-    p.set_defaults(func=run, per_class_default=20, margin=0.2, margin_scale="fan_in")
+    p.set_defaults(func=run, per_class_default=20, margin=0.2)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,22 +196,17 @@ def run(args: argparse.Namespace) -> int:
             variant=args.dropout_variant,
             batch_size=args.dropout_batch,
         )
-    options = _backend_options(args)
     clf = BNNClassifier(
         network,
-        loss=objective.loss,
-        loss_weight=objective.loss_weight,
-        margin=objective.margin,
-        margin_scale=objective.margin_scale,
-        hard_margin=objective.hard_margin,
-        penalties=objective.penalties,
         dropout=dropout,
         backend=args.backend,
         num_reads=args.reads,
-        seed=args.seed,
-        progress=not args.quiet,
-        **options,
+        solver_options=_backend_options(args),
+        random_state=args.seed,
+        verbose=0 if args.quiet else 1,
+        **dataclasses.asdict(objective),
     )
+    clf.check_params()
     # before any training: a wrong --out must not cost a training run
     check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
     print(f"network:  {args.spec}: {network!r}")
@@ -181,9 +214,10 @@ def run(args: argparse.Namespace) -> int:
         f"data:     {data.name}: {len(data.y_train)} training / {len(data.y_test)} test samples, "
         f"classes {list(data.classes)}"
     )
-    print(f"trainer:  {clf!r}")
+    print(f"trainer:  {_settings_line(clf)}")
     t0 = time.perf_counter()
-    clf.fit(data.X_train, data.y_train)
+    with _warnings_as_lines():
+        clf.fit(data.X_train, data.y_train)
     elapsed = time.perf_counter() - t0
     final = clf.history_[-1]
     rounds = [h for h in clf.history_ if h["stage"] == "dropout"]
@@ -194,7 +228,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"train:    {final['train_accuracy']:.1%} (the solver's best network, replayed)")
     test_acc = clf.score(data.X_test, data.y_test) if len(data.y_test) else float("nan")
     print(f"test:     {test_acc:.1%}")
-    ste = STEClassifier(network, seed=args.seed).fit(data.X_train, data.y_train)
+    with _warnings_as_lines():
+        ste = STEClassifier(network, random_state=args.seed).fit(data.X_train, data.y_train)
     if len(data.y_test):
         print(
             f"baseline: STE gradient training on the same data: test "

@@ -55,7 +55,7 @@ def compile(  # noqa: A001 - the public name the docs promise
     loss: str = "hinge",
     loss_weight: float = 1.0,
     margin: float = 0.0,
-    margin_scale: str = "none",
+    margin_scale: str = "fan_in",
     hard_margin: int = 0,
     penalties: dict[str, float] | None = None,
     linear_penalties: np.ndarray | None = None,
@@ -67,8 +67,9 @@ def compile(  # noqa: A001 - the public name the docs promise
 
     y: one +-1 (or 0/1) target per sample for a single output, or (N, n_outputs) for several.
     Objective keywords (or an :class:`Objective`): ``loss`` ("hinge" or "01"), ``loss_weight``,
-    ``margin`` (soft margin strength mu), ``margin_scale`` ("none" or "fan_in"), ``hard_margin``
-    (m), ``penalties`` (overrides of the safe constraint weights "and", "sign", "tie").
+    ``margin`` (soft margin strength mu), ``margin_scale`` ("fan_in", the default, or "none"),
+    ``hard_margin`` (m), ``penalties`` (overrides of the safe constraint weights "and", "sign",
+    "tie").
     ``linear_penalties``: h_e per parameter (arcs, then biases) for sum_e h_e w_e.
     ``extra``: a PyQUBO expression over the problem's variable labels ("w[0]", "b[3]", ...),
     compiled by PyQUBO and added in either engine.

@@ -41,6 +41,12 @@ class Executor(ABC):
 
     name: str = "executor"
 
+    def __deepcopy__(self, memo: dict) -> Executor:
+        """An executor is a handle to workers (a pool, a cluster connection) that all its users
+        share, not a value: ``copy.deepcopy`` -- and so scikit-learn's ``clone`` of a classifier
+        given ``executor=`` -- keeps the same one instead of copying its open pipes."""
+        return self
+
     @abstractmethod
     def imap_unordered(
         self,

@@ -28,7 +28,8 @@ class Objective:
                    ``loss_weight`` per misclassified output.
     loss_weight:   L, the weight of the loss term.
     margin:        mu >= 0, soft margin reward  -mu * sum_n sum_j a_nj z_nj  (= -mu sum |z|).
-    margin_scale:  "none" or "fan_in" (use mu / K_j per neuron).
+    margin_scale:  "fan_in" (the default everywhere: mu / K_j per neuron, so that one mu means
+                   the same for narrow and wide neurons) or "none" (mu for every neuron).
     hard_margin:   m >= 0 (hinge loss only): an output counts as correct only if |z| >= 2m + 1.
     penalties:     overrides of the constraint weights {"and", "sign", "tie"}; missing ones get
                    the safe value from :func:`safe_penalties`.
@@ -37,7 +38,7 @@ class Objective:
     loss: LossName = "hinge"
     loss_weight: float = 1.0
     margin: float = 0.0
-    margin_scale: Literal["none", "fan_in"] = "none"
+    margin_scale: Literal["none", "fan_in"] = "fan_in"
     hard_margin: int = 0
     penalties: dict[str, float] = field(default_factory=dict)
 

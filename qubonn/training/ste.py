@@ -32,15 +32,23 @@ epoch, which has trained longer on the same accuracy and usually has the larger 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from qubonn.network import Network, Weights, check_inputs
+from qubonn.network import Network, Weights
+from qubonn.training.trainer import (
+    binary_inputs,
+    default_network,
+    seed_sequence,
+    warn_if_constant,
+)
 
 __all__ = ["STEClassifier"]
 
@@ -129,16 +137,18 @@ def _sign(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0, -1.0)
 
 
-class STEClassifier:
+class STEClassifier(ClassifierMixin, BaseEstimator):
     """Straight-through-estimator training of a binary :class:`~qubonn.network.Network`.
 
-    A scikit-learn style classifier (``fit`` / ``predict`` / ``score``, ``get_params`` /
-    ``set_params``), the gradient baseline that the exact QUBO training is compared against.
+    A scikit-learn estimator (``clone``, ``GridSearchCV``, ``Pipeline`` work), the gradient
+    baseline that the exact QUBO training is compared against.
 
     Parameters
     ----------
     network:
-        The binary network to train; any DAG the IR allows.  With one output neuron the task must
+        The binary network to train; any DAG the IR allows; None trains
+        :func:`~qubonn.training.trainer.default_network` (inputs wired straight to the outputs),
+        sized from the data in ``fit``.  With one output neuron the task must
         be binary (output +1 means ``classes_[1]``); with ``k > 1`` output neurons there must be
         ``k`` classes, one output per class (one-vs-rest), and the prediction is the class whose
         output has the largest pre-activation (ties: the first).
@@ -151,11 +161,17 @@ class STEClassifier:
     loss:
         ``"squared_hinge"`` (default, smooth near the margin) or ``"hinge"``, on the output
         pre-activations scaled by ``1/sqrt(fan-in)``, with margin 1.
-    seed:
-        Seeds the latent-weight initialisation and the shuffling: equal seeds give equal models.
     init_scale:
         Latent weights start uniform in ``[-init_scale, init_scale]``; small values let the
         weights flip early in training.
+    input_threshold:
+        None (inputs must be -1/+1) or a number t that binarises X (x >= t -> +1), as in
+        :class:`~qubonn.training.BNNClassifier`.
+    random_state:
+        Seeds the latent-weight initialisation and the shuffling: equal ints give equal models
+        (an int, None, or a numpy RandomState).
+    verbose:
+        > 0 prints one line per epoch (loss, training accuracy).
 
     Attributes
     ----------
@@ -164,79 +180,60 @@ class STEClassifier:
         the best training accuracy of the binarised network (ties: the later epoch).
     classes_: np.ndarray
         The class labels, sorted.
-    history_: dict[str, list[float]]
-        Per epoch: ``"loss"`` (mean training loss over the mini-batches), ``"train_accuracy"``
-        (exact accuracy of the binarised network on the training set after the epoch) and
-        ``"time"`` (seconds since the start of ``fit``).
+    history_: list[dict]
+        One record per epoch, in the format of both classifiers
+        (:data:`~qubonn.training.trainer.HISTORY_KEYS`): ``stage`` "epoch", ``step`` (the
+        epoch), ``train_accuracy`` (exact accuracy of the binarised network on the training set
+        after the epoch), ``objective`` (mean training loss over the mini-batches) and
+        ``time_s`` (seconds the epoch took).
     latent_w_, latent_b_: np.ndarray
         The real-valued latent weights (in [-1, 1]) of that epoch, whose signs are ``weights_``;
         their magnitudes say how firmly training settled each weight.
     best_epoch_: int
-        Index into the ``history_`` lists of the epoch whose weights are kept.
+        Index into ``history_`` of the epoch whose weights are kept.
     n_features_in_: int
         Width of X seen in ``fit`` (the network's number of input units).
     """
 
     def __init__(
         self,
-        network: Network,
+        network: Network | None = None,
         epochs: int = 60,
         lr: float = 0.005,
         batch_size: int = 32,
         loss: str = "squared_hinge",
-        seed: int | None = 0,
         init_scale: float = 0.1,
+        *,
+        input_threshold: float | None = None,
+        random_state: Any = 0,
+        verbose: int = 0,
     ) -> None:
         self.network = network
         self.epochs = epochs
         self.lr = lr
         self.batch_size = batch_size
         self.loss = loss
-        self.seed = seed
         self.init_scale = init_scale
-
-    # -- scikit-learn protocol ----------------------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters, so that ``sklearn.base.clone`` and searches work."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
-
-    def set_params(self, **params: Any) -> STEClassifier:
-        valid = self.get_params()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(
-                    f"invalid parameter '{name}' for STEClassifier; valid: {', '.join(valid)}"
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        return (
-            f"STEClassifier({self.network!r}, epochs={self.epochs}, lr={self.lr}, "
-            f"batch_size={self.batch_size}, loss={self.loss!r}, seed={self.seed})"
-        )
+        self.input_threshold = input_threshold
+        self.random_state = random_state
+        self.verbose = verbose
 
     # -- public API ---------------------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray) -> STEClassifier:
         """Train on +-1 inputs ``X`` (N x n_inputs) and labels ``y`` (N,); returns ``self``."""
         self._check_params()
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
         net = self.network
-        X = self._check_X(X)
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise ValueError(f"y has shape {y.shape}; pass a 1-D array of class labels")
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} samples but y has {y.shape[0]}; pass one label per row of X"
-            )
+        if net is None:
+            net = default_network(X.shape[1], np.unique(y).size)
+        X = binary_inputs(X, self.input_threshold, net)
+        self.network_ = net
         classes, y_idx = np.unique(y, return_inverse=True)
         n_out = net.n_outputs
         if classes.size < 2:
             raise ValueError(
-                f"y has a single class ({classes[0]!r}); a classifier needs at least 2 classes"
+                f"y has only one class ({classes[0]!r}); a classifier needs at least 2 classes"
             )
         if n_out == 1 and classes.size != 2:
             raise ValueError(
@@ -254,7 +251,7 @@ class STEClassifier:
         else:
             T = np.where(y_idx[:, None] == np.arange(n_out)[None, :], 1.0, -1.0)
 
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(seed_sequence(self.random_state))
         plan = _plan(net)
         has_bias = net.has_bias
         latent_w = rng.uniform(-self.init_scale, self.init_scale, net.n_arcs)
@@ -264,19 +261,19 @@ class STEClassifier:
         adam = _Adam(self.lr, [latent_w, latent_b])
 
         self.classes_ = classes
-        self.n_features_in_ = net.n_inputs
-        history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "time": []}
+        history: list[dict] = []
         best: tuple[float, Weights, np.ndarray, np.ndarray] | None = None
         Xf = X.astype(np.float64)
         n = X.shape[0]
-        t0 = time.perf_counter()
         with _single_threaded_blas():  # see there: small products
             for epoch in range(self.epochs):
+                t0 = time.perf_counter()
                 perm = rng.permutation(n)
                 total = 0.0
                 for start in range(0, n, self.batch_size):
                     idx = perm[start : start + self.batch_size]
                     batch_loss, gw, gb = self._loss_and_grad(
+                        net,
                         plan, latent_w, latent_b, Xf[idx], T[idx]
                     )
                     total += batch_loss * idx.size
@@ -285,43 +282,49 @@ class STEClassifier:
                     np.clip(latent_b, -1.0, 1.0, out=latent_b)
                 weights = self._binarise(latent_w, latent_b)
                 acc = float(np.mean(self._predict_idx(X, weights) == y_idx))
-                history["loss"].append(total / n)
-                history["train_accuracy"].append(acc)
-                history["time"].append(time.perf_counter() - t0)
+                history.append(
+                    {
+                        "stage": "epoch",
+                        "step": epoch,
+                        "train_accuracy": acc,
+                        "objective": total / n,
+                        "time_s": time.perf_counter() - t0,
+                    }
+                )
+                if self.verbose:
+                    print(f"epoch {epoch}: loss {total / n:.4g}, train accuracy {acc:.1%}")
                 if best is None or acc >= best[0]:
                     best = (acc, weights, latent_w.copy(), latent_b.copy())
                     self.best_epoch_ = epoch
         assert best is not None  # epochs >= 1 is checked above
         self.weights_, self.latent_w_, self.latent_b_ = best[1:]
         self.history_ = history
+        warn_if_constant(
+            self,
+            classes[self._predict_idx(X, self.weights_)],
+            "try more epochs, another lr or random_state, or a wider network",
+        )
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        """Integer pre-activations of the output neurons of the binary network (N x n_outputs)."""
-        self._check_fitted()
-        return self.network.predict_outputs(self._check_X(X), self.weights_)[1]
+        """Integer pre-activations of the output neurons of the binary network: (N,) for two
+        classes, as z + 1/2 so that ``> 0`` means ``classes_[1]`` (the IR's sign(0) = +1);
+        (N, n_outputs) for one-vs-rest."""
+        X = self._inputs(X)
+        z = self.network_.predict_outputs(X, self.weights_)[1]
+        return z[:, 0] + 0.5 if self.network_.n_outputs == 1 else z
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class labels predicted by the binarised network (exactly the BNN's forward pass)."""
-        self._check_fitted()
-        return self.classes_[self._predict_idx(self._check_X(X), self.weights_)]
-
-    def score(self, X: np.ndarray, y: np.ndarray) -> float:
-        """Accuracy of the binarised network on ``(X, y)``."""
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        pred = self.predict(X)
-        if y.shape != pred.shape:
-            raise ValueError(f"y has shape {y.shape}; pass one label per row of X ({pred.shape})")
-        return float(np.mean(pred == y))
+        X = self._inputs(X)
+        return self.classes_[self._predict_idx(X, self.weights_)]
 
     # -- internals ----------------------------------------------------------------------------
     def _check_params(self) -> None:
-        if not isinstance(self.network, Network):
+        if self.network is not None and not isinstance(self.network, Network):
             raise ValueError(
-                f"network must be a qubonn Network (from qubonn.parse or qubonn.load_spec), "
-                f"not {type(self.network).__name__}"
+                f"network must be a qubonn Network (from qubonn.parse or qubonn.load_spec) or "
+                f"None, not {type(self.network).__name__}"
             )
         if not (isinstance(self.epochs, int | np.integer) and self.epochs >= 1):
             raise ValueError(f"epochs must be an integer >= 1, not {self.epochs!r}")
@@ -334,27 +337,26 @@ class STEClassifier:
         if self.loss not in _LOSSES:
             raise ValueError(f"loss must be one of {', '.join(_LOSSES)}, not {self.loss!r}")
 
-    def _check_X(self, X: np.ndarray) -> np.ndarray:
-        return check_inputs(X, self.network.n_inputs)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "weights_"):
-            raise ValueError("this STEClassifier is not fitted yet; call fit(X, y) first")
+    def _inputs(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "weights_")
+        X = validate_data(self, X, reset=False)
+        return binary_inputs(X, self.input_threshold, self.network_)
 
     def _predict_idx(self, X: np.ndarray, weights: Weights) -> np.ndarray:
         """Class indices from the exact binary forward pass."""
-        act, z = self.network.predict_outputs(X, weights)
+        act, z = self.network_.predict_outputs(X, weights)
         if act.shape[1] == 1:
             return (act[:, 0] > 0).astype(np.int64)
         return np.argmax(z, axis=1)
 
     def _binarise(self, latent_w: np.ndarray, latent_b: np.ndarray) -> Weights:
         w = np.where(latent_w >= 0, 1, -1).astype(np.int8)
-        b = np.where(self.network.has_bias, np.where(latent_b >= 0, 1, -1), 0).astype(np.int8)
+        b = np.where(self.network_.has_bias, np.where(latent_b >= 0, 1, -1), 0).astype(np.int8)
         return Weights(w=w, b=b)
 
     def _loss_and_grad(
         self,
+        net: Network,
         plan: list[_Group],
         latent_w: np.ndarray,
         latent_b: np.ndarray,
@@ -362,7 +364,6 @@ class STEClassifier:
         T: np.ndarray,
     ) -> tuple[float, np.ndarray, np.ndarray]:
         """Loss of a mini-batch and its STE gradients with respect to the latent parameters."""
-        net = self.network
         n, n_in = X.shape[0], net.n_inputs
         values = np.empty((n, n_in + net.n_neurons))
         values[:, :n_in] = X

@@ -1,29 +1,51 @@
-"""The trainer: scikit-learn style fit / predict / score over compile -> solve -> decode.
+"""The trainer: a scikit-learn estimator over compile -> solve -> decode.
 
 ``BNNClassifier(network, ...).fit(X, y)`` compiles the exact training QUBO, hands it to a solver
 backend, decodes every read, keeps the read whose *replayed* network has the lowest training
 objective, and records a history.  With ``dropout=Dropout(...)`` it first runs the
 dropout-inspired scheme: thinned subnetworks are trained and their solutions set linear penalties
 h_e on the parameters of the full model (see docs/formulation.md and docs/training.md).
+
+Both classifiers (this one and :class:`~qubonn.training.STEClassifier`) are real scikit-learn
+estimators: ``__init__`` only stores its arguments, ``fit`` validates them, and ``clone``,
+``GridSearchCV``, ``Pipeline`` and ``cross_val_score`` work.  Their ``history_`` has one format,
+see :data:`HISTORY_KEYS`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from qubonn.errors import Interrupted
+from qubonn.errors import ConstantPredictionWarning, Interrupted
 from qubonn.formulation import Objective, objective_value
 from qubonn.network import Network, SubNetwork, Weights, check_inputs
 from qubonn.training.labels import encode_targets
 from qubonn.training.metrics import predict_targets
 
+#: The keys of every ``history_`` record, of both classifiers: ``stage`` ("dropout" or "final"
+#: for a QUBO solve, "epoch" for gradient training), ``step`` (round or epoch number within the
+#: stage), ``train_accuracy`` (exact accuracy of the binary network of that step on the data it
+#: was trained on), ``objective`` (what the step minimised: the replayed QUBO objective, or the
+#: mean mini-batch loss) and ``time_s`` (seconds the step took).  Records of a QUBO solve add what
+#: the solver returned: kept, variables, couplings, compile_s, solve_s, mode, reads,
+#: valid_share, best_energy.
+HISTORY_KEYS = ("stage", "step", "train_accuracy", "objective", "time_s")
 
-@dataclass(frozen=True)
+_DROPOUT_VARIANTS = ("iterative", "independent", "frequency")
+_DROPOUT_SCALES = ("none", "keep", "presence")
+
+
+@dataclass
 class Dropout:
     """The dropout-inspired iterative regulariser.
 
@@ -37,6 +59,11 @@ class Dropout:
     scale:      "none", "keep" (eta / (1 - p)) or "presence" (h_e rescaled by rounds / times
                 e was present);
     batch_size: train each round on a random mini-batch of this many samples (None: all).
+
+    A parameter object in scikit-learn's sense: ``get_params`` / ``set_params`` make its
+    fields nested parameters of the classifier, so ``GridSearchCV(clf, {"dropout__p": [0.1,
+    0.3]})`` works when ``clf.dropout`` is a ``Dropout``.  Values are checked when it is made
+    and again when the classifier is fitted (``set_params`` does not check).
     """
 
     p: float = 0.3
@@ -47,18 +74,35 @@ class Dropout:
     batch_size: int | None = None
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The fields, as scikit-learn's nested parameters (``dropout__p``, ...)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def set_params(self, **params: Any) -> Dropout:
+        """Set fields in place (what ``GridSearchCV`` does with ``dropout__p=...``)."""
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"invalid dropout parameter {name!r}; valid: {', '.join(valid)}")
+            setattr(self, name, value)
+        return self
+
+    def validate(self) -> None:
+        """Raise a ValueError naming the first field with an impossible value."""
         if not 0 <= self.p < 1:
             raise ValueError(f"dropout p must be in [0, 1), not {self.p!r}")
         if int(self.rounds) != self.rounds or self.rounds < 1:
             raise ValueError(f"dropout rounds must be an integer >= 1, not {self.rounds!r}")
         if not (np.isfinite(self.eta) and self.eta >= 0):
             raise ValueError(f"dropout eta must be a number >= 0, not {self.eta!r}")
-        if self.variant not in ("iterative", "independent", "frequency"):
+        if self.variant not in _DROPOUT_VARIANTS:
             raise ValueError(
                 f"dropout variant must be 'iterative', 'independent' or 'frequency', "
                 f"not {self.variant!r}"
             )
-        if self.scale not in ("none", "keep", "presence"):
+        if self.scale not in _DROPOUT_SCALES:
             raise ValueError(
                 f"dropout scale must be 'none', 'keep' or 'presence', not {self.scale!r}"
             )
@@ -69,7 +113,11 @@ class Dropout:
 
 
 def as_dropout(value: Dropout | dict | None) -> Dropout | None:
-    if value is None or isinstance(value, Dropout):
+    """A checked :class:`Dropout` (or None) from a Dropout, a dict of its fields or None."""
+    if value is None:
+        return None
+    if isinstance(value, Dropout):
+        value.validate()
         return value
     if isinstance(value, dict):
         unknown = set(value) - set(Dropout.__dataclass_fields__)
@@ -85,6 +133,78 @@ def as_dropout(value: Dropout | dict | None) -> Dropout | None:
 def check_X(X: Any, network: Network, what: str = "X") -> np.ndarray:
     """+-1 inputs (N, n_inputs): the shared validator :func:`qubonn.network.check_inputs`."""
     return check_inputs(X, network.n_inputs, what=what)
+
+
+def default_network(n_features: int, n_classes: int) -> Network:
+    """The network ``network=None`` trains: the inputs wired straight to one output (two
+    classes) or one output per class (one-vs-rest), i.e. a binary perceptron."""
+    from qubonn.language import parse
+
+    outputs = 1 if n_classes == 2 else n_classes
+    return parse(f"input x[{n_features}]\noutput y[{outputs}] <- x")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    """An integral number (2 or 2.0, as a grid may give it), not a bool."""
+    return _is_number(value) and np.isfinite(value) and float(value).is_integer()
+
+
+def check_random_state(random_state: Any) -> None:
+    """Raise a ValueError unless ``random_state`` is an int >= 0, None, or a numpy
+    RandomState/Generator (scikit-learn's convention)."""
+    if random_state is None or isinstance(
+        random_state, np.random.RandomState | np.random.Generator
+    ):
+        return
+    if not _is_int(random_state) or random_state < 0:
+        raise ValueError(
+            f"random_state must be an integer >= 0, None, or a numpy RandomState/Generator; "
+            f"not {random_state!r}"
+        )
+
+
+def seed_sequence(random_state: Any) -> np.random.SeedSequence:
+    """The seeds of a fit: an int gives the same seeds as the former ``seed=`` argument, None
+    fresh ones, a ``RandomState``/``Generator`` one drawn from it."""
+    check_random_state(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.SeedSequence(int(random_state.randint(2**31 - 1)))
+    if isinstance(random_state, np.random.Generator):
+        return np.random.SeedSequence(int(random_state.integers(2**63 - 1)))
+    return np.random.SeedSequence(None if random_state is None else int(random_state))
+
+
+def binary_inputs(X: np.ndarray, input_threshold: float | None, network: Network) -> np.ndarray:
+    """X as +-1 int8 for the network: binarised at ``input_threshold`` (x >= t -> +1), or
+    checked to be +-1 already when it is None."""
+    if input_threshold is not None:
+        X = np.where(np.asarray(X) >= input_threshold, 1, -1).astype(np.int8)
+    try:
+        return check_X(X, network)
+    except ValueError as e:
+        if input_threshold is None and "only -1 and +1" in str(e):
+            raise ValueError(
+                f"{e}; or set input_threshold (e.g. BNNClassifier(input_threshold=0.5)) to "
+                "binarise inside the classifier"
+            ) from None
+        raise
+
+
+def warn_if_constant(classifier: Any, predictions: np.ndarray, what: str) -> None:
+    """Warn (:class:`~qubonn.errors.ConstantPredictionWarning`) when a fitted network predicts
+    one class for every training sample: a constant classifier, whatever its accuracy says."""
+    if predictions.size and np.all(predictions == predictions[0]):
+        warnings.warn(
+            f"{type(classifier).__name__}: the trained network predicts class "
+            f"{np.asarray(predictions[0]).tolist()!r} for all {predictions.size} training "
+            f"samples (a constant classifier); {what}",
+            ConstantPredictionWarning,
+            stacklevel=3,
+        )
 
 
 def _pick_best(problem, sampleset) -> tuple[Weights, float, float]:
@@ -149,6 +269,9 @@ def train_once(
         raise _interrupted(backend, options, sampleset.info)
     weights, obj, _ = _pick_best(problem, sampleset)
     record = {
+        "train_accuracy": problem.accuracy(weights),
+        "objective": obj,
+        "time_s": t2 - t0,
         "kept": int(network.hidden.size),
         "variables": problem.n_variables,
         "couplings": int(problem.qubo().quadratic.nnz),
@@ -158,8 +281,6 @@ def train_once(
         "reads": len(sampleset),
         "valid_share": 1.0 - problem.broken_share(sampleset),
         "best_energy": float(sampleset.first.energy),
-        "objective": obj,
-        "train_accuracy": problem.accuracy(weights),
     }
     return problem, sampleset, weights, record
 
@@ -186,166 +307,227 @@ def _run_round(task: _RoundTask) -> tuple[np.ndarray, dict]:
     return params, record
 
 
-class BNNClassifier:
+class _Settings(NamedTuple):
+    """The checked, converted parameters of one fit (what ``__init__`` stored, validated)."""
+
+    objective: Objective
+    dropout: Dropout | None
+    solver_options: dict
+
+
+class BNNClassifier(ClassifierMixin, BaseEstimator):
     """A binary neural network classifier trained exactly, as a QUBO.
 
     >>> clf = BNNClassifier(qubonn.load_spec("examples/digits.qnn"), margin=0.05)
     >>> clf.fit(X_train, y_train).score(X_test, y_test)
 
     network:        a :class:`~qubonn.network.Network` (one output for two classes, or one
-                    output per class for one-vs-rest).
+                    output per class for one-vs-rest); None trains :func:`default_network`,
+                    the inputs wired straight to the outputs, sized from the data in ``fit``.
     loss, loss_weight, margin, margin_scale, hard_margin, penalties: the objective (see
-                    :class:`~qubonn.formulation.Objective`).
-    dropout:        a :class:`Dropout` (or a dict of its options) to run the dropout scheme.
-    backend:        a solver name from ``qubonn.backends_available()``; ``num_reads``, ``seed``
-                    and ``**solver_options`` go to it.
+                    :class:`~qubonn.formulation.Objective`; ``margin_scale="fan_in"``, the
+                    default everywhere, divides the margin by each neuron's fan-in).
+    dropout:        a :class:`Dropout` (or a dict of its options) to run the dropout scheme;
+                    with a ``Dropout``, ``dropout__p`` etc. are nested parameters.
+    backend:        a solver name from ``qubonn.backends_available()``; ``num_reads``,
+                    ``solver_options`` (a dict, e.g. ``{"num_sweeps": 500}``) and a seed drawn
+                    from ``random_state`` go to it.
     engine:         compiler engine, "fast" or "pyqubo".
-    progress:       show progress bars (tqdm); False for scripts.
+    input_threshold: None (inputs must be -1/+1: a clear error otherwise) or a number t that
+                    binarises X inside the classifier (x >= t -> +1, else -1), in ``fit``,
+                    ``predict`` and ``decision_function`` alike.
+    random_state:   an int (equal ints give equal models), None, or a numpy RandomState.
+    verbose:        > 0 shows progress bars (tqdm).
+    n_jobs:         processes for independent dropout rounds (``variant="independent"`` or
+                    "frequency"); None or 1: serial; -1: all CPUs.  ``executor`` overrides it.
     executor:       run independent dropout rounds through it (``executor.map``).
 
-    The trained network is the solver's own best read (by replayed objective).  The native
-    backend moves between valid network states (its structured mode), so its reads are valid
-    networks; ``history_`` records, per solve, the share of valid reads and the objective.
+    ``__init__`` only stores these; ``fit`` checks them (with the same messages as before), so
+    ``clone``, ``set_params`` and ``GridSearchCV`` work.  The trained network is the solver's
+    own best read (by replayed objective); ``history_`` records each solve (see
+    :data:`HISTORY_KEYS`).  ``fit`` warns (:class:`~qubonn.errors.ConstantPredictionWarning`)
+    when the trained network predicts one class for every training sample.
     """
 
     def __init__(
         self,
-        network: Network,
+        network: Network | None = None,
         *,
         loss: str = "hinge",
         loss_weight: float = 1.0,
         margin: float = 0.0,
-        margin_scale: str = "none",
+        margin_scale: str = "fan_in",
         hard_margin: int = 0,
         penalties: dict[str, float] | None = None,
         dropout: Dropout | dict | None = None,
         backend: str = "native",
         num_reads: int = 16,
-        seed: int | None = 0,
+        solver_options: dict[str, Any] | None = None,
         engine: str = "fast",
-        progress: bool = False,
+        input_threshold: float | None = None,
+        random_state: Any = 0,
+        verbose: int = 0,
+        n_jobs: int | None = None,
         executor: Any = None,
-        **solver_options: Any,
     ):
-        if not isinstance(network, Network):
+        self.network = network
+        self.loss = loss
+        self.loss_weight = loss_weight
+        self.margin = margin
+        self.margin_scale = margin_scale
+        self.hard_margin = hard_margin
+        self.penalties = penalties
+        self.dropout = dropout
+        self.backend = backend
+        self.num_reads = num_reads
+        self.solver_options = solver_options
+        self.engine = engine
+        self.input_threshold = input_threshold
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+        self.executor = executor
+
+    # -- parameters -------------------------------------------------------------------------
+    def check_params(self) -> _Settings:
+        """Check the stored parameters (what ``fit`` does first) and convert them; raises a
+        ValueError/TypeError that names the parameter.  Lets a search reject a bad grid point
+        before any training."""
+        from qubonn.backends import backend_names, get_backend
+
+        if self.network is not None and not isinstance(self.network, Network):
             raise TypeError(
                 f"BNNClassifier needs a qubonn Network (qubonn.load_spec(path) or qubonn.parse("
-                f"text)), not {type(network).__name__}"
+                f"text)) or None, not {type(self.network).__name__}"
             )
-        self.network = network
-        self.objective = Objective(
-            loss=loss,
-            loss_weight=loss_weight,
-            margin=margin,
-            margin_scale=margin_scale,
-            hard_margin=hard_margin,
-            penalties=dict(penalties or {}),
-        )
-        self.dropout = as_dropout(dropout)
-        from qubonn.backends import backend_names
+        # every field of the Objective is a parameter of the same name here (one list: the
+        # Objective's); a new objective field is a new __init__ argument, nothing else
+        fields = [f.name for f in dataclasses.fields(Objective)]
+        values = {name: getattr(self, name) for name in fields}
+        values["penalties"] = dict(values["penalties"] or {})
+        objective = Objective(**values)
+        dropout = as_dropout(self.dropout)
+        if self.backend not in backend_names():
+            get_backend(self.backend)  # raises the registry's clear error with the valid names
+        if not _is_int(self.num_reads) or self.num_reads < 1:
+            raise ValueError(f"num_reads must be an integer >= 1, not {self.num_reads!r}")
+        if self.engine not in ("fast", "pyqubo"):
+            raise ValueError(f"engine must be 'fast' or 'pyqubo', not {self.engine!r}")
+        threshold = self.input_threshold
+        if threshold is not None and not (_is_number(threshold) and np.isfinite(threshold)):
+            raise ValueError(
+                f"input_threshold must be a number or None, not {self.input_threshold!r}"
+            )
+        if self.n_jobs is not None and (not _is_int(self.n_jobs) or self.n_jobs == 0):
+            raise ValueError(f"n_jobs must be None, -1 or an integer >= 1, not {self.n_jobs!r}")
+        options = dict(self.solver_options or {})
+        for name, own in (("num_reads", "num_reads="), ("seed", "random_state=")):
+            if name in options:
+                raise ValueError(
+                    f"solver_options[{name!r}]: {name} is set by the classifier's {own} "
+                    "parameter; give it there"
+                )
+        check_random_state(self.random_state)
+        return _Settings(objective, dropout, options)
 
-        if backend not in backend_names():
-            from qubonn.backends import get_backend
-
-            get_backend(backend)  # raises the registry's clear error with the valid names
-        if int(num_reads) != num_reads or num_reads < 1:
-            raise ValueError(f"num_reads must be an integer >= 1, not {num_reads!r}")
-        if engine not in ("fast", "pyqubo"):
-            raise ValueError(f"engine must be 'fast' or 'pyqubo', not {engine!r}")
-        self.backend = backend
-        self.num_reads = int(num_reads)
-        self.seed = seed
-        self.engine = engine
-        self.progress = progress
-        self.executor = executor
-        self.solver_options = solver_options
-
-    def __repr__(self) -> str:
-        o = self.objective
-        parts = [f"loss={o.loss!r}"]
-        if o.margin:
-            parts.append(f"margin={o.margin:g}")
-        if o.hard_margin:
-            parts.append(f"hard_margin={o.hard_margin}")
-        if self.dropout:
-            parts.append(f"dropout={self.dropout}")
-        parts.append(f"backend={self.backend!r}")
-        return f"BNNClassifier({self.network!r}, {', '.join(parts)})"
-
-    # -- fitting ----------------------------------------------------------------------------
-    def _solver_options(self, seed: int | None) -> dict:
+    def _solver_options(self, settings: _Settings, seed: int | None) -> dict:
         """Options for the backend; the seed only where the backend takes one."""
         from qubonn.backends import get_backend
 
-        options = {"num_reads": self.num_reads, **self.solver_options}
+        options = {"num_reads": int(self.num_reads), **settings.solver_options}
         if "seed" in get_backend(self.backend).parameters:
             options["seed"] = seed
         return options
 
+    # -- fitting ----------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> BNNClassifier:
-        """Train on +-1 inputs X (n_samples, n_inputs) and class labels y; returns self.
+        """Train on inputs X (n_samples, n_features) and class labels y; returns self.
 
-        Raises :class:`~qubonn.errors.Interrupted` when a solve is interrupted (Ctrl-C): a
-        partial solve is not a trained model, so nothing is fitted from it."""
-
-        X = check_X(X, self.network)
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"y must be 1-D with one label per sample ({X.shape[0]}), not shape {y.shape}"
-            )
-        self.classes_ = np.unique(y)
-        if self.classes_.size < 2:
-            raise ValueError(f"y has only one class ({self.classes_.tolist()}); need at least two")
-        T = encode_targets(y, self.classes_.tolist(), self.network.n_outputs)
-        seeds = np.random.SeedSequence(self.seed).generate_state(
-            (self.dropout.rounds if self.dropout else 0) + 1
+        X must be -1/+1 unless ``input_threshold`` is set.  Raises
+        :class:`~qubonn.errors.Interrupted` when a solve is interrupted (Ctrl-C): a partial
+        solve is not a trained model, so nothing is fitted from it."""
+        settings = self.check_params()
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if classes.size < 2:
+            raise ValueError(f"y has only one class ({classes.tolist()}); need at least two")
+        network = self.network
+        if network is None:
+            network = default_network(X.shape[1], classes.size)
+        X = binary_inputs(X, self.input_threshold, network)
+        T = encode_targets(y, classes.tolist(), network.n_outputs)
+        dropout = settings.dropout
+        seeds = seed_sequence(self.random_state).generate_state(
+            (dropout.rounds if dropout else 0) + 1
         )
+        self.network_ = network
+        self.classes_ = classes
         self.history_: list[dict] = []
-        h = np.zeros(self.network.n_parameters)
-        if self.dropout is not None:
-            h = self._dropout_penalties(X, T, seeds[:-1])
-        self.linear_penalties_ = h
+        h = np.zeros(network.n_parameters)
+        if dropout is not None:
+            h = self._dropout_penalties(settings, X, T, seeds[:-1])
         bar = self._bar(1, "final solve")
         problem, sampleset, weights, record = train_once(
-            self.network,
+            network,
             X,
             T,
-            self.objective,
+            settings.objective,
             h,
             self.backend,
-            self._solver_options(int(seeds[-1])),
+            self._solver_options(settings, int(seeds[-1])),
             self.engine,
         )
+        self.linear_penalties_ = h
+        self.objective_ = settings.objective
         self.weights_ = weights
         self.problem_ = problem
         self.sampleset_ = sampleset
-        self.history_.append({"stage": "final", "round": None, **record})
+        self.history_.append({"stage": "final", "step": 0, **record})
         if bar is not None:
             bar.update(1)
             bar.close()
+        hint = "a smaller margin" if self.margin else "a margin (e.g. margin=0.2)"
+        if self.margin and self.margin_scale == "none":
+            hint = "margin_scale='fan_in' (the default) or a smaller margin"
+        warn_if_constant(
+            self,
+            classes[predict_targets(network, X, weights)],
+            f"try {hint}, more num_reads or num_sweeps (solver_options), or a wider network",
+        )
         return self
 
     def _bar(self, total: int, desc: str):
-        if not self.progress:
+        if not self.verbose:
             return None
         from tqdm.auto import tqdm
 
         return tqdm(total=total, desc=desc, leave=False)
 
-    def _sample_keep(self, rng: np.random.Generator) -> np.ndarray:
-        hidden = self.network.hidden.size
+    def _sample_keep(self, network: Network, p: float, rng: np.random.Generator) -> np.ndarray:
+        hidden = network.hidden.size
         for _ in range(1000):
-            keep = rng.random(hidden) >= self.dropout.p
-            if SubNetwork(self.network, keep).connected_outputs():
+            keep = rng.random(hidden) >= p
+            if SubNetwork(network, keep).connected_outputs():
                 return keep
-        raise ValueError(
-            f"dropout p={self.dropout.p} cuts every path to an output in 1000 tries; lower p"
-        )
+        raise ValueError(f"dropout p={p} cuts every path to an output in 1000 tries; lower p")
 
-    def _dropout_penalties(self, X: np.ndarray, T: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-        d = self.dropout
-        n_par = self.network.n_parameters
+    def _round_executor(self) -> tuple[Any, bool]:
+        """(executor for independent rounds or None, whether this fit owns and closes it)."""
+        if self.executor is not None:
+            return self.executor, False
+        if self.n_jobs is None or self.n_jobs == 1:
+            return None, False
+        from qubonn.distributed import ProcessExecutor
+
+        return ProcessExecutor(workers=None if self.n_jobs < 0 else int(self.n_jobs)), True
+
+    def _dropout_penalties(
+        self, settings: _Settings, X: np.ndarray, T: np.ndarray, seeds: np.ndarray
+    ) -> np.ndarray:
+        d = settings.dropout
+        network = self.network_
+        n_par = network.n_parameters
         rng = np.random.default_rng(int(seeds[0]) if seeds.size else 0)
         eta = d.eta / (1 - d.p) if d.scale == "keep" else d.eta
         h = np.zeros(n_par)
@@ -353,7 +535,7 @@ class BNNClassifier:
         present = np.zeros(n_par)
         tasks = []
         for r in range(d.rounds):
-            keep = self._sample_keep(rng)
+            keep = self._sample_keep(network, d.p, rng)
             rows = (
                 np.sort(rng.choice(X.shape[0], size=min(d.batch_size, X.shape[0]), replace=False))
                 if d.batch_size
@@ -363,35 +545,39 @@ class BNNClassifier:
 
         def task_for(r, keep, rows, h_now):
             return _RoundTask(
-                self.network,
+                network,
                 keep,
                 X[rows],
                 T[rows],
-                self.objective,
+                settings.objective,
                 h_now if d.variant == "iterative" else np.zeros(n_par),
                 self.backend,
-                self._solver_options(int(seeds[r])),
+                self._solver_options(settings, int(seeds[r])),
             )
 
         bar = self._bar(d.rounds, "dropout rounds")
-        if d.variant != "iterative" and self.executor is not None:
-            results = self.executor.map(
-                _run_round, [task_for(r, k, rows, h) for r, k, rows in tasks]
-            )
-        else:
-            results = None
+        results = None
+        if d.variant != "iterative":
+            executor, owned = self._round_executor()
+            if executor is not None:
+                try:
+                    results = executor.map(
+                        _run_round, [task_for(r, k, rows, h) for r, k, rows in tasks]
+                    )
+                finally:
+                    if owned:
+                        executor.close()
         for i, (r, keep, rows) in enumerate(tasks):
             if results is None:
                 params, record = _run_round(task_for(r, keep, rows, h))
             else:
                 params, record = results[i]
-            where = SubNetwork(self.network, keep).parameter_map
+            where = SubNetwork(network, keep).parameter_map
             present[where] += 1
             plus[where] += params > 0
             if d.variant in ("iterative", "independent"):
                 h[where] -= eta * params
-            record.update({"stage": "dropout", "round": r})
-            self.history_.append(record)
+            self.history_.append({"stage": "dropout", "step": r, **record})
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(acc=f"{record['train_accuracy']:.2f}")
@@ -405,49 +591,47 @@ class BNNClassifier:
         return h
 
     # -- using the trained network ----------------------------------------------------------
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "weights_"):
-            raise RuntimeError("this BNNClassifier is not fitted yet; call fit(X, y) first")
+    def _inputs(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "weights_")
+        X = validate_data(self, X, reset=False)
+        return binary_inputs(X, self.input_threshold, self.network_)
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Output pre-activations (n_samples, n_outputs) of the trained network."""
-        self._check_fitted()
-        return self.network.predict_outputs(check_X(X, self.network), self.weights_)[1]
+        """Output pre-activations of the trained network: shape (n,) for two classes,
+        (n, n_classes) for one-vs-rest.  For two classes it is z + 1/2 (z the integer
+        pre-activation), so that ``> 0`` means ``classes_[1]`` exactly as the network's
+        sign(0) = +1 does."""
+        X = self._inputs(X)
+        z = self.network_.predict_outputs(X, self.weights_)[1]
+        return z[:, 0] + 0.5 if self.network_.n_outputs == 1 else z
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels of X, by the trained network's forward pass."""
-        self._check_fitted()
-        idx = predict_targets(self.network, check_X(X, self.network), self.weights_)
+        X = self._inputs(X)
+        idx = predict_targets(self.network_, X, self.weights_)
         return self.classes_[idx]
-
-    def score(self, X: Any, y: Any) -> float:
-        """Accuracy on (X, y)."""
-        y = np.asarray(y)
-        pred = self.predict(X)
-        if y.shape != pred.shape:
-            raise ValueError(f"y has shape {y.shape}; expected {pred.shape}")
-        return float(np.mean(pred == y))
 
     def to_model(self, metadata: dict | None = None):
         from qubonn.modelfile import TrainedModel
 
-        self._check_fitted()
+        check_is_fitted(self, "weights_")
+        dropout = as_dropout(self.dropout)
         meta = {
             "classes": self.classes_.tolist(),
-            "objective": {k: v for k, v in asdict(self.objective).items()},
-            "dropout": asdict(self.dropout) if self.dropout else None,
+            "objective": {k: v for k, v in asdict(self.objective_).items()},
+            "dropout": asdict(dropout) if dropout else None,
             "backend": self.backend,
             "num_reads": self.num_reads,
-            "seed": self.seed,
+            "seed": int(self.random_state) if _is_int(self.random_state) else None,
             "solver_options": {
                 k: v
-                for k, v in self.solver_options.items()
+                for k, v in (self.solver_options or {}).items()
                 if isinstance(v, int | float | str | bool | None)
             },
             "train_accuracy": self.history_[-1]["train_accuracy"],
             **(metadata or {}),
         }
-        return TrainedModel(self.network, self.weights_, meta)
+        return TrainedModel(self.network_, self.weights_, meta)
 
     def save(self, path: str | Path, metadata: dict | None = None) -> Path:
         """Write the trained model file (spec, weights, classes, training settings)."""
