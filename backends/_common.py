@@ -29,7 +29,7 @@ import numpy as np
 
 from qubonn.errors import SolverOptionError
 
-from ._schedule import MAX_SWEEPS, default_beta_range, make_schedule
+from ._schedule import MAX_SWEEPS, default_beta_range, make_schedule, memory_budget
 
 #: Every backend's progress callback: ``progress(done, total, best_energy)``, counted in the
 #: backend's own unit (sweeps for native and neal, reads for OpenJij, chunks for exact), with the
@@ -64,13 +64,6 @@ def unknown_options(where: str, unknown: list[str], valid: list[str], strict: bo
     if strict or _STRICT.get():
         raise SolverOptionError(message)
     warnings.warn(message + "; ignored", dimod.exceptions.SamplerUnknownArgWarning, stacklevel=4)
-
-
-def memory_budget() -> int:
-    """Bytes a solve may hold: half the machine's memory, or ``QUBONN_MAX_MEMORY``."""
-    from qubonn.compiler import default_memory_budget
-
-    return default_memory_budget()
 
 
 def check_memory(need: float, what: str, advice: str) -> None:

@@ -1,4 +1,5 @@
-"""Annealing schedules and the automatic beta range: one rule for every annealer.
+"""Annealing schedules, the automatic beta range and the memory budget: one rule for every
+annealer.
 
 numpy only (no dimod), so that the native annealer's core imports it on a bare GPU machine.
 Schedules are computed slice by slice (:func:`schedule_slice`), so a run of 10**9 sweeps never
@@ -8,6 +9,7 @@ holds an array of 10**9 betas.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -103,3 +105,16 @@ def default_beta_range(
     hot = math.log(2.0) / float(np.quantile(bounds, 0.9))
     cold = math.log(100.0) / (2.0 * float(coefs.min()))
     return float(hot), float(max(cold, hot))
+
+
+def memory_budget() -> int:
+    """Bytes a solve may hold: ``QUBONN_MAX_MEMORY`` (the compiler's rule and format), else half
+    the machine's memory; cheap, since a time-limited solve counts the check."""
+    if os.environ.get("QUBONN_MAX_MEMORY"):
+        from qubonn.compiler import default_memory_budget
+
+        return default_memory_budget()
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 << 30

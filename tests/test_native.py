@@ -240,8 +240,40 @@ def test_keyboard_interrupt_returns_best_so_far() -> None:
     assert ss.first.energy <= calls[-1][2] + 1e-9
 
 
+_FIRST_CALL = """
+import json, sys, time
+import dimod
+from qubonn.backends.gset import gset_dir, load_gset
+from qubonn.backends.native import NativeSampler
+if gset_dir() is not None:
+    bqm = load_gset("G22").bqm
+else:  # G22's size: 2000 nodes, about 20,000 edges
+    bqm = dimod.generators.gnp_random_bqm(2000, 0.01, "SPIN", random_state=0)
+sampler = NativeSampler()
+t0 = time.perf_counter()
+ss = sampler.sample(bqm, num_reads=8, time_limit=float(sys.argv[1]), seed=1, device="cpu")
+print(json.dumps({"wall": time.perf_counter() - t0, "sweeps": ss.info["num_sweeps"]}))
+"""
+
+
+@needs_numba
+def test_time_limit_on_the_first_call_in_a_process_uses_the_budget() -> None:
+    """A fresh interpreter (every CLI run): loading the kernels must not size the run.  It ran
+    about 9 sweeps in a fifth of the budget; now >= 90% of it is used, with a small overrun."""
+    import json
+
+    limit = 2.0
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_CALL, str(limit)], capture_output=True, text=True, check=True
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert 0.9 * limit <= got["wall"] <= limit + 0.25, got
+    assert got["sweeps"] > 100, got
+
+
 def test_time_limit_alone_sizes_the_schedule() -> None:
     bqm = random_qubo_bqm(60, seed=4, density=0.2)
+    NativeSampler().sample(bqm, num_reads=4, num_sweeps=1, seed=0, device="cpu")  # kernels in
     ss = NativeSampler().sample(bqm, num_reads=4, time_limit=0.3, seed=0, device="cpu")
     assert ss.info["num_sweeps"] > 8
     assert ss.info["timing"]["total_s"] < 2.0

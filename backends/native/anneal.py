@@ -31,6 +31,7 @@ from qubonn.backends._schedule import (
     check_beta_range,
     check_schedule_type,
     make_schedule,
+    memory_budget,
     schedule_slice,
 )
 from qubonn.errors import SolverOptionError
@@ -534,17 +535,6 @@ def _check_memory(problem: IsingProblem, num_reads: int, dtype: str, dense: bool
             + (", matrix='sparse'" if dense else "")
             + ", or raise QUBONN_MAX_MEMORY"
         )
-
-
-def memory_budget() -> int:
-    """Half the machine's memory, or ``QUBONN_MAX_MEMORY`` (the compiler's rule)."""
-    try:
-        from qubonn.compiler import default_memory_budget
-    except ImportError:  # a bare GPU machine without scipy: half the memory
-        import os
-
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
-    return default_memory_budget()
 
 
 def anneal(

@@ -139,7 +139,7 @@ class NativeSampler(BackendSampler):
                 "backend='native')), not a bare BQM; use mode='spin' or 'auto'"
             )
         init = self.initial_states_array(bqm, opts, dimod.SPIN, generator="tile")
-        result = self._anneal(ising_problem(bqm), opts, init)
+        result = self._anneal(ising_problem(bqm), opts, init, t0)
         samples = result.samples
         if bqm.vartype is dimod.BINARY:
             samples = ((samples + 1) // 2).astype(np.int8)
@@ -147,9 +147,12 @@ class NativeSampler(BackendSampler):
         info["timing"] = dict(info["timing"], sample_s=time.perf_counter() - t0)
         return dimod.SampleSet.from_samples_bqm((samples, list(bqm.variables)), bqm, info=info)
 
-    def _anneal(self, problem: IsingProblem, opts: dict[str, Any], init: Any) -> Any:
-        """:func:`anneal` with the checked options; a progress that returns True stops it."""
+    def _anneal(self, problem: IsingProblem, opts: dict[str, Any], init: Any, t0: float) -> Any:
+        """:func:`anneal` with the checked options; a progress that returns True stops it.  The
+        time limit counts from ``t0``, the call: building the Ising arrays is part of it."""
         spin = {k: v for k, v in opts.items() if k not in ("mode", "initial_states", "progress")}
+        if spin["time_limit"] is not None:
+            spin["time_limit"] = max(spin["time_limit"] - (time.perf_counter() - t0), 1e-6)
         return anneal(problem, initial_states=init, progress=_stopping(opts["progress"]), **spin)
 
     def sample_qubo_arrays(
@@ -180,7 +183,7 @@ class NativeSampler(BackendSampler):
             init = self.initial_states_array(
                 shell, {**opts, "initial_states": given}, dimod.SPIN, generator="tile"
             )
-        result = self._anneal(problem, opts, init)
+        result = self._anneal(problem, opts, init, t0)
         x = ((result.samples + 1) // 2).astype(np.int8)
         xf = x.astype(np.float64)
         energy = np.einsum("si,si->s", xf, (quadratic @ xf.T).T) + xf @ linear + offset
