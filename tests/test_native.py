@@ -377,3 +377,20 @@ def test_solving_a_compiled_problem_through_arrays_matches_the_bqm_path() -> Non
     assert np.array_equal(via_arrays.record.sample[:, order_a], via_bqm.record.sample[:, order_b])
     assert np.allclose(via_arrays.record.energy, via_bqm.record.energy)
     assert np.allclose(via_arrays.record.energy, problem.bqm.energies(via_arrays))
+
+
+def test_structured_mode_warns_about_options_it_does_not_take() -> None:
+    """Spin-only or unknown options in the structured mode: dimod's warning, strict an error."""
+    import qubonn
+    from qubonn.backends._common import strict_options
+
+    net = qubonn.parse("input x[2]\noutput y[1] <- x\n")
+    problem = qubonn.compile(net, np.array([[1, 1], [-1, -1], [1, -1]]), np.array([1, 0, 1]))
+    unknown = dimod.exceptions.SamplerUnknownArgWarning
+    with pytest.warns(unknown, match=r"structured mode \(matrix: mode='spin' only\)"):
+        ss = qubonn.solve(problem, backend="native", matrix="dense", num_sweeps=5, seed=0)
+    assert ss.info["mode"] == "structured"
+    with pytest.warns(unknown, match="'bogus'"):
+        qubonn.solve(problem, backend="native", bogus=1, num_sweeps=5, seed=0)
+    with strict_options(), pytest.raises(SolverOptionError, match="no option 'bogus'"):
+        qubonn.solve(problem, backend="native", bogus=1)
