@@ -29,7 +29,7 @@ import numpy as np
 
 from qubonn.errors import SolverOptionError
 
-from ._schedule import MAX_SWEEPS, default_beta_range, make_schedule, memory_budget
+from ._schedule import MAX_SWEEPS, default_beta_range, human_bytes, make_schedule, memory_budget
 
 #: Every backend's progress callback: ``progress(done, total, best_energy)``, counted in the
 #: backend's own unit (sweeps for native and neal, reads for OpenJij, chunks for exact), with the
@@ -71,8 +71,8 @@ def check_memory(need: float, what: str, advice: str) -> None:
     budget = memory_budget()
     if need > budget:
         raise SolverOptionError(
-            f"{what} need {need / 2**30:.2f} GB, over the memory budget of "
-            f"{budget / 2**30:.2f} GB; {advice}, or raise QUBONN_MAX_MEMORY"
+            f"{what} need {human_bytes(need)}, over the memory budget of "
+            f"{human_bytes(budget)}; {advice}, or raise QUBONN_MAX_MEMORY"
         )
 
 

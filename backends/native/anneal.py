@@ -30,6 +30,7 @@ from qubonn.backends._schedule import (
     beta_at,
     check_beta_range,
     check_schedule_type,
+    human_bytes,
     make_schedule,
     memory_budget,
     schedule_slice,
@@ -530,8 +531,8 @@ def _check_memory(problem: IsingProblem, num_reads: int, dtype: str, dense: bool
         if dense:
             what += f" and a dense {problem.n:,} x {problem.n:,} coupling matrix"
         raise SolverOptionError(
-            f"{what} need {need / 2**30:.2f} GB, over the memory budget of "
-            f"{budget / 2**30:.2f} GB; use fewer reads"
+            f"{what} need {human_bytes(need)}, over the memory budget of "
+            f"{human_bytes(budget)}; use fewer reads"
             + (", matrix='sparse'" if dense else "")
             + ", or raise QUBONN_MAX_MEMORY"
         )
