@@ -29,7 +29,14 @@ import numpy as np
 
 from qubonn.errors import SolverOptionError
 
-from ._schedule import MAX_SWEEPS, default_beta_range, human_bytes, make_schedule, memory_budget
+from ._schedule import (
+    MAX_SWEEPS,
+    default_beta_range,
+    human_bytes,
+    make_schedule,
+    memory_budget,
+    schedule_slice,
+)
 
 #: Every backend's progress callback: ``progress(done, total, best_energy)``, counted in the
 #: backend's own unit (sweeps for native and neal, reads for OpenJij, chunks for exact), with the
@@ -323,6 +330,19 @@ def auto_beta_range(bqm: dimod.BinaryQuadraticModel) -> tuple[float, float]:
     return default_beta_range(2.0 * bounds, np.concatenate([h, J]))
 
 
+def schedule_parts(
+    bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]
+) -> tuple[Callable[[int, int], np.ndarray], int]:
+    """``(betas_for(start, stop), total)``: the schedule of :func:`resolve_schedule` computed
+    slice by slice, so a long run never holds all its betas."""
+    if opts.get("beta_schedule") is not None:
+        betas = resolve_schedule(bqm, opts)
+        return (lambda start, stop: betas[start:stop]), int(betas.size)
+    beta_range = opts.get("beta_range") or auto_beta_range(bqm)
+    kind, total = opts.get("beta_schedule_type", "geometric"), int(opts["num_sweeps"])
+    return (lambda start, stop: schedule_slice(beta_range, kind, total, start, stop)), total
+
+
 def resolve_schedule(bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> np.ndarray:
     """The beta schedule for an annealer from ``beta_schedule`` or ``beta_range``/``num_sweeps``."""
     sched = opts.get("beta_schedule")
@@ -333,7 +353,8 @@ def resolve_schedule(bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> n
             )
         return sched
     beta_range = opts.get("beta_range") or auto_beta_range(bqm)
-    check_memory(8.0 * opts["num_sweeps"], f"{opts['num_sweeps']:,} betas", "use fewer sweeps")
+    # OpenJij takes the schedule as a list of [beta, 1] pairs: about 120 bytes a sweep
+    check_memory(120.0 * opts["num_sweeps"], f"{opts['num_sweeps']:,} betas", "use fewer sweeps")
     return make_schedule(
         opts["num_sweeps"], beta_range, opts.get("beta_schedule_type", "geometric")
     )

@@ -27,7 +27,7 @@ from ._common import (
     BackendSampler,
     Option,
     read_seeds,
-    resolve_schedule,
+    schedule_parts,
 )
 
 #: Flip-coupling updates per dwave-samplers call (about half a second): a long anneal runs as
@@ -74,8 +74,8 @@ class NealSampler(BackendSampler):
         self._sampler = SimulatedAnnealingSampler()
 
     def _sample(self, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dimod.SampleSet:
-        schedule = resolve_schedule(bqm, opts)
-        num_reads, total = opts["num_reads"], int(len(schedule))
+        betas_for, total = schedule_parts(bqm, opts)
+        num_reads = opts["num_reads"]
         labels = list(bqm.variables)
         seg = segment_length(bqm, num_reads, total)
         seeds = read_seeds(opts["seed"], -(-total // seg))
@@ -89,7 +89,7 @@ class NealSampler(BackendSampler):
                 kwargs: dict[str, Any] = {
                     "num_reads": num_reads,
                     "beta_schedule_type": "custom",
-                    "beta_schedule": schedule[first : first + seg],
+                    "beta_schedule": betas_for(first, min(first + seg, total)),
                     # dwave-samplers takes a seed below 2**31
                     "seed": int(seeds[k]) >> 1,
                 }
@@ -112,7 +112,7 @@ class NealSampler(BackendSampler):
             states = (2 * bits - 1 if bqm.vartype is dimod.SPIN else bits).astype(np.int8)
         out = dimod.SampleSet.from_samples_bqm((states, labels), bqm)
         out.info.update(info)
-        out.info["beta_range"] = (float(schedule[0]), float(schedule[-1]))
+        out.info["beta_range"] = (float(betas_for(0, 1)[0]), float(betas_for(total - 1, total)[0]))
         out.info["num_sweeps"] = done
         out.info["timing"] = {"anneal_s": time.perf_counter() - start}
         return out
