@@ -33,7 +33,6 @@ from ._schedule import (
     MAX_SWEEPS,
     default_beta_range,
     human_bytes,
-    make_schedule,
     memory_budget,
     schedule_slice,
 )
@@ -333,31 +332,31 @@ def auto_beta_range(bqm: dimod.BinaryQuadraticModel) -> tuple[float, float]:
 def schedule_parts(
     bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]
 ) -> tuple[Callable[[int, int], np.ndarray], int]:
-    """``(betas_for(start, stop), total)``: the schedule of :func:`resolve_schedule` computed
-    slice by slice, so a long run never holds all its betas."""
-    if opts.get("beta_schedule") is not None:
-        betas = resolve_schedule(bqm, opts)
-        return (lambda start, stop: betas[start:stop]), int(betas.size)
-    beta_range = opts.get("beta_range") or auto_beta_range(bqm)
-    kind, total = opts.get("beta_schedule_type", "geometric"), int(opts["num_sweeps"])
-    return (lambda start, stop: schedule_slice(beta_range, kind, total, start, stop)), total
-
-
-def resolve_schedule(bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> np.ndarray:
-    """The beta schedule for an annealer from ``beta_schedule`` or ``beta_range``/``num_sweeps``."""
+    """``(betas_for(start, stop), total)``: the annealer's schedule, ``beta_schedule`` or
+    ``num_sweeps`` betas over ``beta_range`` (default :func:`auto_beta_range`), computed slice by
+    slice so that a long run never holds all its betas."""
     sched = opts.get("beta_schedule")
     if sched is not None:
         if opts.get("beta_range") is not None:
             raise SolverOptionError(
                 "options 'beta_schedule' and 'beta_range' exclude each other; give one of them"
             )
-        return sched
+        return (lambda start, stop: sched[start:stop]), int(sched.size)
     beta_range = opts.get("beta_range") or auto_beta_range(bqm)
-    # OpenJij takes the schedule as a list of [beta, 1] pairs: about 120 bytes a sweep
-    check_memory(120.0 * opts["num_sweeps"], f"{opts['num_sweeps']:,} betas", "use fewer sweeps")
-    return make_schedule(
-        opts["num_sweeps"], beta_range, opts.get("beta_schedule_type", "geometric")
-    )
+    kind, total = opts.get("beta_schedule_type", "geometric"), int(opts["num_sweeps"])
+    return (lambda start, stop: schedule_slice(beta_range, kind, total, start, stop)), total
+
+
+#: Flip-coupling updates per call of a C++ annealer (about half a second): a long anneal runs
+#: as several calls, each starting from the last one's states, so that Ctrl-C, a time limit and
+#: progress act between them (neither dwave-samplers nor OpenJij can be stopped inside a call).
+SEGMENT_WORK = 5e8
+
+
+def segment_length(bqm: dimod.BinaryQuadraticModel, num_reads: int, num_sweeps: int) -> int:
+    """Sweeps per call: the whole schedule for small work, else about SEGMENT_WORK a call."""
+    per_sweep = num_reads * (bqm.num_variables + 2 * bqm.num_interactions)
+    return int(min(num_sweeps, max(1, SEGMENT_WORK // max(per_sweep, 1))))
 
 
 def _check_initial_values(bqm: dimod.BinaryQuadraticModel, initial_states: Any) -> None:

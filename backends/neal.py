@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import dimod
 import numpy as np
 
+from . import _common
 from ._common import (
     BETA_RANGE,
     BETA_SCHEDULE,
@@ -29,17 +30,6 @@ from ._common import (
     read_seeds,
     schedule_parts,
 )
-
-#: Flip-coupling updates per dwave-samplers call (about half a second): a long anneal runs as
-#: several calls, each starting from the last one's states, so that Ctrl-C, a time limit and
-#: progress act between them.  dwave-samplers itself checks only between reads.
-SEGMENT_WORK = 5e8
-
-
-def segment_length(bqm: dimod.BinaryQuadraticModel, num_reads: int, num_sweeps: int) -> int:
-    """Sweeps per call: the whole schedule for small work, else about SEGMENT_WORK a call."""
-    per_sweep = num_reads * (bqm.num_variables + 2 * bqm.num_interactions)
-    return int(min(num_sweeps, max(1, SEGMENT_WORK // max(per_sweep, 1))))
 
 
 class NealSampler(BackendSampler):
@@ -77,7 +67,7 @@ class NealSampler(BackendSampler):
         betas_for, total = schedule_parts(bqm, opts)
         num_reads = opts["num_reads"]
         labels = list(bqm.variables)
-        seg = segment_length(bqm, num_reads, total)
+        seg = _common.segment_length(bqm, num_reads, total)
         seeds = read_seeds(opts["seed"], -(-total // seg))
         states = self.initial_states_array(bqm, opts, bqm.vartype)
         progress, time_limit = opts["progress"], opts["time_limit"]

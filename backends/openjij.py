@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import dimod
 import numpy as np
 
+from . import _common
 from ._common import (
     BETA_RANGE,
     BETA_SCHEDULE,
@@ -32,7 +33,7 @@ from ._common import (
     check_positive_int,
     ising_arrays,
     read_seeds,
-    resolve_schedule,
+    schedule_parts,
 )
 
 #: Dense mode above this share of possible couplings present (or at or below DENSE_MAX_SMALL
@@ -143,22 +144,29 @@ class OpenJijSASampler(_OpenJijBase):
         self._sampler = openjij.SASampler()
 
     def _sample(self, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dimod.SampleSet:
-        betas = resolve_schedule(bqm, opts)
-        schedule = [[float(b), 1] for b in betas]
+        betas_for, total = schedule_parts(bqm, opts)
+        seg = _common.segment_length(bqm, 1, total)
+        n = bqm.num_variables
 
         def run_one(model: Any, sparse: bool, seed: int, initial: list[int] | None) -> Any:
-            return self._sampler.sample(
-                model,
-                num_reads=1,
-                schedule=schedule,
-                initial_state=initial,
-                sparse=sparse,
-                seed=seed,
-            )
+            # a long read runs in segments (each from the last one's state): Ctrl-C between them
+            for k, first in enumerate(range(0, total, seg)):
+                part = betas_for(first, min(first + seg, total))
+                response = self._sampler.sample(
+                    model,
+                    num_reads=1,
+                    schedule=[[float(b), 1] for b in part],
+                    initial_state=initial,
+                    sparse=sparse,
+                    seed=seed if k == 0 else int(read_seeds(seed + k, 1)[0]),
+                )
+                order = [response.variables.index(i) for i in range(n)]
+                initial = [int(v) for v in np.asarray(response.record.sample)[0, order]]
+            return response
 
         out = self._run_reads(bqm, opts, run_one)
-        out.info["beta_range"] = (float(betas[0]), float(betas[-1]))
-        out.info["num_sweeps"] = len(betas)
+        out.info["beta_range"] = (float(betas_for(0, 1)[0]), float(betas_for(total - 1, total)[0]))
+        out.info["num_sweeps"] = total
         return out
 
 
