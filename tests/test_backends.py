@@ -492,3 +492,26 @@ def test_segmented_anneal_keeps_the_contract(name: str, monkeypatch: pytest.Monk
     ground = ExactSampler().sample(bqm, num_reads=1)
     ss = sampler.sample(bqm, num_reads=3, initial_states=ground, beta_schedule=[1e6] * 4, seed=0)
     assert np.allclose(ss.record.energy, ground.first.energy)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    total=st.integers(1, 400),
+    cuts=st.lists(st.integers(0, 400), max_size=5),
+    hot=st.floats(1e-3, 10.0),
+    ratio=st.floats(1.0, 1e4),
+    kind=st.sampled_from(["geometric", "linear"]),
+)
+def test_schedule_slices_make_up_the_whole_schedule(total, cuts, hot, ratio, kind) -> None:
+    """Annealers compute their schedule slice by slice (segments, chunks): any cut gives the
+    same betas, from hot to cold, never decreasing."""
+    from qubonn.backends._schedule import make_schedule, schedule_slice
+
+    whole = make_schedule(total, (hot, hot * ratio), kind)
+    bounds = sorted({0, total, *(c for c in cuts if c < total)})
+    beta_range = (hot, hot * ratio)
+    parts = [schedule_slice(beta_range, kind, total, a, b) for a, b in itertools.pairwise(bounds)]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    assert whole[0] == pytest.approx(hot)
+    assert whole[-1] == pytest.approx(hot * ratio if total > 1 else hot)
+    assert np.all(np.diff(whole) >= -1e-12 * whole[1:])

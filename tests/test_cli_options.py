@@ -84,23 +84,30 @@ def test_predict_csv_positions_are_the_files_lines(tmp_path, capsys):
     assert "X row 2, column 1" in capsys.readouterr().err
 
 
-def _train(spec, tmp_path, *extra):
+SPIN = ("--option", "mode=spin")
+
+
+def _train(spec, tmp_path, *extra, solver=SPIN):
     out = tmp_path / "m.json"
     argv = ["train", str(spec), "--size", "4", "--per-class", "4", "--quiet", "--out", str(out)]
-    return main([*argv, "--option", "mode=spin", *extra]), out
+    return main([*argv, *solver, *extra]), out
 
 
 @pytest.mark.parametrize(
-    "extra, fragment",
+    "solver, extra, fragment",
     [
-        (["--reads", "1000000000"], "1,000,000,000 replicas of 141 variables need 10.3 TB, over"),
-        (["--sweeps", "1000000000000"], "'num_sweeps': 1000000000000; expected an integer in"),
+        (SPIN, ["--reads", "1000000000"], "1,000,000,000 replicas of 141 variables need 10.3 TB"),
+        (SPIN, ["--sweeps", "1000000000000"], "'num_sweeps': 1000000000000; expected an integer"),
+        # the structured mode (the default) ran 10**12 sweeps: hours, without a word
+        ((), ["--sweeps", "1000000000000"], "'num_sweeps': 1000000000000; expected an integer"),
+        (("--backend", "neal"), ["--reads", "1000000000"], "over the memory budget"),
+        (("--backend", "neal"), ["--sweeps", "1000000000000"], "'num_sweeps': 1000000000000"),
     ],
 )
 def test_solver_memory_and_sweeps_are_checked_before_allocating(
-    spec, tmp_path, capsys, extra, fragment
+    spec, tmp_path, capsys, solver, extra, fragment
 ):
-    rc, out = _train(spec, tmp_path, *extra)
+    rc, out = _train(spec, tmp_path, *extra, solver=solver)
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("qubonn train: error: ") and fragment in err, err
     assert "Traceback" not in err and "Unable to allocate" not in err

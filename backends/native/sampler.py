@@ -229,6 +229,9 @@ class NativeSampler(BackendSampler):
         )
         unknown_options(where, unknown, list(self.STRUCTURED_OPTIONS), self.strict)
         options = {k: v for k, v in options.items() if k in self.STRUCTURED_OPTIONS}
+        sweeps = options.get("num_sweeps")
+        if isinstance(sweeps, int | np.integer) and not isinstance(sweeps, bool) and sweeps > 1:
+            NUM_SWEEPS.check("num_sweeps", sweeps)  # the one upper bound (2**31 - 1)
         progress = _stopping(PROGRESS.check("progress", options.pop("progress", None)))
         device = options.pop("device", "auto")
         if device not in DEVICES:
