@@ -38,7 +38,7 @@ class NealSampler(BackendSampler):
     Options: ``num_reads`` (10), ``num_sweeps`` (1000), ``beta_range`` or ``beta_schedule``,
     ``beta_schedule_type`` ('geometric'), ``seed``, ``initial_states`` (and
     ``initial_states_generator``, dimod's), ``progress(sweeps_done, sweeps_total, best_energy)``,
-    ``time_limit`` (seconds).  Long anneals run in segments of about half a second, so Ctrl-C,
+    ``time_limit`` (seconds).  Long anneals run in segments of about a second, so Ctrl-C,
     the time limit and progress act within about a second (the states so far are returned).
     """
 

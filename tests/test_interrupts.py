@@ -126,7 +126,7 @@ def test_trainer_raises_on_an_interrupted_sampleset(monkeypatch):
 @pytest.mark.parametrize("backend", ["neal", "openjij-sa"])
 def test_sigint_stops_a_long_anneal_of_a_c_backend_promptly(tmp_path, backend):
     """neal ran to the end of its C++ call (46 s after the signal), OpenJij to the end of
-    its read: both now anneal in segments of about half a second and stop between them."""
+    its read: both now anneal in segments of about a second and stop between them."""
     model = tmp_path / "model.json"
     budget = ["--reads", "1", "--sweeps", "10000000"]  # one read: hours in one call before
     proc = _start(
