@@ -350,8 +350,8 @@ def schedule_parts(
 #: Flip-coupling updates per call of a C++ annealer (about a second): a long anneal runs as
 #: several calls, each starting from the last one's states, so that Ctrl-C, a time limit and
 #: progress act between them (neither dwave-samplers nor OpenJij can be stopped inside a call).
-#: Each call costs about 0.2 s more on a 168k-coupling BNN QUBO (neal: +17% time there in
-#: segments of ~1 s, +12% with twice this value; +4% on G22), the price of a prompt Ctrl-C.
+#: Each call costs about 0.2 s more on a 168k-coupling BNN QUBO (neal: +17-20% time there in
+#: segments of ~1 s, +12% with twice this value; 0-4% on G22), the price of a prompt Ctrl-C.
 SEGMENT_WORK = 5e8
 
 
