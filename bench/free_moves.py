@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    from qubonn.backends._common import strict_options
+    from qubonn.backends import strict_options
 
     with strict_options():  # a benchmark must not run with an option silently ignored
         main()

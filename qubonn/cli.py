@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # a typo in --option must not run for an hour on defaults: unknown solver options are
         # errors on the command line (in the Python API they warn, dimod's contract)
-        from qubonn.backends._common import strict_options
+        from qubonn.backends import strict_options
 
         with strict_options():
             return int(func(args) or 0)

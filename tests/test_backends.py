@@ -171,7 +171,7 @@ def test_unknown_option_warns_as_dimod_samplers_do(name: str) -> None:
 @pytest.mark.parametrize("name", AVAILABLE)
 def test_strictness_is_an_opt_in(name: str) -> None:
     """A strict sampler, or any built-in sampler inside strict_options(), raises instead."""
-    from qubonn.backends._common import strict_options
+    from qubonn.backends import strict_options
 
     with pytest.raises(SolverOptionError, match="num_read.*valid options:.*num_reads"):
         get_backend(name, strict=True).sample(random_bqm(4), num_read=3)

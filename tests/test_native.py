@@ -382,7 +382,7 @@ def test_solving_a_compiled_problem_through_arrays_matches_the_bqm_path() -> Non
 def test_structured_mode_warns_about_options_it_does_not_take() -> None:
     """Spin-only or unknown options in the structured mode: dimod's warning, strict an error."""
     import qubonn
-    from qubonn.backends._common import strict_options
+    from qubonn.backends import strict_options
 
     net = qubonn.parse("input x[2]\noutput y[1] <- x\n")
     problem = qubonn.compile(net, np.array([[1, 1], [-1, -1], [1, -1]]), np.array([1, 0, 1]))
