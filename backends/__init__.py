@@ -21,10 +21,13 @@ __all__ = [
     "backends_available",
     "get_backend",
     "solve",
+    "strict_options",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "strict_options":  # unknown solver options as errors inside the block
+        return importlib.import_module("qubonn.backends._common").strict_options
     if name in __all__:
         return getattr(importlib.import_module("qubonn.backends.registry"), name)
     raise AttributeError(f"module 'qubonn.backends' has no attribute '{name}'")

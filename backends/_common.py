@@ -1,16 +1,25 @@
 """Shared machinery of the solver backends: option checking, Ising arrays, schedules, timing.
 
-Every backend validates its options here before touching the underlying library, so a typo or an
+Every backend validates its options here before touching the underlying library, so an
 impossible value becomes a :class:`~qubonn.errors.SolverOptionError` that names the option and the
-valid choices, instead of a traceback from deep inside C++ or a silently ignored keyword.
+valid choices, instead of a traceback from deep inside C++.
+
+Unknown option names follow dimod's sampler contract: they are ignored with a
+:class:`dimod.exceptions.SamplerUnknownArgWarning` (naming the close valid name), so one call can
+be swapped across backends.  Strictness is an opt-in, for benchmarks and the command line, where
+an ignored option would make a measurement lie: a sampler built with ``strict=True``
+(``get_backend(name, strict=True)``), or every built-in sampler inside ``with strict_options():``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
 import math
 import time
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -20,9 +29,57 @@ import numpy as np
 
 from qubonn.errors import SolverOptionError
 
-#: A progress callback receives ``(reads_done, reads_total)``; returning True asks the backend to
-#: stop after the current read (the reads finished so far are returned).
-ProgressCallback = Callable[[int, int], bool | None]
+from ._schedule import (
+    MAX_SWEEPS,
+    default_beta_range,
+    human_bytes,
+    memory_budget,
+    schedule_slice,
+)
+
+#: Every backend's progress callback: ``progress(done, total, best_energy)``, counted in the
+#: backend's own unit (sweeps for native and neal, reads for OpenJij, chunks for exact), with the
+#: lowest energy found so far.  Returning True (or raising KeyboardInterrupt) stops the run: the
+#: best states so far come back with ``info["interrupted"] = True``.
+ProgressCallback = Callable[[int, int, float], bool | None]
+
+_STRICT: contextvars.ContextVar[bool] = contextvars.ContextVar("qubonn_strict", default=False)
+
+
+@contextlib.contextmanager
+def strict_options() -> Iterator[None]:
+    """Inside the block, an unknown option is a :class:`SolverOptionError` for every built-in
+    sampler, not a warning: for benchmarks and the command line."""
+    token = _STRICT.set(True)
+    try:
+        yield
+    finally:
+        _STRICT.reset(token)
+
+
+def unknown_options(where: str, unknown: list[str], valid: list[str], strict: bool) -> None:
+    """Warn (dimod's contract) or, when strict, raise about option names nobody takes."""
+    if not unknown:
+        return
+    parts = []
+    for key in sorted(unknown):
+        hint = difflib.get_close_matches(key, valid, n=1)
+        parts.append(repr(key) + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    names = ", ".join(parts)
+    message = f"{where} has no option {names}; valid options: " + ", ".join(sorted(valid))
+    if strict or _STRICT.get():
+        raise SolverOptionError(message)
+    warnings.warn(message + "; ignored", dimod.exceptions.SamplerUnknownArgWarning, stacklevel=4)
+
+
+def check_memory(need: float, what: str, advice: str) -> None:
+    """Refuse, before allocating, a solve whose ``what`` needs more than the memory budget."""
+    budget = memory_budget()
+    if need > budget:
+        raise SolverOptionError(
+            f"{what} need {human_bytes(need)}, over the memory budget of "
+            f"{human_bytes(budget)}; {advice}, or raise QUBONN_MAX_MEMORY"
+        )
 
 
 @dataclass(frozen=True)
@@ -43,6 +100,17 @@ def check_positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise _fail(name, value, "an integer >= 1")
     return int(value)
+
+
+def check_sweeps(name: str, value: Any) -> int:
+    value = check_positive_int(name, value)
+    if value > MAX_SWEEPS:
+        raise _fail(name, value, f"an integer in [1, {MAX_SWEEPS:,}] (time_limit for long runs)")
+    return value
+
+
+def check_optional_sweeps(name: str, value: Any) -> int | None:
+    return None if value is None else check_sweeps(name, value)
 
 
 def check_seed(name: str, value: Any) -> int | None:
@@ -102,7 +170,7 @@ def check_choice(*choices: str) -> Callable[[str, Any], str]:
 
 def check_callable(name: str, value: Any) -> Callable | None:
     if value is not None and not callable(value):
-        raise _fail(name, value, "None or a callable progress(reads_done, reads_total)")
+        raise _fail(name, value, "None or a callable progress(done, total, best_energy)")
     return value
 
 
@@ -119,7 +187,7 @@ def check_optional_bool(name: str, value: Any) -> bool | None:
 # Options shared by the annealers; each backend picks the ones it supports.
 NUM_READS = Option("num_reads", "an integer >= 1", check_positive_int, 10)
 SEED = Option("seed", "None or an integer >= 0", check_seed)
-NUM_SWEEPS = Option("num_sweeps", "an integer >= 1", check_positive_int, 1000)
+NUM_SWEEPS = Option("num_sweeps", f"an integer in [1, {MAX_SWEEPS}]", check_sweeps, 1000)
 BETA_RANGE = Option("beta_range", "(beta_hot, beta_cold), 0 < hot <= cold", check_beta_range)
 BETA_SCHEDULE = Option("beta_schedule", "1-D sequence of betas >= 0", check_beta_schedule)
 SCHEDULE_TYPE = Option(
@@ -129,20 +197,30 @@ SCHEDULE_TYPE = Option(
     "geometric",
 )
 INITIAL_STATES = Option("initial_states", "samples-like in the BQM's vartype", check_any)
-PROGRESS = Option("progress", "callable(reads_done, reads_total)", check_callable)
+INITIAL_STATES_GENERATOR = Option(
+    "initial_states_generator",
+    "'random' (fill missing reads with random states), 'tile' or 'none'",
+    check_choice("random", "tile", "none"),
+    "random",
+)
+PROGRESS = Option("progress", "callable(done, total, best_energy)", check_callable)
 TIME_LIMIT = Option("time_limit", "None or seconds > 0", check_optional_positive_float)
 
 
-class BackendSampler(dimod.Sampler):
+class BackendSampler(dimod.Sampler, dimod.Initialized):
     """Base of the built-in backends: one option contract, timing in ``info``, empty BQMs handled.
 
     Subclasses set ``name``, ``description`` and ``options`` and implement :meth:`_sample`, which
     receives a non-empty BQM and a dict holding every option (defaults filled in, values checked).
+    ``strict=True``: an unknown option raises :class:`SolverOptionError` instead of warning.
     """
 
     name: ClassVar[str] = "base"
     description: ClassVar[str] = ""
     options: ClassVar[tuple[Option, ...]] = ()
+
+    def __init__(self, strict: bool = False) -> None:
+        self.strict = bool(strict)
 
     @property
     def parameters(self) -> dict[str, list]:
@@ -156,17 +234,14 @@ class BackendSampler(dimod.Sampler):
             "option_ranges": {opt.name: opt.valid for opt in self.options},
         }
 
-    def check_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Return every option with defaults filled in; raise on unknown names or bad values."""
-        known = {opt.name: opt for opt in self.options}
-        for key in given:
-            if key not in known:
-                hint = difflib.get_close_matches(key, list(known), n=1)
-                did = f" (did you mean {hint[0]!r}?)" if hint else ""
-                raise SolverOptionError(
-                    f"backend {self.name!r} has no option {key!r}{did}; valid options: "
-                    + ", ".join(sorted(known))
-                )
+    def check_options(
+        self, given: Mapping[str, Any], options: tuple[Option, ...] | None = None, where: str = ""
+    ) -> dict[str, Any]:
+        """Every option of ``options`` (default: the sampler's) with defaults filled in and values
+        checked; unknown names warn (dimod's contract) or raise when strict."""
+        known = {opt.name: opt for opt in (self.options if options is None else options)}
+        unknown = [key for key in given if key not in known]
+        unknown_options(where or f"backend {self.name!r}", unknown, list(known), self.strict)
         out: dict[str, Any] = {}
         for name, opt in known.items():
             out[name] = opt.check(name, given[name]) if name in given else opt.default
@@ -175,9 +250,14 @@ class BackendSampler(dimod.Sampler):
     def sample(self, bqm: dimod.BinaryQuadraticModel, **options: Any) -> dimod.SampleSet:
         """Sample ``bqm``; see the class docstring and ``properties['option_ranges']``."""
         opts = self.check_options(options)
+        reads = opts.get("num_reads") or 1
+        check_memory(
+            3.0 * reads * (bqm.num_variables + 24),  # int8 samples, energies; a copy or two
+            f"{reads:,} reads of {bqm.num_variables:,} variables",
+            "use fewer reads",
+        )
         start = time.perf_counter()
         if bqm.num_variables == 0:
-            reads = opts.get("num_reads") or 1
             sampleset = dimod.SampleSet.from_samples(
                 (np.empty((reads, 0), dtype=np.int8), []),
                 bqm.vartype,
@@ -190,6 +270,40 @@ class BackendSampler(dimod.Sampler):
         sampleset.info["timing"] = timing
         sampleset.info.setdefault("backend", self.name)
         return sampleset
+
+    def initial_states_array(
+        self,
+        bqm: dimod.BinaryQuadraticModel,
+        opts: dict[str, Any],
+        vartype: dimod.Vartype,
+        generator: str | None = None,
+    ) -> np.ndarray | None:
+        """``opts["initial_states"]`` as a ``(num_reads, n)`` int8 array in ``vartype``, ordered
+        like ``bqm.variables`` (None when not given), expanded to ``num_reads`` by
+        ``dimod.Initialized.parse_initial_states`` with ``generator`` (default: the option
+        ``initial_states_generator``, else dimod's 'random'), seeded by ``opts["seed"]``."""
+        given = opts.get("initial_states")
+        if given is None:
+            return None
+        _check_initial_values(bqm, given)
+        generator = generator or opts.get("initial_states_generator") or "random"
+        seed = int(read_seeds(opts.get("seed"), 1)[0])
+        try:
+            parsed = self.parse_initial_states(
+                bqm, given, generator, opts.get("num_reads") or 1, seed
+            )
+        except (TypeError, ValueError) as exc:
+            raise SolverOptionError(
+                f"invalid value for option 'initial_states': {exc} (it needs one value per "
+                f"variable of the BQM, {bqm.num_variables} variables, in its vartype "
+                f"{bqm.vartype.name})"
+            ) from None
+        ss = parsed.initial_states
+        order = [ss.variables.index(v) for v in bqm.variables]
+        arr = np.asarray(ss.record.sample)[:, order].astype(np.int8)
+        if bqm.vartype is not vartype:
+            arr = 2 * arr - 1 if vartype is dimod.SPIN else (arr + 1) // 2
+        return arr.astype(np.int8)
 
     def _sample(self, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dimod.SampleSet:
         raise NotImplementedError
@@ -204,107 +318,61 @@ def ising_arrays(
     return labels, h.astype(float), row.astype(np.int64), col.astype(np.int64), J, float(offset)
 
 
-def auto_beta_range(
-    bqm: dimod.BinaryQuadraticModel,
-    hot_accept: float = 0.5,
-    cold_reject: float = 0.99,
-    rel_tol: float = 1e-9,
-) -> tuple[float, float]:
-    """A ``(beta_hot, beta_cold)`` range computed from the Ising coefficients of ``bqm``.
-
-    Flipping spin i changes the energy by ``2 |h_i + sum_j J_ij s_j|``, at most
-    ``dmax_i = 2 (|h_i| + sum_j |J_ij|)`` and, when non-zero, at least about
-    ``dmin_i = 2 min(|h_i|, |J_ij|)`` over the non-zero coefficients of spin i.
-
-    * hot: the largest possible flip, ``max_i dmax_i``, is accepted with probability
-      ``hot_accept``: every move is likely at the start, whatever the penalty weights.
-    * cold: the smallest flip, ``min_i dmin_i``, is rejected with probability ``cold_reject``:
-      the end state is a local minimum even for the weakest coupling.
-
-    Unlike dwave-samplers' default, the cold end does not grow with ``log N``, and coefficients
-    below ``rel_tol`` times the largest one (round-off left by numpy QUBO assembly) are ignored
-    when looking for the smallest change; both pushed the automatic range to extreme values on
-    BNN-like QUBOs with large penalty weights.
-    """
+def auto_beta_range(bqm: dimod.BinaryQuadraticModel) -> tuple[float, float]:
+    """``(beta_hot, beta_cold)`` from the Ising coefficients of ``bqm``: the rule of every
+    annealer, :func:`qubonn.backends._schedule.default_beta_range` (its docstring states it)."""
     _, h, row, col, J, _ = ising_arrays(bqm)
-    n = len(h)
-    absh = np.abs(h)
+    bounds = np.abs(h)
     absJ = np.abs(J)
-    dmax = absh.copy()
-    np.add.at(dmax, row, absJ)
-    np.add.at(dmax, col, absJ)
-    dmax *= 2.0
-    scale = max(float(absh.max(initial=0.0)), float(absJ.max(initial=0.0)))
-    if scale == 0.0:
-        return 0.1, 1.0
-    floor = rel_tol * scale
-    dmin = np.full(n, np.inf)
-    mask_h = absh > floor
-    dmin[mask_h] = absh[mask_h]
-    mask_j = absJ > floor
-    np.minimum.at(dmin, row[mask_j], absJ[mask_j])
-    np.minimum.at(dmin, col[mask_j], absJ[mask_j])
-    dmin *= 2.0
-    hot = math.log(1.0 / hot_accept) / float(dmax.max())
-    cold = math.log(1.0 / (1.0 - cold_reject)) / float(dmin[np.isfinite(dmin)].min())
-    return hot, max(hot, cold)
+    np.add.at(bounds, row, absJ)
+    np.add.at(bounds, col, absJ)
+    return default_beta_range(2.0 * bounds, np.concatenate([h, J]))
 
 
-def make_schedule(
-    beta_range: tuple[float, float], num_sweeps: int, kind: str = "geometric"
-) -> np.ndarray:
-    """One beta per sweep from hot to cold, geometric (default) or linear."""
-    hot, cold = beta_range
-    if kind == "linear":
-        return np.linspace(hot, cold, num_sweeps)
-    return np.geomspace(hot, cold, num_sweeps)
-
-
-def resolve_schedule(bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> np.ndarray:
-    """The beta schedule for an annealer from ``beta_schedule`` or ``beta_range``/``num_sweeps``."""
+def schedule_parts(
+    bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]
+) -> tuple[Callable[[int, int], np.ndarray], int]:
+    """``(betas_for(start, stop), total)``: the annealer's schedule, ``beta_schedule`` or
+    ``num_sweeps`` betas over ``beta_range`` (default :func:`auto_beta_range`), computed slice by
+    slice so that a long run never holds all its betas."""
     sched = opts.get("beta_schedule")
     if sched is not None:
         if opts.get("beta_range") is not None:
             raise SolverOptionError(
                 "options 'beta_schedule' and 'beta_range' exclude each other; give one of them"
             )
-        return sched
+        return (lambda start, stop: sched[start:stop]), int(sched.size)
     beta_range = opts.get("beta_range") or auto_beta_range(bqm)
-    return make_schedule(
-        beta_range, opts["num_sweeps"], opts.get("beta_schedule_type", "geometric")
-    )
+    kind, total = opts.get("beta_schedule_type", "geometric"), int(opts["num_sweeps"])
+    return (lambda start, stop: schedule_slice(beta_range, kind, total, start, stop)), total
 
 
-def initial_states_array(
-    bqm: dimod.BinaryQuadraticModel, initial_states: Any, vartype: dimod.Vartype
-) -> np.ndarray | None:
-    """Initial states as an ``(k, n)`` array in ``vartype`` ordered like ``bqm.variables``."""
-    if initial_states is None:
-        return None
+#: Flip-coupling updates per call of a C++ annealer (about a second): a long anneal runs as
+#: several calls, each starting from the last one's states, so that Ctrl-C, a time limit and
+#: progress act between them (neither dwave-samplers nor OpenJij can be stopped inside a call).
+#: Each call costs about 0.2 s more on a 168k-coupling BNN QUBO (neal: +17-20% time there in
+#: segments of ~1 s, +12% with twice this value; 0-4% on G22), the price of a prompt Ctrl-C.
+SEGMENT_WORK = 5e8
+
+
+def segment_length(bqm: dimod.BinaryQuadraticModel, num_reads: int, num_sweeps: int) -> int:
+    """Sweeps per call: the whole schedule for small work, else about SEGMENT_WORK a call."""
+    per_sweep = num_reads * (bqm.num_variables + 2 * bqm.num_interactions)
+    return int(min(num_sweeps, max(1, SEGMENT_WORK // max(per_sweep, 1))))
+
+
+def _check_initial_values(bqm: dimod.BinaryQuadraticModel, initial_states: Any) -> None:
+    """dimod accepts -1 for a BINARY BQM silently: refuse values outside the BQM's vartype."""
     try:
-        arr, labels = dimod.as_samples(initial_states, copy=True)
+        arr, labels = dimod.as_samples(initial_states)
     except (TypeError, ValueError) as exc:
         raise SolverOptionError(f"invalid value for option 'initial_states': {exc}") from None
-    if arr.shape[0] == 0:
-        return None
-    if set(labels) != set(bqm.variables):
-        raise SolverOptionError(
-            "invalid value for option 'initial_states': its variables do not match the BQM's "
-            f"({len(labels)} given, {bqm.num_variables} expected)"
-        )
-    order = [labels.index(v) for v in bqm.variables] if labels != list(bqm.variables) else None
-    if order is not None:
-        arr = arr[:, order]
     allowed = sorted(bqm.vartype.value)
-    if not np.all(np.isin(arr, allowed)):
+    if arr.size and not np.all(np.isin(arr, allowed)):
         raise SolverOptionError(
             f"invalid value for option 'initial_states': values must be in {allowed} "
             f"(the BQM's vartype {bqm.vartype.name})"
         )
-    arr = arr.astype(np.int8)
-    if bqm.vartype is not vartype:
-        arr = 2 * arr - 1 if vartype is dimod.SPIN else (arr + 1) // 2
-    return arr.astype(np.int8)
 
 
 def read_seeds(seed: int | None, count: int) -> np.ndarray:

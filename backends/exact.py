@@ -14,7 +14,7 @@ import numpy as np
 
 from qubonn.errors import ProblemTooLargeError, SolverOptionError
 
-from ._common import PROGRESS, BackendSampler, Option, check_positive_int
+from ._common import PROGRESS, SEED, BackendSampler, Option, check_positive_int
 
 DEFAULT_MAX_VARIABLES = 24
 #: Hard ceiling for ``max_variables``: beyond it a full enumeration takes hours.
@@ -42,15 +42,18 @@ class ExactSampler(BackendSampler):
     """Exhaustive search returning the lowest ``num_reads`` states sorted by energy.
 
     Options: ``num_reads`` (None: all states if there are at most 1024, else the lowest 1024),
-    ``max_variables`` (default set at construction, 24), ``progress`` (called per chunk with
-    ``(chunks_done, chunks_total)``; its return value is ignored, the search always completes).
-    Ties are broken by the assignment's index, so results are deterministic.
+    ``max_variables`` (default set at construction, 24), ``progress`` (called per chunk of 65,536
+    states with ``(chunks_done, chunks_total, best_energy)``; True stops, as does Ctrl-C: the
+    lowest states of the chunks done so far come back with ``info["interrupted"]``), ``seed``
+    (accepted so one call fits every backend, and ignored: the search is deterministic, ties
+    broken by the assignment's index).
     """
 
     name: ClassVar[str] = "exact"
     description: ClassVar[str] = "exhaustive search (numpy), small problems only"
 
-    def __init__(self, max_variables: int = DEFAULT_MAX_VARIABLES) -> None:
+    def __init__(self, max_variables: int = DEFAULT_MAX_VARIABLES, strict: bool = False) -> None:
+        super().__init__(strict=strict)
         self.max_variables = _check_max_variables("max_variables", max_variables)
 
     @property
@@ -64,6 +67,7 @@ class ExactSampler(BackendSampler):
                 self.max_variables,
             ),
             PROGRESS,
+            SEED,
         )
 
     def _sample(self, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dimod.SampleSet:
@@ -93,19 +97,26 @@ class ExactSampler(BackendSampler):
         best_idx = np.empty(0, dtype=np.int64)
         best_en = np.empty(0, dtype=float)
         progress = opts["progress"]
-        for c in range(nchunks):
-            x_hi = ((c >> np.arange(n - nlo)) & 1).astype(float)
-            en = e_lo + (x_lo @ (cross @ x_hi) + x_hi @ lin[hi] + x_hi @ Q[hi, hi] @ x_hi)
-            idx = np.arange(c << nlo, (c + 1) << nlo, dtype=np.int64)
-            if len(best_en):
-                idx = np.concatenate([best_idx, idx])
-                en = np.concatenate([best_en, en])
-            if len(en) > keep:
-                part = np.argpartition(en, keep - 1)[:keep]
-                idx, en = idx[part], en[part]
-            best_idx, best_en = idx, en
-            if progress is not None:
-                progress(c + 1, nchunks)
+        interrupted = False
+        try:
+            for c in range(nchunks):
+                x_hi = ((c >> np.arange(n - nlo)) & 1).astype(float)
+                en = e_lo + (x_lo @ (cross @ x_hi) + x_hi @ lin[hi] + x_hi @ Q[hi, hi] @ x_hi)
+                idx = np.arange(c << nlo, (c + 1) << nlo, dtype=np.int64)
+                if len(best_en):
+                    idx = np.concatenate([best_idx, idx])
+                    en = np.concatenate([best_en, en])
+                if len(en) > keep:
+                    part = np.argpartition(en, keep - 1)[:keep]
+                    idx, en = idx[part], en[part]
+                best_idx, best_en = idx, en
+                if progress is not None and progress(c + 1, nchunks, float(en.min())):
+                    interrupted = c + 1 < nchunks
+                    break
+        except KeyboardInterrupt:  # Ctrl-C: the lowest states of the chunks done so far
+            interrupted = True
+        if not len(best_idx):
+            best_idx, best_en = np.zeros(1, dtype=np.int64), e_lo[:1]
         order = np.lexsort((best_idx, best_en))
         best_idx = best_idx[order]
         samples = ((best_idx[:, None] >> np.arange(n)) & 1).astype(np.int8)
@@ -113,4 +124,5 @@ class ExactSampler(BackendSampler):
             samples = 2 * samples - 1
         out = dimod.SampleSet.from_samples_bqm((samples, labels), bqm)
         out.info["num_states"] = total
+        out.info["interrupted"] = interrupted
         return out

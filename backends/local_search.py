@@ -25,7 +25,6 @@ from ._common import (
     Option,
     check_optional_bool,
     check_positive_int,
-    initial_states_array,
     read_seeds,
 )
 
@@ -46,16 +45,14 @@ def _check_tenure(name: str, value: Any) -> int | None:
     return None if value is None else _check_non_negative_int(name, value)
 
 
-def _initial_kwargs(bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dict[str, Any]:
-    """dwave-samplers' ``initial_states``/``initial_states_generator`` from our option."""
-    init = initial_states_array(bqm, opts["initial_states"], bqm.vartype)
+def _initial_kwargs(
+    sampler: BackendSampler, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]
+) -> dict[str, Any]:
+    """dwave-samplers' ``initial_states`` from our option, parsed by ``dimod.Initialized``."""
+    init = sampler.initial_states_array(bqm, opts, bqm.vartype)
     if init is None:
         return {}
-    num_reads = opts["num_reads"]
-    return {
-        "initial_states": (init[:num_reads], list(bqm.variables)),
-        "initial_states_generator": "random" if len(init) < num_reads else "none",
-    }
+    return {"initial_states": (init, list(bqm.variables)), "initial_states_generator": "none"}
 
 
 def _result(
@@ -89,9 +86,10 @@ class TabuBackend(BackendSampler):
         INITIAL_STATES,
     )
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False) -> None:
         from dwave.samplers import TabuSampler
 
+        super().__init__(strict=strict)
         self._sampler = TabuSampler()
 
     def _sample(self, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dimod.SampleSet:
@@ -106,7 +104,7 @@ class TabuBackend(BackendSampler):
             "seed": int(read_seeds(opts["seed"], 1)[0]),
             "timeout": opts["timeout"] if opts["timeout"] is not None else 2**31 - 1,
             "num_restarts": opts["num_restarts"],
-            **_initial_kwargs(bqm, opts),
+            **_initial_kwargs(self, bqm, opts),
         }
         if opts["tenure"] is not None:
             kwargs["tenure"] = opts["tenure"]
@@ -134,16 +132,17 @@ class DescentBackend(BackendSampler):
         Option("large_sparse_opt", "None, True or False", check_optional_bool),
     )
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False) -> None:
         from dwave.samplers import SteepestDescentSolver
 
+        super().__init__(strict=strict)
         self._sampler = SteepestDescentSolver()
 
     def _sample(self, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dimod.SampleSet:
         kwargs: dict[str, Any] = {
             "num_reads": opts["num_reads"],
             "seed": int(read_seeds(opts["seed"], 1)[0]),
-            **_initial_kwargs(bqm, opts),
+            **_initial_kwargs(self, bqm, opts),
         }
         if opts["large_sparse_opt"] is not None:
             kwargs["large_sparse_opt"] = opts["large_sparse_opt"]

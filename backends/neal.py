@@ -13,10 +13,12 @@ from typing import Any, ClassVar
 import dimod
 import numpy as np
 
+from . import _common
 from ._common import (
     BETA_RANGE,
     BETA_SCHEDULE,
     INITIAL_STATES,
+    INITIAL_STATES_GENERATOR,
     NUM_READS,
     NUM_SWEEPS,
     PROGRESS,
@@ -25,9 +27,8 @@ from ._common import (
     TIME_LIMIT,
     BackendSampler,
     Option,
-    initial_states_array,
     read_seeds,
-    resolve_schedule,
+    schedule_parts,
 )
 
 
@@ -35,8 +36,10 @@ class NealSampler(BackendSampler):
     """Simulated annealing (Metropolis, single-threaded C++) from dwave-samplers.
 
     Options: ``num_reads`` (10), ``num_sweeps`` (1000), ``beta_range`` or ``beta_schedule``,
-    ``beta_schedule_type`` ('geometric'), ``seed``, ``initial_states``, ``progress``,
-    ``time_limit`` (seconds; checked between reads).
+    ``beta_schedule_type`` ('geometric'), ``seed``, ``initial_states`` (and
+    ``initial_states_generator``, dimod's), ``progress(sweeps_done, sweeps_total, best_energy)``,
+    ``time_limit`` (seconds).  Long anneals run in segments of about a second, so Ctrl-C,
+    the time limit and progress act within about a second (the states so far are returned).
     """
 
     name: ClassVar[str] = "neal"
@@ -49,54 +52,57 @@ class NealSampler(BackendSampler):
         SCHEDULE_TYPE,
         SEED,
         INITIAL_STATES,
+        INITIAL_STATES_GENERATOR,
         PROGRESS,
         TIME_LIMIT,
     )
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False) -> None:
         from dwave.samplers import SimulatedAnnealingSampler
 
+        super().__init__(strict=strict)
         self._sampler = SimulatedAnnealingSampler()
 
     def _sample(self, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dimod.SampleSet:
-        schedule = resolve_schedule(bqm, opts)
+        betas_for, total = schedule_parts(bqm, opts)
         num_reads = opts["num_reads"]
-        kwargs: dict[str, Any] = {
-            "num_reads": num_reads,
-            "beta_schedule_type": "custom",
-            "beta_schedule": schedule,
-            # dwave-samplers takes a seed below 2**31; derive one so any seed >= 0 is accepted.
-            "seed": int(read_seeds(opts["seed"], 1)[0]) >> 1,
-        }
-        init = initial_states_array(bqm, opts["initial_states"], bqm.vartype)
-        if init is not None:
-            kwargs["initial_states"] = (init, list(bqm.variables))
-            kwargs["initial_states_generator"] = "random" if len(init) < num_reads else "none"
-            if len(init) > num_reads:
-                kwargs["initial_states"] = (init[:num_reads], list(bqm.variables))
-
-        progress = opts["progress"]
-        time_limit = opts["time_limit"]
-        state = {"done": 0, "stopped": False}
+        labels = list(bqm.variables)
+        seg = _common.segment_length(bqm, num_reads, total)
+        seeds = read_seeds(opts["seed"], -(-total // seg))
+        states = self.initial_states_array(bqm, opts, bqm.vartype)
+        progress, time_limit = opts["progress"], opts["time_limit"]
+        info: dict[str, Any] = {"interrupted": False, "timed_out": False}
         start = time.perf_counter()
-        if progress is not None or time_limit is not None:
-
-            def interrupt() -> bool:
-                state["done"] += 1
-                stop = bool(progress(state["done"], num_reads)) if progress else False
+        done, energies = 0, None
+        try:
+            for k, first in enumerate(range(0, total, seg)):
+                kwargs: dict[str, Any] = {
+                    "num_reads": num_reads,
+                    "beta_schedule_type": "custom",
+                    "beta_schedule": betas_for(first, min(first + seg, total)),
+                    # dwave-samplers takes a seed below 2**31
+                    "seed": int(seeds[k]) >> 1,
+                }
+                if states is not None:
+                    kwargs.update(initial_states=(states, labels), initial_states_generator="none")
+                ss = self._sampler.sample(bqm, **kwargs)
+                order = [ss.variables.index(v) for v in labels]
+                states = np.asarray(ss.record.sample)[:, order].astype(np.int8)
+                energies, done = ss.record.energy, first + len(kwargs["beta_schedule"])
+                if progress is not None and progress(done, total, float(np.min(energies))):
+                    info["interrupted"] = done < total
+                    break
                 if time_limit is not None and time.perf_counter() - start >= time_limit:
-                    stop = True
-                state["stopped"] = stop and state["done"] < num_reads
-                return stop
-
-            kwargs["interrupt_function"] = interrupt
-
-        sampleset = self._sampler.sample(bqm, **kwargs)
-        out = dimod.SampleSet.from_samples_bqm(
-            (np.asarray(sampleset.record.sample), list(sampleset.variables)), bqm
-        )
-        out.info["beta_range"] = (float(schedule[0]), float(schedule[-1]))
-        out.info["num_sweeps"] = int(len(schedule))
-        out.info["interrupted"] = state["stopped"]
+                    info["timed_out"] = done < total
+                    break
+        except KeyboardInterrupt:  # Ctrl-C: keep the states of the last finished segment
+            info["interrupted"] = True
+        if states is None:  # interrupted before the first segment ended: a random start
+            bits = np.random.default_rng(int(seeds[0])).integers(0, 2, (num_reads, len(labels)))
+            states = (2 * bits - 1 if bqm.vartype is dimod.SPIN else bits).astype(np.int8)
+        out = dimod.SampleSet.from_samples_bqm((states, labels), bqm)
+        out.info.update(info)
+        out.info["beta_range"] = (float(betas_for(0, 1)[0]), float(betas_for(total - 1, total)[0]))
+        out.info["num_sweeps"] = done
         out.info["timing"] = {"anneal_s": time.perf_counter() - start}
         return out

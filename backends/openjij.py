@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import dimod
 import numpy as np
 
+from . import _common
 from ._common import (
     BETA_RANGE,
     BETA_SCHEDULE,
@@ -30,10 +31,9 @@ from ._common import (
     check_optional_bool,
     check_optional_positive_float,
     check_positive_int,
-    initial_states_array,
     ising_arrays,
     read_seeds,
-    resolve_schedule,
+    schedule_parts,
 )
 
 #: Dense mode above this share of possible couplings present (or at or below DENSE_MAX_SMALL
@@ -76,30 +76,38 @@ class _OpenJijBase(BackendSampler):
         num_reads = opts["num_reads"]
         sparse = opts["sparse"] if opts["sparse"] is not None else choose_sparse(bqm)
         labels, model = self._ising_model(bqm, sparse)
-        init = initial_states_array(bqm, opts["initial_states"], dimod.SPIN)
+        init = self.initial_states_array(bqm, opts, dimod.SPIN)
         seeds = read_seeds(opts["seed"], num_reads)
         progress, time_limit = opts["progress"], opts["time_limit"]
         start = time.perf_counter()
-        spins = []
-        stopped = False
-        for r in range(num_reads):
-            initial = None if init is None or r >= len(init) else [int(v) for v in init[r]]
-            response = run_one(model, sparse, int(seeds[r]), initial)
-            order = [response.variables.index(i) for i in range(len(labels))]
-            spins.append(np.asarray(response.record.sample)[:, order])
-            done = r + 1
-            stop = bool(progress(done, num_reads)) if progress else False
-            if time_limit is not None and time.perf_counter() - start >= time_limit:
-                stop = True
-            if stop and done < num_reads:
-                stopped = True
-                break
+        spins: list[np.ndarray] = []
+        info = {"interrupted": False, "timed_out": False}
+        best = np.inf
+        try:  # OpenJij's C++ read cannot be interrupted: Ctrl-C acts between reads
+            for r in range(num_reads):
+                initial = None if init is None else [int(v) for v in init[r]]
+                response = run_one(model, sparse, int(seeds[r]), initial)
+                order = [response.variables.index(i) for i in range(len(labels))]
+                spins.append(np.asarray(response.record.sample)[:, order])
+                best = min(best, float(np.min(response.record.energy)))
+                done = r + 1
+                if progress is not None and progress(done, num_reads, best) and done < num_reads:
+                    info["interrupted"] = True
+                    break
+                if time_limit is not None and time.perf_counter() - start >= time_limit:
+                    info["timed_out"] = done < num_reads
+                    break
+        except KeyboardInterrupt:
+            info["interrupted"] = True
+        if not spins:  # interrupted during the first read: its start, a random state
+            bits = np.random.default_rng(int(seeds[0])).integers(0, 2, (1, len(labels)))
+            spins.append(2 * bits - 1)
         arr = np.concatenate(spins).astype(np.int8)
         if bqm.vartype is dimod.BINARY:
             arr = (arr + 1) // 2
         out = dimod.SampleSet.from_samples_bqm((arr, labels), bqm)
         out.info["sparse"] = sparse
-        out.info["interrupted"] = stopped
+        out.info.update(info)
         out.info["timing"] = {"anneal_s": time.perf_counter() - start}
         return out
 
@@ -109,8 +117,9 @@ class OpenJijSASampler(_OpenJijBase):
 
     Options: ``num_reads`` (10), ``num_sweeps`` (1000), ``beta_range`` or ``beta_schedule``
     (default range from :func:`~qubonn.backends._common.auto_beta_range`, as for ``neal``),
-    ``beta_schedule_type``, ``seed``, ``initial_states``, ``progress``, ``time_limit`` (checked
-    between reads), ``sparse`` (None: chosen by density).
+    ``beta_schedule_type``, ``seed``, ``initial_states``, ``progress(reads_done, reads_total,
+    best_energy)``, ``time_limit`` (checked between reads; Ctrl-C, too), ``sparse`` (None:
+    chosen by density).
     """
 
     name: ClassVar[str] = "openjij-sa"
@@ -128,28 +137,36 @@ class OpenJijSASampler(_OpenJijBase):
         SPARSE,
     )
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False) -> None:
         import openjij
 
+        super().__init__(strict=strict)
         self._sampler = openjij.SASampler()
 
     def _sample(self, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dimod.SampleSet:
-        betas = resolve_schedule(bqm, opts)
-        schedule = [[float(b), 1] for b in betas]
+        betas_for, total = schedule_parts(bqm, opts)
+        seg = _common.segment_length(bqm, 1, total)
+        n = bqm.num_variables
 
         def run_one(model: Any, sparse: bool, seed: int, initial: list[int] | None) -> Any:
-            return self._sampler.sample(
-                model,
-                num_reads=1,
-                schedule=schedule,
-                initial_state=initial,
-                sparse=sparse,
-                seed=seed,
-            )
+            # a long read runs in segments (each from the last one's state): Ctrl-C between them
+            for k, first in enumerate(range(0, total, seg)):
+                part = betas_for(first, min(first + seg, total))
+                response = self._sampler.sample(
+                    model,
+                    num_reads=1,
+                    schedule=[[float(b), 1] for b in part],
+                    initial_state=initial,
+                    sparse=sparse,
+                    seed=seed if k == 0 else int(read_seeds(seed + k, 1)[0]),
+                )
+                order = [response.variables.index(i) for i in range(n)]
+                initial = [int(v) for v in np.asarray(response.record.sample)[0, order]]
+            return response
 
         out = self._run_reads(bqm, opts, run_one)
-        out.info["beta_range"] = (float(betas[0]), float(betas[-1]))
-        out.info["num_sweeps"] = len(betas)
+        out.info["beta_range"] = (float(betas_for(0, 1)[0]), float(betas_for(total - 1, total)[0]))
+        out.info["num_sweeps"] = total
         return out
 
 
@@ -179,9 +196,10 @@ class OpenJijSQASampler(_OpenJijBase):
         SPARSE,
     )
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False) -> None:
         import openjij
 
+        super().__init__(strict=strict)
         self._sampler = openjij.SQASampler()
 
     def _sample(self, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dimod.SampleSet:

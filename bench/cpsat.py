@@ -106,4 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from qubonn.backends import strict_options
+
+    with strict_options():  # a benchmark must not run with an option silently ignored
+        sys.exit(main())

@@ -89,4 +89,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from qubonn.backends import strict_options
+
+    with strict_options():  # a benchmark must not run with an option silently ignored
+        main()

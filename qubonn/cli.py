@@ -74,7 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     try:
-        return int(func(args) or 0)
+        # a typo in --option must not run for an hour on defaults: unknown solver options are
+        # errors on the command line (in the Python API they warn, dimod's contract)
+        from qubonn.backends import strict_options
+
+        with strict_options():
+            return int(func(args) or 0)
     except (QubonnError, ValueError, TypeError, OSError) as e:  # they carry their own advice
         print(error_line(args.command, e), file=sys.stderr)
         return EXIT_ERROR

@@ -82,3 +82,54 @@ def test_predict_csv_positions_are_the_files_lines(tmp_path, capsys):
     np.savez(tmp_path / "x.npz", X=np.array([[1.0, 0.0], [0.5, 1.0]]))
     assert main(["predict", str(model), str(tmp_path / "x.npz")]) == 2
     assert "X row 2, column 1" in capsys.readouterr().err
+
+
+SPIN = ("--option", "mode=spin")
+
+
+def _train(spec, tmp_path, *extra, solver=SPIN):
+    out = tmp_path / "m.json"
+    argv = ["train", str(spec), "--size", "4", "--per-class", "4", "--quiet", "--out", str(out)]
+    return main([*argv, *solver, *extra]), out
+
+
+@pytest.mark.parametrize(
+    "solver, extra, fragment",
+    [
+        (SPIN, ["--reads", "1000000000"], "1,000,000,000 replicas of 141 variables need 10.3 TB"),
+        (SPIN, ["--sweeps", "1000000000000"], "'num_sweeps': 1000000000000; expected an integer"),
+        # the structured mode (the default) ran 10**12 sweeps: hours, without a word
+        ((), ["--sweeps", "1000000000000"], "'num_sweeps': 1000000000000; expected an integer"),
+        (("--backend", "neal"), ["--reads", "1000000000"], "over the memory budget"),
+        (("--backend", "neal"), ["--sweeps", "1000000000000"], "'num_sweeps': 1000000000000"),
+    ],
+)
+def test_solver_memory_and_sweeps_are_checked_before_allocating(
+    spec, tmp_path, capsys, solver, extra, fragment
+):
+    rc, out = _train(spec, tmp_path, *extra, solver=solver)
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("qubonn train: error: ") and fragment in err, err
+    assert "Traceback" not in err and "Unable to allocate" not in err
+    assert not out.exists()
+
+
+def test_a_dense_matrix_over_the_budget_is_refused(spec, tmp_path, capsys, monkeypatch):
+    """Dense on 77k variables needs ~90 GB; the same check, at a budget this small problem
+    compiles under."""
+    monkeypatch.setenv("QUBONN_MAX_MEMORY", "200K")
+    rc, out = _train(spec, tmp_path, "--reads", "4", "--option", "matrix=dense")
+    err = capsys.readouterr().err
+    assert rc == 2 and "dense 141 x 141 coupling matrix need" in err, err
+    assert "over the memory budget of 200.0 KB" in err
+    assert "matrix='sparse'" in err
+    rc, out = _train(spec, tmp_path, "--reads", "4")  # sparse fits
+    assert rc == 0 and out.exists()
+
+
+def test_an_unknown_solver_option_is_an_error_on_the_command_line(spec, tmp_path, capsys):
+    """The Python API warns (dimod's contract); a typo on the command line is an error."""
+    rc, out = _train(spec, tmp_path, "--option", "num_sweep=3")
+    err = capsys.readouterr().err
+    assert rc == 2 and "no option 'num_sweep' (did you mean 'num_sweeps'?)" in err, err
+    assert not out.exists()

@@ -155,8 +155,14 @@ def test_bare_qubo_and_bad_options_are_refused_clearly():
     for option, value in [("time_limit", 0), ("num_workers", 0), ("seed", -1)]:
         with pytest.raises(SolverOptionError, match=option):
             sampler.sample_problem(problem, **{option: value})
+    import dimod
+
+    from qubonn.backends.cpsat import CpsatSampler
+
+    with pytest.warns(dimod.exceptions.SamplerUnknownArgWarning, match="did you mean 'time_limit'"):
+        sampler.sample_problem(problem, time_limt=3)  # dimod's contract: ignored, with a warning
     with pytest.raises(SolverOptionError, match="did you mean 'time_limit'"):
-        sampler.sample_problem(problem, time_limt=3)
+        CpsatSampler(strict=True).sample_problem(problem, time_limt=3)
 
 
 def test_trainer_uses_cpsat():

@@ -122,3 +122,28 @@ def test_trainer_raises_on_an_interrupted_sampleset(monkeypatch):
         clf.fit(X, y)
     assert not hasattr(clf, "weights_")
     assert issubclass(Interrupted, KeyboardInterrupt) and not issubclass(Interrupted, Exception)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("backend", ["neal", "openjij-sa"])
+def test_sigint_stops_a_long_anneal_of_a_c_backend_promptly(tmp_path, backend):
+    """neal ran to the end of its C++ call (46 s after the signal), OpenJij to the end of
+    its read: both now anneal in segments of about a second and stop between them."""
+    model = tmp_path / "model.json"
+    budget = ["--reads", "1", "--sweeps", "10000000"]  # one read: hours in one call before
+    proc = _start(
+        ["train", str(SPEC), "--quiet", "--backend", backend, *budget, "--out", str(model)],
+        tmp_path,
+    )
+    for line in proc.stdout:
+        if "trainer:" in line:
+            break
+    time.sleep(4.0)  # compile and the first segments
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    latency = time.monotonic() - sent
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and backend in err, err
+    assert latency < 3.0, latency
+    assert not model.exists()

@@ -180,8 +180,6 @@ def small_problem():
         ({"num_sweeps": 2.5}, "num_sweeps=2.5"),
         ({"time_limit": -1}, "time_limit=-1"),
         ({"beta_range": (2, 1)}, "beta_range=(2, 1)"),
-        ({"matrix": "dense"}, "matrix: mode='spin' only"),
-        ({"bogus": 1}, "unknown option(s) bogus"),
         ({"device": "tpu"}, "device='tpu' is not one of"),
         ({"mode": "fast"}, "mode='fast' is not one of"),
         ({"initial_states": np.zeros((1, 3))}, "initial_states must be"),

@@ -25,6 +25,16 @@ from typing import Any
 
 import numpy as np
 
+from qubonn.backends._schedule import (
+    MAX_SWEEPS,
+    beta_at,
+    check_beta_range,
+    check_schedule_type,
+    human_bytes,
+    make_schedule,
+    memory_budget,
+    schedule_slice,
+)
 from qubonn.errors import SolverOptionError
 
 from . import _rng
@@ -38,8 +48,12 @@ DTYPES = ("float32", "float64")
 MATRIX_FORMATS = ("auto", "sparse", "dense")
 
 #: progress(sweeps_done, sweeps_total, best_energy_so_far); raising KeyboardInterrupt in it
-#: stops the run like Ctrl-C does.
+#: stops the run like Ctrl-C does (the sampler turns a True return into that).
 ProgressCallback = Callable[[int, int, float], None]
+#: Seconds a chunk of sweeps aims at: responsive to Ctrl-C, time limits and progress, yet few
+#: kernel launches.
+CHUNK_SECONDS = 0.05
+__all__ = ["AnnealResult", "anneal", "gpu_available", "make_schedule", "numba_available"]
 
 
 @dataclass
@@ -114,30 +128,6 @@ def _resolve_engine(engine: str, device: str, algorithm: str) -> str:
         if not numba_available():
             raise SolverOptionError("engine='compiled' needs numba; valid without it: array")
     return engine
-
-
-# --------------------------------------------------------------------------- schedules
-def make_schedule(
-    num_sweeps: int,
-    beta_range: tuple[float, float],
-    schedule_type: str = "geometric",
-) -> np.ndarray:
-    """Inverse temperatures for ``num_sweeps`` sweeps, from hot ``beta_range[0]`` to cold."""
-    b0, b1 = float(beta_range[0]), float(beta_range[1])
-    if not (b0 > 0 and b1 > 0 and math.isfinite(b0) and math.isfinite(b1)):
-        raise SolverOptionError(f"beta_range={beta_range!r}: both betas must be positive, finite")
-    if b0 > b1:
-        raise SolverOptionError(
-            f"beta_range={beta_range!r}: give (hot, cold) with hot <= cold; annealing cools down"
-        )
-    if schedule_type == "geometric":
-        return np.geomspace(b0, b1, num_sweeps)
-    if schedule_type == "linear":
-        return np.linspace(b0, b1, num_sweeps)
-    raise SolverOptionError(
-        f"beta_schedule_type={schedule_type!r} is not one of geometric, linear "
-        "(or custom, with beta_schedule=...)"
-    )
 
 
 # --------------------------------------------------------------------------- state
@@ -405,10 +395,10 @@ def _schedule(
     beta_range: tuple[float, float],
     beta_schedule_type: str,
     beta_schedule: Any,
-) -> tuple[np.ndarray, bool]:
-    """(betas, calibrate): the explicit schedule, or ``num_sweeps`` betas of the given type;
-    ``calibrate`` when a time limit alone must size the schedule."""
-    calibrate = False
+) -> tuple[Callable[[int, int], np.ndarray] | None, int]:
+    """``(betas_for(start, stop), total)``: the explicit schedule or ``num_sweeps`` betas of the
+    given type, computed slice by slice; ``(None, 0)`` when a time limit alone sets the length
+    (the schedule is then followed in time, :func:`_timed_loop`)."""
     if beta_schedule is not None:
         if beta_schedule_type not in ("custom", "geometric"):  # geometric = the default
             raise SolverOptionError(
@@ -422,62 +412,130 @@ def _schedule(
             raise SolverOptionError(
                 f"num_sweeps={num_sweeps} disagrees with len(beta_schedule)={betas.size}"
             )
-    else:
-        if beta_schedule_type == "custom":
-            raise SolverOptionError("beta_schedule_type='custom' needs beta_schedule=[...]")
-        if num_sweeps is None:
-            calibrate = time_limit is not None
-            num_sweeps = 1000
-        num_sweeps = _validate_int("num_sweeps", num_sweeps, 1)
-        betas = make_schedule(num_sweeps, beta_range, beta_schedule_type)
-    return betas, calibrate
+        return (lambda start, stop: betas[start:stop]), int(betas.size)
+    if beta_schedule_type == "custom":
+        raise SolverOptionError("beta_schedule_type='custom' needs beta_schedule=[...]")
+    check_schedule_type(beta_schedule_type)
+    if num_sweeps is None and time_limit is not None:
+        return None, 0
+    total = 1000 if num_sweeps is None else _validate_int("num_sweeps", num_sweeps, 1)
+    if total > MAX_SWEEPS:
+        raise SolverOptionError(
+            f"num_sweeps={total} is above the limit of {MAX_SWEEPS:,} sweeps; for a long run "
+            "give time_limit (seconds) instead"
+        )
+    def betas_for(start: int, stop: int) -> np.ndarray:
+        return schedule_slice(beta_range, beta_schedule_type, total, start, stop)
+
+    return betas_for, total
 
 
 def _sweep_loop(
     run_chunk: Callable[[np.ndarray, int, int], None],
     sync: Callable[[], None],
-    betas: np.ndarray,
-    calibrate: bool,
-    schedule: tuple[tuple[float, float], str],
+    betas_for: Callable[[int, int], np.ndarray],
+    total: int,
     time_limit: float | None,
     t_start: float,
     progress: ProgressCallback | None,
     best_energy: Callable[[], float],
     info: dict[str, Any],
 ) -> None:
-    """Run the schedule in chunks of about 0.05 s (responsive to Ctrl-C, time limits and
-    progress, yet few launches); ``info["num_sweeps"]`` counts the sweeps done so far.  With
-    ``calibrate``, a first short chunk at the hot end sizes the schedule to the time limit."""
+    """Run a ``total``-sweep schedule in chunks of about CHUNK_SECONDS; ``info["num_sweeps"]``
+    counts the sweeps done so far."""
     done = 0
-    total = int(betas.size)
     chunk_size = 1
-    if calibrate:
-        cal = min(8, total)
-        tc = time.perf_counter()
-        run_chunk(np.full(cal, betas[0]), 0, total)
-        sync()
-        per_sweep = max((time.perf_counter() - tc) / cal, 1e-9)
-        done = info["num_sweeps"] = cal
-        remaining = time_limit - (time.perf_counter() - t_start)
-        total = cal + max(1, int(remaining / per_sweep))
-        betas = np.concatenate([np.full(cal, betas[0]), make_schedule(total - cal, *schedule)])
-        chunk_size = max(1, int(0.05 / per_sweep))
     while done < total:
         k = min(chunk_size, total - done)
         tc = time.perf_counter()
-        run_chunk(betas[done : done + k], done, total)
+        run_chunk(betas_for(done, done + k), done, total)
         sync()
         dt_chunk = time.perf_counter() - tc
         done = info["num_sweeps"] = done + k
-        if dt_chunk < 0.025:
+        if dt_chunk < CHUNK_SECONDS / 2:
             chunk_size = min(chunk_size * 2, 1 << 20)
-        elif dt_chunk > 0.1 and chunk_size > 1:
+        elif dt_chunk > 2 * CHUNK_SECONDS and chunk_size > 1:
             chunk_size = max(1, chunk_size // 2)
         if progress is not None:
             progress(done, total, best_energy())
         if time_limit is not None and time.perf_counter() - t_start >= time_limit:
             info["timed_out"] = done < total
             break
+
+
+def _timed_loop(
+    run_chunk: Callable[[np.ndarray, int, int], None],
+    sync: Callable[[], None],
+    schedule: tuple[tuple[float, float], str],
+    time_limit: float,
+    t_start: float,
+    progress: ProgressCallback | None,
+    best_energy: Callable[[], float],
+    info: dict[str, Any],
+) -> None:
+    """A time limit alone: the schedule is followed in time, each sweep's beta set by the share
+    of the budget spent, so the anneal goes from hot to cold and ends at the limit.
+
+    A first sweep at the hot end is not timed: on the first call in a process it compiles (or
+    loads from numba's cache) the kernels, which took seconds and, timed, sized the whole run
+    to about 9 sweeps.  The per-sweep time is then measured on every chunk, so hot sweeps
+    (dearer: more flips accepted) do not make the run end early either; the last chunk is cut
+    to what is left of the budget."""
+    beta_range, kind = schedule
+    run_chunk(beta_at(beta_range, kind, [0.0]), 0, 1)
+    sync()
+    done = info["num_sweeps"] = 1
+    t_sweeps = time.perf_counter()
+    end = t_start + time_limit
+    span = max(end - t_sweeps, 1e-9)
+    per_sweep = 0.0
+    chunk = 1
+    while True:
+        now = time.perf_counter()
+        left = end - now
+        if per_sweep > 0:
+            if left < 0.5 * per_sweep:
+                break
+            chunk = max(1, min(chunk, int(left / per_sweep)))
+        elif left <= 0:
+            break
+        frac = (now - t_sweeps + (np.arange(chunk) + 0.5) * per_sweep) / span
+        expected = done + (int(left / per_sweep) if per_sweep > 0 else chunk)
+        tc = time.perf_counter()
+        run_chunk(beta_at(beta_range, kind, frac), done, max(expected, done + chunk))
+        sync()
+        dt_chunk = time.perf_counter() - tc
+        done = info["num_sweeps"] = done + chunk
+        per_sweep = max(dt_chunk / chunk, 1e-9)
+        chunk = max(1, min(int(CHUNK_SECONDS / per_sweep), 1 << 20))
+        if progress is not None:
+            progress(done, done, best_energy())
+
+
+def memory_need(problem: IsingProblem, num_reads: int, dtype: str, dense: bool) -> int:
+    """Bytes a spin-mode anneal allocates: the replicas' arrays (spins, best spins, fields and
+    the start's random stream and products) and, dense, the n x n matrix (with its float64
+    original)."""
+    n, item = problem.n, np.dtype(dtype).itemsize
+    need = num_reads * n * (48 + 4 * item) + num_reads * 64
+    if dense:
+        need += n * n * (8 + item)
+    return need
+
+
+def _check_memory(problem: IsingProblem, num_reads: int, dtype: str, dense: bool) -> None:
+    need = memory_need(problem, num_reads, dtype, dense)
+    budget = memory_budget()
+    if need > budget:
+        what = f"{num_reads:,} replicas of {problem.n:,} variables"
+        if dense:
+            what += f" and a dense {problem.n:,} x {problem.n:,} coupling matrix"
+        raise SolverOptionError(
+            f"{what} need {human_bytes(need)}, over the memory budget of "
+            f"{human_bytes(budget)}; use fewer reads"
+            + (", matrix='sparse'" if dense else "")
+            + ", or raise QUBONN_MAX_MEMORY"
+        )
 
 
 def anneal(
@@ -521,12 +579,9 @@ def anneal(
     seed = resolve_seed(seed)
     dev = resolve_device(device)
     eng = _resolve_engine(engine, dev, algorithm)
-    if beta_range is None:
-        beta_range = problem.default_beta_range()
-    elif len(beta_range) != 2:
-        raise SolverOptionError(f"beta_range={beta_range!r} must be (hot_beta, cold_beta)")
-
-    betas, calibrate = _schedule(
+    beta_range = problem.default_beta_range() if beta_range is None else beta_range
+    beta_range = check_beta_range(beta_range)
+    betas_for, total = _schedule(
         num_sweeps, time_limit, beta_range, beta_schedule_type, beta_schedule
     )
 
@@ -536,6 +591,7 @@ def anneal(
         xp = np
     np_dtype = np.dtype(dtype)
     dense = _choose_dense(problem, matrix)
+    _check_memory(problem, num_reads, dtype, dense)
     n = problem.n
     spins0 = _initial_spins(problem, num_reads, seed, initial_states)
     e0 = problem.energies(spins0) - problem.offset if n else np.zeros(num_reads)
@@ -545,7 +601,11 @@ def anneal(
         "engine": eng,
         "dtype": dtype,
         "matrix": "dense" if dense else "sparse",
-        "beta_range": (float(betas[0]), float(betas[-1])),
+        "beta_range": (
+            (float(betas_for(0, 1)[0]), float(betas_for(total - 1, total)[0]))
+            if betas_for is not None
+            else beta_range
+        ),
         "seed": seed,
         "interrupted": False,
         "timed_out": False,
@@ -577,11 +637,15 @@ def anneal(
 
     info["num_sweeps"] = 0
     t_run = time.perf_counter()
+    best_energy = lambda: float(xp.min(state["best_energy"])) + problem.offset  # noqa: E731
     try:
-        _sweep_loop(
-            run_chunk, sync, betas, calibrate, (beta_range, beta_schedule_type), time_limit,
-            t_start, progress, lambda: float(xp.min(state["best_energy"])) + problem.offset, info,
-        )
+        if betas_for is None:
+            schedule = (beta_range, beta_schedule_type)
+            _timed_loop(run_chunk, sync, schedule, time_limit, t_start, progress, best_energy, info)
+        else:
+            _sweep_loop(
+                run_chunk, sync, betas_for, total, time_limit, t_start, progress, best_energy, info
+            )
         if algorithm == "ma" and n:
             _ma_final(xp, state, coupling, ma["h"], ma["cache"])
     except KeyboardInterrupt:

@@ -187,24 +187,11 @@ class IsingProblem:
         return 2.0 * (np.abs(self.h) + absrow)
 
     def default_beta_range(self) -> tuple[float, float]:
-        """Inverse temperatures from the coefficients, for Metropolis acceptance ``exp(-beta dE)``.
+        """Inverse temperatures from the coefficients: the one rule of every annealer,
+        :func:`qubonn.backends._schedule.default_beta_range` (its docstring states it)."""
+        from qubonn.backends._schedule import default_beta_range
 
-        Hot: a large flip (the 90th percentile over variables of the largest possible flip
-        energy) is accepted with probability 1/2.  The percentile rather than the maximum,
-        because BNN QUBOs have a few hub variables (weights coupled to every sample) whose bound
-        would make the whole run needlessly hot.  Cold: a flip costing the smallest nonzero
-        coefficient's energy (``2 min|c|``) is rejected with probability 0.99.
-        """
-        coefs = np.abs(np.concatenate([self.h, self.data]))
-        coefs = coefs[coefs > 0]
-        if coefs.size == 0:
-            return 0.1, 1.0
-        bounds = self.flip_bounds()
-        hot_de = float(np.quantile(bounds[bounds > 0], 0.9))
-        cold_de = 2.0 * float(coefs.min())
-        hot = np.log(2.0) / hot_de
-        cold = np.log(100.0) / cold_de
-        return float(hot), float(max(cold, hot))
+        return default_beta_range(self.flip_bounds(), np.concatenate([self.h, self.data]))
 
 
 def _symmetric_csr_numpy(

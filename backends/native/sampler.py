@@ -13,6 +13,22 @@ import numpy as np
 
 from qubonn.errors import SolverOptionError
 
+from .._common import (
+    BETA_RANGE,
+    BETA_SCHEDULE,
+    INITIAL_STATES,
+    NUM_SWEEPS,
+    PROGRESS,
+    SEED,
+    TIME_LIMIT,
+    BackendSampler,
+    Option,
+    check_any,
+    check_choice,
+    check_optional_sweeps,
+    check_positive_int,
+    unknown_options,
+)
 from . import structured
 from .anneal import (
     ALGORITHMS,
@@ -40,37 +56,48 @@ def ising_problem(bqm: dimod.BinaryQuadraticModel) -> IsingProblem:
     return IsingProblem.from_ising(lin, irow, icol, qdata, offset)
 
 
-class NativeSampler(dimod.Sampler):
+def _choices(name: str, choices: tuple[str, ...], default: str) -> Option:
+    # values are checked by anneal() (it is called without the sampler, too), names here
+    return Option(name, "one of " + ", ".join(repr(c) for c in choices), check_any, default)
+
+
+class NativeSampler(BackendSampler):
     """Replica-parallel simulated annealing (``algorithm="sa"``) or Momentum Annealing (``"ma"``)
     on the CPU (numba) or a CUDA GPU (CuPy).
 
     Each of ``num_reads`` replicas anneals independently and returns the best state it visited.
-    Same ``seed`` -> same samples, on every device.  Unknown or impossible options raise
-    :class:`qubonn.errors.SolverOptionError` naming the option and its valid values (rather than
-    dimod's warning), because a silently ignored option makes a benchmark lie.
+    Same ``seed`` -> same samples, on every device.  The option contract is every backend's
+    (:class:`~qubonn.backends._common.BackendSampler`): impossible values raise
+    :class:`qubonn.errors.SolverOptionError`; unknown names warn (dimod's
+    ``SamplerUnknownArgWarning``), or raise with ``strict=True``.
 
     Example::
 
         sampleset = NativeSampler().sample(bqm, num_reads=32, num_sweeps=2000, seed=1)
     """
 
-    _PARAMETERS: dict[str, list[str]] = {
-        "num_reads": [],
-        "num_sweeps": [],
-        "algorithm": ["algorithms"],
-        "device": ["devices"],
-        "dtype": ["dtypes"],
-        "seed": [],
-        "beta_range": [],
-        "beta_schedule_type": ["beta_schedule_options"],
-        "beta_schedule": [],
-        "initial_states": [],
-        "time_limit": [],
-        "progress": [],
-        "engine": ["engines"],
-        "matrix": ["matrix_formats"],
-        "mode": ["modes"],
-    }
+    name = "native"
+    description = "qubonn's replica-parallel annealer (CPU/GPU)"
+    options = (
+        Option("num_reads", "an integer >= 1", check_positive_int, 16),
+        Option("num_sweeps", NUM_SWEEPS.valid + " or None", check_optional_sweeps),
+        _choices("algorithm", ALGORITHMS, "sa"),
+        _choices("device", DEVICES, "auto"),
+        _choices("dtype", DTYPES, "float64"),
+        SEED,
+        BETA_RANGE,
+        Option(
+            "beta_schedule_type", "'geometric', 'linear' or 'custom'",
+            check_choice(*SCHEDULES), "geometric",
+        ),
+        BETA_SCHEDULE,
+        INITIAL_STATES,
+        TIME_LIMIT,
+        PROGRESS,
+        _choices("engine", ENGINES, "auto"),
+        _choices("matrix", MATRIX_FORMATS, "auto"),
+        _choices("mode", MODES, "auto"),
+    )
 
     #: options of the structured mode (moves between valid network states, compiled problems)
     STRUCTURED_OPTIONS = (
@@ -78,7 +105,8 @@ class NativeSampler(dimod.Sampler):
         "time_limit", "progress", "device",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False) -> None:
+        super().__init__(strict=strict)
         self._properties = {
             "algorithms": list(ALGORITHMS),
             "devices": list(DEVICES),
@@ -93,87 +121,39 @@ class NativeSampler(dimod.Sampler):
         }
 
     @property
-    def parameters(self) -> dict[str, list[str]]:
-        return {k: list(v) for k, v in self._PARAMETERS.items()}
-
-    @property
     def properties(self) -> dict[str, Any]:
-        return dict(self._properties)
+        return {**super().properties, **self._properties}
 
-    def sample(  # type: ignore[override]
-        self,
-        bqm: dimod.BinaryQuadraticModel,
-        num_reads: int = 16,
-        num_sweeps: int | None = None,
-        algorithm: str = "sa",
-        device: str = "auto",
-        dtype: str = "float64",
-        seed: int | None = None,
-        beta_range: tuple[float, float] | None = None,
-        beta_schedule_type: str = "geometric",
-        beta_schedule: Any = None,
-        initial_states: Any = None,
-        time_limit: float | None = None,
-        progress: Any = None,
-        engine: str = "auto",
-        matrix: str = "auto",
-        **unknown: Any,
-    ) -> dimod.SampleSet:
-        """Sample ``bqm``; returns a SampleSet in ``bqm``'s vartype, energies from the samples.
+    def _sample(self, bqm: dimod.BinaryQuadraticModel, opts: dict[str, Any]) -> dimod.SampleSet:
+        """Sample ``bqm`` in spin mode; a SampleSet in ``bqm``'s vartype.
 
-        ``num_sweeps`` defaults to 1000 (or, with ``time_limit`` alone, to what fits the limit).
-        ``initial_states``: a samples-like in ``bqm``'s vartype, tiled to ``num_reads``.
-        ``info``: ``timing`` (seconds), ``interrupted`` / ``timed_out`` flags, the ``beta_range``
-        used, ``seed``, ``device``, ``engine``, ``num_sweeps`` done and ``flip_attempts``.
-        """
+        ``num_sweeps`` defaults to 1000 (with ``time_limit`` alone, the anneal follows its
+        schedule in time to the limit).  ``initial_states``: samples-like in ``bqm``'s vartype,
+        tiled to ``num_reads``.  ``info``: ``timing`` (seconds), ``interrupted`` / ``timed_out``
+        flags, the ``beta_range`` used, ``seed``, ``device``, ``engine``, ``num_sweeps`` done
+        and ``flip_attempts``."""
         t0 = time.perf_counter()
-        self._check_unknown(unknown, progress)
-        variables = list(bqm.variables)
-        problem = ising_problem(bqm)
-        init = None
-        if initial_states is not None:
-            arr, labels = dimod.as_samples(initial_states)
-            if set(labels) != set(variables) or len(labels) != len(variables):
-                raise SolverOptionError("initial_states must assign every variable of the bqm")
-            arr = arr[:, [labels.index(v) for v in variables]].astype(np.float64)
-            if bqm.vartype is dimod.BINARY:
-                if not np.all((arr == 0) | (arr == 1)):
-                    raise SolverOptionError("initial_states must be 0/1 for a BINARY bqm")
-                arr = 2 * arr - 1
-            init = arr
-        result = anneal(
-            problem,
-            algorithm=algorithm,
-            num_reads=num_reads,
-            num_sweeps=num_sweeps,
-            time_limit=time_limit,
-            beta_range=beta_range,
-            beta_schedule_type=beta_schedule_type,
-            beta_schedule=beta_schedule,
-            seed=seed,
-            initial_states=init,
-            device=device,
-            dtype=dtype,
-            engine=engine,
-            matrix=matrix,
-            progress=progress,
-        )
+        if opts["mode"] == "structured":
+            raise SolverOptionError(
+                "mode='structured' needs a compiled qubonn Problem (qubonn.solve(problem, "
+                "backend='native')), not a bare BQM; use mode='spin' or 'auto'"
+            )
+        init = self.initial_states_array(bqm, opts, dimod.SPIN, generator="tile")
+        result = self._anneal(ising_problem(bqm), opts, init, t0)
         samples = result.samples
         if bqm.vartype is dimod.BINARY:
             samples = ((samples + 1) // 2).astype(np.int8)
         info = dict(result.info)
         info["timing"] = dict(info["timing"], sample_s=time.perf_counter() - t0)
-        return dimod.SampleSet.from_samples_bqm((samples, variables), bqm, info=info)
+        return dimod.SampleSet.from_samples_bqm((samples, list(bqm.variables)), bqm, info=info)
 
-    def _check_unknown(self, unknown: dict[str, Any], progress: Any) -> None:
-        if unknown:
-            names = ", ".join(sorted(unknown))
-            raise SolverOptionError(
-                f"unknown option(s) {names} for NativeSampler.sample; valid: "
-                + ", ".join(self._PARAMETERS)
-            )
-        if progress is not None and not callable(progress):
-            raise SolverOptionError("progress must be a callable(done, total, best_energy)")
+    def _anneal(self, problem: IsingProblem, opts: dict[str, Any], init: Any, t0: float) -> Any:
+        """:func:`anneal` with the checked options; a progress that returns True stops it.  The
+        time limit counts from ``t0``, the call: building the Ising arrays is part of it."""
+        spin = {k: v for k, v in opts.items() if k not in ("mode", "initial_states", "progress")}
+        if spin["time_limit"] is not None:
+            spin["time_limit"] = max(spin["time_limit"] - (time.perf_counter() - t0), 1e-6)
+        return anneal(problem, initial_states=init, progress=_stopping(opts["progress"]), **spin)
 
     def sample_qubo_arrays(
         self,
@@ -181,29 +161,29 @@ class NativeSampler(dimod.Sampler):
         linear: np.ndarray,
         offset: float,
         labels: list,
-        initial_states: Any = None,
-        progress: Any = None,
         **options: Any,
     ) -> dimod.SampleSet:
         """Sample a QUBO given as arrays (strictly upper-triangular sparse couplings, linear
         biases, offset, labels), as a compiled :class:`qubonn.problem.Problem` holds it: the
         same samples as :meth:`sample` on the equivalent BQM, without building the BQM.
 
-        ``initial_states``: 0/1 array (reads x variables) in ``labels`` order."""
+        ``initial_states``: samples-like over ``labels``, or a 0/1 array (reads x variables) in
+        ``labels`` order."""
         t0 = time.perf_counter()
-        unknown = {k: v for k, v in options.items() if k not in self._PARAMETERS}
-        self._check_unknown(unknown, progress)
+        opts = self.check_options(options)
         coo = quadratic.tocoo()
         problem = IsingProblem.from_qubo(linear, coo.row, coo.col, coo.data, offset)
         init = None
-        if initial_states is not None:
-            arr = np.atleast_2d(np.asarray(initial_states, dtype=np.float64))
-            if arr.shape[1] != len(labels) or not np.all((arr == 0) | (arr == 1)):
-                raise SolverOptionError(
-                    f"initial_states must be 0/1 with {len(labels)} columns (one per variable)"
-                )
-            init = 2 * arr - 1
-        result = anneal(problem, initial_states=init, progress=progress, **options)
+        if opts["initial_states"] is not None:
+            given = opts["initial_states"]
+            if isinstance(given, np.ndarray | list):
+                given = (np.atleast_2d(np.asarray(given)), list(labels))
+            shell = dimod.BinaryQuadraticModel(dimod.BINARY)  # the variables, for dimod's parser
+            shell.add_variables_from((v, 0.0) for v in labels)
+            init = self.initial_states_array(
+                shell, {**opts, "initial_states": given}, dimod.SPIN, generator="tile"
+            )
+        result = self._anneal(problem, opts, init, t0)
         x = ((result.samples + 1) // 2).astype(np.int8)
         xf = x.astype(np.float64)
         energy = np.einsum("si,si->s", xf, (quadratic @ xf.T).T) + xf @ linear + offset
@@ -243,16 +223,16 @@ class NativeSampler(dimod.Sampler):
     def _sample_structured(self, problem: Any, **options: Any) -> dimod.SampleSet:
         t0 = time.perf_counter()
         unknown = sorted(set(options) - set(self.STRUCTURED_OPTIONS))
-        if unknown:
-            spin_only = [k for k in unknown if k in self._PARAMETERS]
-            hint = f" ({', '.join(spin_only)}: mode='spin' only)" if spin_only else ""
-            raise SolverOptionError(
-                f"unknown option(s) {', '.join(unknown)} for the structured mode{hint}; valid: "
-                + ", ".join(self.STRUCTURED_OPTIONS)
-            )
-        progress = options.pop("progress", None)
-        if progress is not None and not callable(progress):
-            raise SolverOptionError("progress must be a callable(done, total, best_energy)")
+        spin_only = [k for k in unknown if k in self.parameters]
+        where = "the structured mode" + (
+            f" ({', '.join(spin_only)}: mode='spin' only)" if spin_only else ""
+        )
+        unknown_options(where, unknown, list(self.STRUCTURED_OPTIONS), self.strict)
+        options = {k: v for k, v in options.items() if k in self.STRUCTURED_OPTIONS}
+        sweeps = options.get("num_sweeps")
+        if isinstance(sweeps, int | np.integer) and not isinstance(sweeps, bool) and sweeps > 1:
+            NUM_SWEEPS.check("num_sweeps", sweeps)  # the one upper bound (2**31 - 1)
+        progress = _stopping(PROGRESS.check("progress", options.pop("progress", None)))
         device = options.pop("device", "auto")
         if device not in DEVICES:
             raise SolverOptionError(f"device={device!r} is not one of {', '.join(DEVICES)}")
@@ -273,6 +253,19 @@ class NativeSampler(dimod.Sampler):
         return dimod.SampleSet.from_samples(
             (x, list(problem.labels)), dimod.BINARY, energy, info=info
         )
+
+
+def _stopping(progress: Any) -> Any:
+    """The one progress contract, ``progress(done, total, best) -> True to stop``, on the
+    annealers' loops, which stop on a KeyboardInterrupt raised in their callback."""
+    if progress is None:
+        return None
+
+    def call(done: int, total: int, best: float) -> None:
+        if progress(done, total, best):
+            raise KeyboardInterrupt
+
+    return call
 
 
 def _initial_params(problem: Any, model: structured.StructuredModel, init: Any) -> np.ndarray:
