@@ -77,8 +77,7 @@ class DecomposeOptions:
         _check_number("decompose", "anchor", self.anchor, 0.0)
         if not (_is_number(self.min_valid) and 0 < self.min_valid <= 1):
             raise StrategyError(
-                f"strategy 'decompose': min_valid must be a share in (0, 1], not "
-                f"{self.min_valid!r}"
+                f"strategy 'decompose': min_valid must be a share in (0, 1], not {self.min_valid!r}"
             )
         if not isinstance(self.warm_start, bool):
             raise StrategyError(
@@ -129,7 +128,9 @@ def _check_int(strategy: str, name: str, value: Any, low: int) -> None:
 
 def _check_number(strategy: str, name: str, value: Any, low: float) -> None:
     if not (_is_number(value) and value >= low):
-        raise StrategyError(f"strategy {strategy!r}: {name} must be a number >= {low}, not {value!r}")
+        raise StrategyError(
+            f"strategy {strategy!r}: {name} must be a number >= {low}, not {value!r}"
+        )
 
 
 _OPTIONS: dict[str, type | None] = {
@@ -148,9 +149,7 @@ def check_strategy(name: Any, options: dict | None = None) -> Any:
     """The options object of strategy ``name`` (None for direct); a clear error for an unknown
     name or option, listing the valid ones."""
     if name not in _OPTIONS:
-        raise StrategyError(
-            f"unknown strategy {name!r}; valid strategies: {', '.join(_OPTIONS)}"
-        )
+        raise StrategyError(f"unknown strategy {name!r}; valid strategies: {', '.join(_OPTIONS)}")
     options = dict(options or {})
     cls = _OPTIONS[name]
     valid = [f.name for f in fields(cls)] if cls else []
@@ -193,7 +192,9 @@ def _sample(sampler: dimod.Sampler, problem: Any, options: dict) -> dimod.Sample
     """One plain-QUBO solve: the problem's QUBO handed to the sampler unchanged."""
     if hasattr(sampler, "sample_qubo_arrays"):
         q = problem.qubo()
-        return sampler.sample_qubo_arrays(q.quadratic, q.linear, q.offset, problem.labels, **options)
+        return sampler.sample_qubo_arrays(
+            q.quadratic, q.linear, q.offset, problem.labels, **options
+        )
     return sampler.sample(problem.bqm, **options)
 
 
@@ -228,8 +229,10 @@ class _Replay:
             f.network, self.problem.X, f.targets, weights, f.objective, f.linear_penalties
         )
 
-    def best_valid(self, sub: Any, sampleset: dimod.SampleSet) -> tuple[Weights | None, float, float]:
-        """(weights, whole-set objective) of the sub-solve's best valid read, and its valid share."""
+    def best_valid(
+        self, sub: Any, sampleset: dimod.SampleSet
+    ) -> tuple[Weights | None, float, float]:
+        """The best valid read of a sub-solve: (weights, whole-set objective, valid share)."""
         xs, valid = _valid_reads(sub, sampleset)
         best: tuple[Weights | None, float] = (None, np.inf)
         seen: set[bytes] = set()
@@ -381,9 +384,9 @@ def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, opt
         order = rng.permutation(n)
         for i in range(0, n, batch):
             subsolve(np.sort(order[i : i + batch]), "round")
-    _warn_invalid("decompose", subsolves)
     if state["weights"] is None:
         raise _no_valid_error("decompose", subsolves)
+    _warn_invalid("decompose", subsolves)
     info = {
         "mode": "decompose",
         "strategy": "decompose",
@@ -450,14 +453,12 @@ def _continue(problem: Any, sampler: dimod.Sampler, opts: ContinuationOptions, o
             xs, _ = _valid_reads(problem, sampleset)
             previous = xs[int(np.argmin(sampleset.record.energy))]
             counts = problem.constraint_report(previous).counts
-            current = {
-                k: v * opts.growth if counts.get(k, 0) else v for k, v in current.items()
-            }
+            current = {k: v * opts.growth if counts.get(k, 0) else v for k, v in current.items()}
     finally:
         problem.set_weights(**safe)
-    _warn_invalid("continuation", subsolves)
     if best[0] is None:
         raise _no_valid_error("continuation", subsolves)
+    _warn_invalid("continuation", subsolves)
     info = {
         "mode": "continuation",
         "strategy": "continuation",
