@@ -9,12 +9,16 @@ hands it problems it can solve, each one a *plain QUBO* given to the sampler unc
   parameters plus the per-sample variables of a mini-batch.  The batch size is measured: batches
   double while the sampler's valid share stays at ``min_valid`` or above.  The batches are coupled
   through linear penalties on the parameters: the current consensus network ``w_c`` enters every
-  sub-QUBO as the prior ``h_e = h_user_e - anchor * w_c,e`` (this anchors hidden neurons against
-  the permutations that make a plain vote of sub-solves fail), and as a warm start where the
-  sampler takes ``initial_states``.  A sub-solve's valid reads are networks; the best one by the
-  objective replayed on the *whole* training set replaces the consensus only when it is better,
-  so the result never gets worse than the first sub-solve.  This generalises the dropout rounds'
-  linear penalties from reduced problems (docs/training.md) from neurons to samples.
+  sub-QUBO as the prior ``h_e = h_user_e - anchor * w_c,e``, the samples outside the batch as
+  the first-order model of their objective around ``w_c`` (``- g_e w_c,e / 2``, g_e the change
+  when parameter e alone flips), and ``w_c`` is the warm start where the sampler takes
+  ``initial_states``.  A sub-solve's valid reads are networks; each is offered whole and merged
+  (one of its neurons moved into the consensus, in any slot with the same sources: hidden
+  neurons come back permuted between sub-solves, which is what makes a plain vote of sub-solves
+  fail).  The best candidate by the objective replayed on the *whole* training set replaces the
+  consensus only when it is better, so the result never gets worse than the first sub-solve.
+  This generalises the dropout rounds' linear penalties from reduced problems
+  (docs/training.md) from neurons to samples.
 * ``continuation``: penalty continuation on the full QUBO (Song et al. 2023): the constraint
   weights start at ``start`` times the safe ones and grow by ``growth`` after every solve whose
   best read broke a constraint of that kind, warm-starting from the previous best read.
@@ -59,15 +63,20 @@ class DecomposeOptions:
     anchor:     strength of the consensus prior, in units of the loss weight.
     min_valid:  the share of valid reads a batch size must reach in the probe.
     warm_start: start the sampler from the consensus (where it takes ``initial_states``).
+    linearise:  the samples outside the batch as linear penalties (their objective's change
+                when one parameter flips, around the consensus).
+    merge:      also offer the consensus with one of a read's neurons moved in (any slot with
+                the same sources: hidden neurons come back permuted).
     seed:       batch order; None takes the sampler's ``seed`` option (or 0).
     """
 
     batch_size: int | None = None
     epochs: int = 4
     anchor: float = 0.25
-    min_valid: float = 0.5
+    min_valid: float = 0.75
     warm_start: bool = True
     linearise: bool = True
+    merge: bool = True
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -230,9 +239,12 @@ class _Replay:
         )
 
     def best_valid(
-        self, sub: Any, sampleset: dimod.SampleSet
+        self, sub: Any, sampleset: dimod.SampleSet, consensus: Weights | None = None, merge=False
     ) -> tuple[Weights | None, float, float]:
-        """The best valid read of a sub-solve: (weights, whole-set objective, valid share)."""
+        """The best valid read of a sub-solve: (weights, whole-set objective, valid share).
+
+        With ``merge``, each valid read also offers the consensus with one neuron (its incoming
+        weights and bias) taken from the read."""
         xs, valid = _valid_reads(sub, sampleset)
         best: tuple[Weights | None, float] = (None, np.inf)
         seen: set[bytes] = set()
@@ -243,10 +255,40 @@ class _Replay:
                 continue
             seen.add(key)
             w = sub.weights_of(x)
-            obj = self(w)
-            if obj < best[1]:
-                best = (w, obj)
+            candidates = [w]
+            if merge and consensus is not None:
+                candidates += _neuron_swaps(self.f.network, consensus, w)
+            for c in candidates:
+                obj = self(c)
+                if obj < best[1]:
+                    best = (c, obj)
         return best[0], best[1], float(valid.mean()) if len(valid) else 0.0
+
+
+def _neuron_swaps(network: Any, base: Weights, other: Weights) -> list[Weights]:
+    """``base`` with one neuron of ``other`` put in place of one of its own neurons.
+
+    Neuron j of ``other`` goes to every slot k that has the same sources (hidden neurons come
+    back permuted between sub-solves): its incoming weights and bias, once alone and once with
+    its outgoing weights too."""
+    n_in = network.n_inputs
+    src, dst = network.arc_src, network.arc_dst
+    into = [np.nonzero(dst == j)[0] for j in range(network.n_neurons)]
+    out_of = [np.nonzero(src == n_in + j)[0] for j in range(network.n_neurons)]
+    out = []
+    for j in range(network.n_neurons):
+        for k in range(network.n_neurons):
+            same_in = np.array_equal(src[into[j]], src[into[k]])
+            if not same_in or network.has_bias[j] != network.has_bias[k]:
+                continue
+            w, b = base.w.copy(), base.b.copy()
+            w[into[k]], b[k] = other.w[into[j]], other.b[j]
+            out.append(Weights(w, b))
+            if out_of[k].size and np.array_equal(dst[out_of[j]], dst[out_of[k]]):
+                w = w.copy()
+                w[out_of[k]] = other.w[out_of[j]]
+                out.append(Weights(w, b))
+    return out
 
 
 def _seeded(options: dict, sampler: dimod.Sampler, seeds: np.random.SeedSequence) -> dict:
@@ -337,7 +379,7 @@ def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, opt
     seeds = np.random.SeedSequence(seed)
     replay = _Replay(problem)
     h_user = f.linear_penalties
-    scale = opts.anchor * f.objective.loss_weight
+    unit = f.objective.loss_weight
     warm = opts.warm_start and "initial_states" in sampler.parameters
     subsolves: list[dict] = []
     state: dict[str, Any] = {"weights": None, "objective": np.inf}
@@ -347,7 +389,7 @@ def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, opt
         h = h_user
         if consensus is not None:
             wc = _params(consensus, f.network)
-            h = h_user - scale * wc
+            h = h_user - opts.anchor * unit * wc
             if opts.linearise:
                 rest = np.setdiff1d(np.arange(n), rows)
                 h = h - 0.5 * _flip_gains(problem, consensus, rest) * wc
@@ -357,7 +399,7 @@ def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, opt
             run["initial_states"] = (sub.feasible_state(consensus)[None, :], sub.labels)
         t0 = time.perf_counter()
         sampleset = _sample(sampler, sub, run)
-        w, obj, share = replay.best_valid(sub, sampleset)
+        w, obj, share = replay.best_valid(sub, sampleset, consensus, opts.merge)
         accepted = w is not None and obj < state["objective"] - 1e-9
         if accepted:
             state.update(weights=w, objective=obj)

@@ -29,7 +29,13 @@ from qubonn.formulation import objective_value
 from qubonn.training.labels import encode_targets
 
 SPEC = "input pixels[8x8]\nhidden h[4] <- pixels\noutput y[1] <- h\n"
-STRATEGIES = ("direct", "continuation", "decompose")
+#: bench label -> (strategy, strategy options); "decompose-nomerge" is the ablation of the merge
+STRATEGIES = {
+    "direct": ("direct", None),
+    "continuation": ("continuation", None),
+    "decompose": ("decompose", None),
+    "decompose-nomerge": ("decompose", {"merge": False}),
+}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -66,9 +72,10 @@ def run_one(problem, data, net, backend: str, strategy: str | None, seed: int, a
     accuracies stay out of the medians (the "trained" column says how many runs did)."""
     from qubonn.training.trainer import _pick_best
 
-    options = {"num_reads": args.reads, "seed": seed}
+    options: dict = {"num_reads": args.reads, "seed": seed}
     if strategy is not None:
-        options.update(strategy=strategy, num_sweeps=args.sweeps)
+        name, strategy_options = STRATEGIES[strategy]
+        options.update(strategy=name, strategy_options=strategy_options, num_sweeps=args.sweeps)
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():

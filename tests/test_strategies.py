@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 import dimod
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import qubonn
 from qubonn.backends.strategies import InvalidSubsolveWarning, StrategyError, strategy_names
@@ -184,3 +187,42 @@ def test_train_cli_with_the_decompose_strategy(tmp_path, capsys):
     assert json.loads(out.read_text())["metadata"]["strategy"] == "decompose"
     assert main([*argv[:-2], "--strategy", "vote", "--out", str(out), "--force"]) == 2
     assert "qubonn train: error: unknown strategy 'vote'" in capsys.readouterr().err
+
+
+def test_the_strategies_bench_runs_on_a_tiny_setting():
+    import pathlib
+
+    from test_bench_solvers import run_script, table_of
+
+    bench = pathlib.Path(__file__).resolve().parents[1] / "bench" / "strategies.py"
+    out = table_of(bench, "--quick", "--backends", "neal", "--strategies", "decompose")
+    assert "| native | structured | 1/1 | 100% | 100% |" in out
+    row = next(line for line in out.splitlines() if line.startswith("| neal | decompose |"))
+    assert row.split("|")[5].strip() == "100%"  # the returned network is a valid state
+    proc = run_script(bench, "--seeds", "0")
+    assert proc.returncode == 2 and "--seeds must be >= 1" in proc.stderr
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), moved=st.integers(0, 2))
+def test_merge_puts_a_permuted_neuron_back_in_its_slot(seed, moved):
+    """A sub-solve's read that holds the right neuron in another slot (hidden neurons come back
+    permuted) offers, through the merge, the network with that neuron in the right slot."""
+    from qubonn.backends.strategies import _neuron_swaps
+
+    net = qubonn.parse("input x[5]\nhidden h[3] <- x\noutput y[1] <- h\n")
+    rng = np.random.default_rng(seed)
+    target = net.random_weights(rng)
+    n_in = net.n_inputs
+    into = [np.nonzero(net.arc_dst == j)[0] for j in range(net.n_neurons)]
+    out_of = [np.nonzero(net.arc_src == n_in + j)[0] for j in range(net.n_neurons)]
+    perm = rng.permutation(3)  # the read's slot of each of the target's hidden neurons
+    read = qubonn.Weights(target.w.copy(), target.b.copy())
+    for j in range(3):
+        k = int(perm[j])
+        read.w[into[k]], read.b[k] = target.w[into[j]], target.b[j]
+        read.w[out_of[k]] = target.w[out_of[j]]
+    consensus = qubonn.Weights(target.w.copy(), target.b.copy())
+    consensus.w[into[moved]] = -consensus.w[into[moved]]  # one neuron wrong
+    consensus.w[out_of[moved]] = -consensus.w[out_of[moved]]
+    assert any(c == target for c in _neuron_swaps(net, consensus, read))
