@@ -226,3 +226,27 @@ def test_merge_puts_a_permuted_neuron_back_in_its_slot(seed, moved):
     consensus.w[into[moved]] = -consensus.w[into[moved]]  # one neuron wrong
     consensus.w[out_of[moved]] = -consensus.w[out_of[moved]]
     assert any(c == target for c in _neuron_swaps(net, consensus, read))
+
+
+def test_train_cli_reports_a_strategy_whose_subsolves_all_came_back_invalid(tmp_path, capsys):
+    argv = ["train", "examples/digits.qnn", "--per-class", "3", "--backend", "neal"]
+    argv += ["--strategy", "decompose", "--strategy-option", "batch_size=6", "--reads", "2"]
+    argv += ["--sweeps", "1", "--quiet", "--out", str(tmp_path / "m.json")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "qubonn train: error: strategy 'decompose': none of the" in err
+    assert "batch sizes [6]" in err and not (tmp_path / "m.json").exists()
+
+
+def test_train_cli_names_the_subsolves_that_came_back_invalid(tmp_path, capsys):
+    argv = ["train", "examples/digits.qnn", "--per-class", "4", "--backend", "neal"]
+    argv += ["--strategy", "decompose", "--strategy-option", "batch_size=3"]
+    argv += ["--strategy-option", "epochs=1", "--reads", "2", "--sweeps", "5", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "m.json")]) == 0
+    captured = capsys.readouterr()
+    assert (
+        "qubonn train: warning: strategy 'decompose': 1 of 3 sub-solves returned no valid read"
+        in captured.err
+    )
+    assert "(sub-solves 1;" in captured.err
+    assert "3 sub-solves, 2 accepted, 1 without a valid read" in captured.out
