@@ -73,7 +73,7 @@ class DecomposeOptions:
     batch_size: int | None = None
     epochs: int = 4
     anchor: float = 0.25
-    min_valid: float = 0.75
+    min_valid: float = 0.9
     warm_start: bool = True
     linearise: bool = True
     merge: bool = True
