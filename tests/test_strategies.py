@@ -146,9 +146,8 @@ def test_the_trainer_passes_the_strategy_through_and_records_the_subsolves():
         backend="neal",
         strategy="decompose",
         num_reads=4,
-        num_sweeps=300,
+        solver_options={"num_sweeps": 300},
         margin=0.2,
-        margin_scale="fan_in",
     )
     clf.fit(d.X_train, d.y_train)
     record = clf.history_[-1]
@@ -156,7 +155,8 @@ def test_the_trainer_passes_the_strategy_through_and_records_the_subsolves():
     assert record["valid_share"] == 1.0
     assert len(record["subsolves"]) > 1
     with pytest.raises(StrategyError, match="valid strategies"):
-        qubonn.BNNClassifier(net, strategy="decomposition")
+        qubonn.BNNClassifier(net, strategy="decomposition").check_params()
+    assert clf.get_params()["strategy"] == "decompose"  # a scikit-learn parameter
     assert strategy_names()[0] == "direct"
 
 
