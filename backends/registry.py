@@ -174,11 +174,29 @@ def as_bqm(problem_or_bqm: Any) -> dimod.BinaryQuadraticModel:
     return bqm
 
 
-def solve(problem_or_bqm: Any, backend: str = "neal", **options: Any) -> dimod.SampleSet:
-    """Sample a problem (anything with ``.bqm``) or a BQM with the named backend."""
+def solve(
+    problem_or_bqm: Any,
+    backend: str | dimod.Sampler = "neal",
+    *,
+    strategy: str = "direct",
+    strategy_options: dict | None = None,
+    **options: Any,
+) -> dimod.SampleSet:
+    """Sample a problem (anything with ``.bqm``) or a BQM with the named backend.
+
+    ``strategy`` says how (:mod:`qubonn.backends.strategies`): "direct" hands the whole QUBO
+    to the backend once; "decompose" and "continuation" hand it a series of plain QUBOs built
+    from a compiled Problem, so that generic samplers train.  ``backend`` is a registered name
+    or a ``dimod.Sampler`` instance of your own; ``options`` go to it."""
     from qubonn.problem import Problem  # on use: listing backends needs no compiled problems
 
-    sampler = get_backend(backend)
+    from .strategies import check_strategy, solve_with_strategy
+
+    check_strategy(strategy, strategy_options)
+    # a user's own sampler instance is taken as it is (the strategies are built for them)
+    sampler = backend if isinstance(backend, dimod.Sampler) else get_backend(backend)
+    if strategy != "direct":
+        return solve_with_strategy(problem_or_bqm, sampler, strategy, strategy_options, options)
     if isinstance(problem_or_bqm, Problem) and hasattr(sampler, "sample_problem"):
         # a sampler that uses the problem's structure (native's structured mode), models the
         # network itself (cpsat) or maps reads back to it (repair)

@@ -35,6 +35,7 @@ _IRREGULAR_FLAGS = {
     "verbose": "--quiet",
     "network": "the SPEC argument",
     "solver_options": "--option NAME=VALUE itself",
+    "strategy_options": "--strategy-option NAME=VALUE",
 }
 
 
@@ -169,6 +170,20 @@ def add_parser(subparsers) -> None:
         help="another backend option, e.g. --option algorithm=pt (repeatable; trainer "
         "settings such as seed and num_reads have their own flags)",
     )
+    s.add_argument(
+        "--strategy",
+        default="direct",
+        help="how the backend solves: direct (the whole QUBO at once), decompose (mini-batch "
+        "sub-QUBOs: generic samplers such as neal train) or continuation (default %(default)s)",
+    )
+    s.add_argument(
+        "--strategy-option",
+        type=_solver_option,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a strategy option, e.g. --strategy-option batch_size=4 (repeatable)",
+    )
     p.add_argument("--out", default="model.json", help="model file to write (default model.json)")
     add_force_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -202,6 +217,8 @@ def run(args: argparse.Namespace) -> int:
         backend=args.backend,
         num_reads=args.reads,
         solver_options=_backend_options(args),
+        strategy=args.strategy,
+        strategy_options=dict(args.strategy_option) or None,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
         **dataclasses.asdict(objective),
@@ -225,6 +242,13 @@ def run(args: argparse.Namespace) -> int:
     if rounds:
         print(f"dropout:  {len(rounds)} rounds, {sum(h['solve_s'] for h in rounds):.1f} s solving")
     print(f"solve:    {_solve_line(final, args.backend)}")
+    if final.get("subsolves"):
+        subs = final["subsolves"]
+        invalid = sum(1 for s in subs if s["valid_share"] == 0)
+        print(
+            f"strategy: {args.strategy}: {len(subs)} sub-solves, "
+            f"{sum(s['accepted'] for s in subs)} accepted, {invalid} without a valid read"
+        )
     print(f"train:    {final['train_accuracy']:.1%} (the solver's best network, replayed)")
     test_acc = clf.score(data.X_test, data.y_test) if len(data.y_test) else float("nan")
     print(f"test:     {test_acc:.1%}")

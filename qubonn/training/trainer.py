@@ -244,6 +244,8 @@ class _RoundTask:
     h: np.ndarray
     backend: str
     options: dict
+    strategy: str = "direct"
+    strategy_options: dict | None = None
 
 
 def train_once(
@@ -255,15 +257,20 @@ def train_once(
     backend: str,
     options: dict,
     engine: str = "fast",
+    strategy: str = "direct",
+    strategy_options: dict | None = None,
 ) -> tuple[Any, Any, Weights, dict]:
     """Compile, solve, keep the read whose replayed network is best: (problem, sampleset,
-    weights, history record).  The record says what the solver itself returned."""
+    weights, history record).  The record says what the solver itself returned (and, for a
+    strategy other than "direct", what each of its sub-solves returned)."""
     import qubonn
 
     t0 = time.perf_counter()
     problem = qubonn.compile(network, X, T, objective=objective, linear_penalties=h, engine=engine)
     t1 = time.perf_counter()
-    sampleset = qubonn.solve(problem, backend=backend, **options)
+    sampleset = qubonn.solve(
+        problem, backend=backend, strategy=strategy, strategy_options=strategy_options, **options
+    )
     t2 = time.perf_counter()
     if sampleset.info.get("interrupted"):
         raise _interrupted(backend, options, sampleset.info)
@@ -282,6 +289,8 @@ def train_once(
         "valid_share": 1.0 - problem.broken_share(sampleset),
         "best_energy": float(sampleset.first.energy),
     }
+    if strategy != "direct":
+        record.update(strategy=strategy, subsolves=sampleset.info.get("subsolves", []))
     return problem, sampleset, weights, record
 
 
@@ -301,7 +310,15 @@ def _run_round(task: _RoundTask) -> tuple[np.ndarray, dict]:
     """Train one thinned subnetwork; its parameters (+-1, in its own order) and a record."""
     sub = SubNetwork(task.network, task.keep)
     *_, weights, record = train_once(
-        sub, task.X, task.T, task.objective, task.h[sub.parameter_map], task.backend, task.options
+        sub,
+        task.X,
+        task.T,
+        task.objective,
+        task.h[sub.parameter_map],
+        task.backend,
+        task.options,
+        strategy=task.strategy,
+        strategy_options=task.strategy_options,
     )
     params = np.concatenate([weights.w, weights.b[sub.has_bias]]).astype(float)
     return params, record
@@ -332,6 +349,9 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
     backend:        a solver name from ``qubonn.backends_available()``; ``num_reads``,
                     ``solver_options`` (a dict, e.g. ``{"num_sweeps": 500}``) and a seed drawn
                     from ``random_state`` go to it.
+    strategy:       how the backend solves (``qubonn.backends.strategies``): "direct" (the
+                    whole QUBO at once), "decompose" (mini-batch sub-QUBOs, for generic
+                    samplers such as neal) or "continuation"; ``strategy_options`` tune it.
     engine:         compiler engine, "fast" or "pyqubo".
     input_threshold: None (inputs must be -1/+1: a clear error otherwise) or a number t that
                     binarises X inside the classifier (x >= t -> +1, else -1), in ``fit``,
@@ -369,6 +389,8 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         verbose: int = 0,
         n_jobs: int | None = None,
         executor: Any = None,
+        strategy: str = "direct",
+        strategy_options: dict | None = None,
     ):
         self.network = network
         self.loss = loss
@@ -387,6 +409,8 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.n_jobs = n_jobs
         self.executor = executor
+        self.strategy = strategy
+        self.strategy_options = strategy_options
 
     # -- parameters -------------------------------------------------------------------------
     def check_params(self) -> _Settings:
@@ -428,6 +452,9 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
                     "parameter; give it there"
                 )
         check_random_state(self.random_state)
+        from qubonn.backends.strategies import check_strategy
+
+        check_strategy(self.strategy, self.strategy_options)  # names the valid strategies
         return _Settings(objective, dropout, options)
 
     def _solver_options(self, settings: _Settings, seed: int | None) -> dict:
@@ -477,6 +504,8 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
             self.backend,
             self._solver_options(settings, int(seeds[-1])),
             self.engine,
+            strategy=self.strategy,
+            strategy_options=self.strategy_options,
         )
         self.linear_penalties_ = h
         self.objective_ = settings.objective
@@ -553,6 +582,8 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
                 h_now if d.variant == "iterative" else np.zeros(n_par),
                 self.backend,
                 self._solver_options(settings, int(seeds[r])),
+                self.strategy,
+                self.strategy_options,
             )
 
         bar = self._bar(d.rounds, "dropout rounds")
@@ -621,6 +652,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
             "objective": {k: v for k, v in asdict(self.objective_).items()},
             "dropout": asdict(dropout) if dropout else None,
             "backend": self.backend,
+            "strategy": self.strategy,
             "num_reads": self.num_reads,
             "seed": int(self.random_state) if _is_int(self.random_state) else None,
             "solver_options": {

@@ -1,0 +1,510 @@
+"""Strategies: how any dimod sampler trains on a BNN training QUBO.
+
+A generic single-spin sampler (neal, OpenJij, tabu, a user's own ``dimod.Sampler``) finds valid
+states of the full training QUBO only for a handful of samples (docs/results.md).  A strategy
+hands it problems it can solve, each one a *plain QUBO* given to the sampler unchanged:
+
+* ``direct``: the full QUBO, once (what ``qubonn.solve`` always did).
+* ``decompose``: decomposition over samples.  Each sub-QUBO is the exact training QUBO of all
+  parameters plus the per-sample variables of a mini-batch.  The batch size is measured: batches
+  double while the sampler's valid share stays at ``min_valid`` or above.  The batches are coupled
+  through linear penalties on the parameters: the current consensus network ``w_c`` enters every
+  sub-QUBO as the prior ``h_e = h_user_e - anchor * w_c,e``, the samples outside the batch as
+  the first-order model of their objective around ``w_c`` (``- g_e w_c,e / 2``, g_e the change
+  when parameter e alone flips), and ``w_c`` is the warm start where the sampler takes
+  ``initial_states``.  A sub-solve's valid reads are networks; each is offered whole and merged
+  (one of its neurons moved into the consensus, in any slot with the same sources: hidden
+  neurons come back permuted between sub-solves, which is what makes a plain vote of sub-solves
+  fail).  The best candidate by the objective replayed on the *whole* training set replaces the
+  consensus only when it is better, so the result never gets worse than the first sub-solve.
+  This generalises the dropout rounds' linear penalties from reduced problems
+  (docs/training.md) from neurons to samples.
+* ``continuation``: penalty continuation on the full QUBO (Song et al. 2023): the constraint
+  weights start at ``start`` times the safe ones and grow by ``growth`` after every solve whose
+  best read broke a constraint of that kind, warm-starting from the previous best read.
+
+Every strategy returns a ``dimod.SampleSet`` over the full problem's variables whose
+``info["subsolves"]`` lists what each sub-solve returned (batch, valid share, best objective,
+accepted).  Sub-solves that came back without a valid read are named in a warning.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import dimod
+import numpy as np
+
+from qubonn.errors import QubonnError
+from qubonn.formulation import objective_value
+from qubonn.network import Weights
+
+DEFAULT = "direct"
+
+
+class StrategyError(QubonnError, ValueError):
+    """An unknown strategy, a bad strategy option, or a problem the strategy cannot take."""
+
+
+class InvalidSubsolveWarning(UserWarning):
+    """Some sub-solves returned no valid read: the batch is too large for the sampler."""
+
+
+@dataclass(frozen=True)
+class DecomposeOptions:
+    """Options of ``strategy="decompose"``.
+
+    batch_size: samples per sub-QUBO; None measures it (doubling while valid share >= min_valid).
+    epochs:     passes over the training set, one anchored sub-solve per batch.
+    anchor:     strength of the consensus prior, in units of the loss weight.
+    min_valid:  the share of valid reads a batch size must reach in the probe.
+    warm_start: start the sampler from the consensus (where it takes ``initial_states``).
+    linearise:  the samples outside the batch as linear penalties (their objective's change
+                when one parameter flips, around the consensus).
+    merge:      also offer the consensus with one of a read's neurons moved in (any slot with
+                the same sources: hidden neurons come back permuted).
+    seed:       batch order; None takes the sampler's ``seed`` option (or 0).
+    """
+
+    batch_size: int | None = None
+    epochs: int = 4
+    anchor: float = 0.25
+    min_valid: float = 0.9
+    warm_start: bool = True
+    linearise: bool = True
+    merge: bool = True
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_size is not None:
+            _check_int("decompose", "batch_size", self.batch_size, 1)
+        _check_int("decompose", "epochs", self.epochs, 1)
+        _check_number("decompose", "anchor", self.anchor, 0.0)
+        if not (_is_number(self.min_valid) and 0 < self.min_valid <= 1):
+            raise StrategyError(
+                f"strategy 'decompose': min_valid must be a share in (0, 1], not {self.min_valid!r}"
+            )
+        if not isinstance(self.warm_start, bool):
+            raise StrategyError(
+                f"strategy 'decompose': warm_start must be True or False, not {self.warm_start!r}"
+            )
+        if not isinstance(self.linearise, bool):
+            raise StrategyError(
+                f"strategy 'decompose': linearise must be True or False, not {self.linearise!r}"
+            )
+        if self.seed is not None:
+            _check_int("decompose", "seed", self.seed, 0)
+
+
+@dataclass(frozen=True)
+class ContinuationOptions:
+    """Options of ``strategy="continuation"``.
+
+    rounds: full-QUBO solves; start: first constraint weights as a share of the safe ones;
+    growth: factor on a kind's weight after a solve whose best read broke that kind.
+    """
+
+    rounds: int = 4
+    start: float = 0.25
+    growth: float = 2.0
+
+    def __post_init__(self) -> None:
+        _check_int("continuation", "rounds", self.rounds, 1)
+        if not (_is_number(self.start) and self.start > 0):
+            raise StrategyError(
+                f"strategy 'continuation': start must be a number > 0, not {self.start!r}"
+            )
+        if not (_is_number(self.growth) and self.growth >= 1):
+            raise StrategyError(
+                f"strategy 'continuation': growth must be a number >= 1, not {self.growth!r}"
+            )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def _check_int(strategy: str, name: str, value: Any, low: int) -> None:
+    if not (_is_number(value) and int(value) == value and value >= low):
+        raise StrategyError(
+            f"strategy {strategy!r}: {name} must be an integer >= {low}, not {value!r}"
+        )
+
+
+def _check_number(strategy: str, name: str, value: Any, low: float) -> None:
+    if not (_is_number(value) and value >= low):
+        raise StrategyError(
+            f"strategy {strategy!r}: {name} must be a number >= {low}, not {value!r}"
+        )
+
+
+_OPTIONS: dict[str, type | None] = {
+    "direct": None,
+    "decompose": DecomposeOptions,
+    "continuation": ContinuationOptions,
+}
+
+
+def strategy_names() -> list[str]:
+    """Every strategy name, the default first."""
+    return list(_OPTIONS)
+
+
+def check_strategy(name: Any, options: dict | None = None) -> Any:
+    """The options object of strategy ``name`` (None for direct); a clear error for an unknown
+    name or option, listing the valid ones."""
+    if name not in _OPTIONS:
+        raise StrategyError(f"unknown strategy {name!r}; valid strategies: {', '.join(_OPTIONS)}")
+    options = dict(options or {})
+    cls = _OPTIONS[name]
+    valid = [f.name for f in fields(cls)] if cls else []
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        listed = ", ".join(valid) if valid else "none"
+        raise StrategyError(
+            f"strategy {name!r} has no option(s) {', '.join(map(repr, unknown))}; valid: {listed}"
+        )
+    return cls(**options) if cls else None
+
+
+def solve_with_strategy(
+    problem: Any,
+    sampler: dimod.Sampler,
+    strategy: str,
+    strategy_options: dict | None,
+    options: dict,
+) -> dimod.SampleSet:
+    """Solve a compiled Problem through ``sampler`` with a non-direct strategy."""
+    opts = check_strategy(strategy, strategy_options)
+    if not hasattr(problem, "formulation"):
+        raise StrategyError(
+            f"strategy {strategy!r} needs a compiled qubonn Problem (qubonn.compile), not a "
+            f"{type(problem).__name__}: it builds sub-problems from the network and data"
+        )
+    if problem.has_extra_terms:
+        raise StrategyError(
+            f"strategy {strategy!r} cannot take a problem with extra terms (compile(extra=...)): "
+            "its sub-problems would lose them; use strategy='direct'"
+        )
+    run: Callable[..., dimod.SampleSet] = {"decompose": _decompose, "continuation": _continue}[
+        strategy
+    ]
+    return run(problem, sampler, opts, dict(options))
+
+
+# -- shared pieces ------------------------------------------------------------------------------
+def _sample(sampler: dimod.Sampler, problem: Any, options: dict) -> dimod.SampleSet:
+    """One plain-QUBO solve: the problem's QUBO handed to the sampler unchanged."""
+    if hasattr(sampler, "sample_qubo_arrays"):
+        q = problem.qubo()
+        return sampler.sample_qubo_arrays(
+            q.quadratic, q.linear, q.offset, problem.labels, **options
+        )
+    return sampler.sample(problem.bqm, **options)
+
+
+def _valid_reads(problem: Any, sampleset: dimod.SampleSet) -> tuple[np.ndarray, np.ndarray]:
+    """The reads (0/1, label order) and whether each one breaks no constraint."""
+    order = [sampleset.variables.index(v) for v in problem.labels]
+    xs = np.asarray(sampleset.record.sample)[:, order].astype(np.int8)
+    if sampleset.vartype is dimod.SPIN:
+        xs = (xs + 1) // 2
+    bad = np.zeros(len(xs), dtype=bool)
+    for t in problem.formulation.terms:
+        if t.role == "constraint":
+            bad |= np.any(np.abs(np.atleast_2d(t.row_values(xs.astype(float)))) > 1e-9, axis=1)
+    return xs, ~bad
+
+
+def _params(weights: Weights, network: Any) -> np.ndarray:
+    """Parameters as +-1, in the linear penalties' order (arcs, then biases)."""
+    return np.concatenate([weights.w, weights.b[network.has_bias]]).astype(float)
+
+
+class _Replay:
+    """The objective on the whole training set (with the user's linear penalties)."""
+
+    def __init__(self, problem: Any) -> None:
+        f = problem.formulation
+        self.problem, self.f = problem, f
+
+    def __call__(self, weights: Weights) -> float:
+        f = self.f
+        return objective_value(
+            f.network, self.problem.X, f.targets, weights, f.objective, f.linear_penalties
+        )
+
+    def best_valid(
+        self, sub: Any, sampleset: dimod.SampleSet, consensus: Weights | None = None, merge=False
+    ) -> tuple[Weights | None, float, float]:
+        """The best valid read of a sub-solve: (weights, whole-set objective, valid share).
+
+        With ``merge``, each valid read also offers the consensus with one neuron (its incoming
+        weights and bias) taken from the read."""
+        xs, valid = _valid_reads(sub, sampleset)
+        best: tuple[Weights | None, float] = (None, np.inf)
+        seen: set[bytes] = set()
+        n_par = sub.formulation.layout.n_parameters
+        for x in xs[valid]:
+            key = x[:n_par].tobytes()
+            if key in seen:
+                continue
+            seen.add(key)
+            w = sub.weights_of(x)
+            candidates = [w]
+            if merge and consensus is not None:
+                candidates += _neuron_swaps(self.f.network, consensus, w)
+            for c in candidates:
+                obj = self(c)
+                if obj < best[1]:
+                    best = (c, obj)
+        return best[0], best[1], float(valid.mean()) if len(valid) else 0.0
+
+
+def _neuron_swaps(network: Any, base: Weights, other: Weights) -> list[Weights]:
+    """``base`` with one neuron of ``other`` put in place of one of its own neurons.
+
+    Neuron j of ``other`` goes to every slot k that has the same sources (hidden neurons come
+    back permuted between sub-solves): its incoming weights and bias, once alone and once with
+    its outgoing weights too."""
+    n_in = network.n_inputs
+    src, dst = network.arc_src, network.arc_dst
+    into = [np.nonzero(dst == j)[0] for j in range(network.n_neurons)]
+    out_of = [np.nonzero(src == n_in + j)[0] for j in range(network.n_neurons)]
+    out = []
+    for j in range(network.n_neurons):
+        for k in range(network.n_neurons):
+            same_in = np.array_equal(src[into[j]], src[into[k]])
+            if not same_in or network.has_bias[j] != network.has_bias[k]:
+                continue
+            w, b = base.w.copy(), base.b.copy()
+            w[into[k]], b[k] = other.w[into[j]], other.b[j]
+            out.append(Weights(w, b))
+            if out_of[k].size and np.array_equal(dst[out_of[j]], dst[out_of[k]]):
+                w = w.copy()
+                w[out_of[k]] = other.w[out_of[j]]
+                out.append(Weights(w, b))
+    return out
+
+
+def _seeded(options: dict, sampler: dimod.Sampler, seeds: np.random.SeedSequence) -> dict:
+    """Options for one sub-solve: a fresh seed per sub-solve where the sampler takes one."""
+    out = dict(options)
+    if "seed" in sampler.parameters and out.get("seed") is not None:
+        out["seed"] = int(seeds.spawn(1)[0].generate_state(1)[0] >> 1)
+    return out
+
+
+def _result(problem: Any, weights: Weights, info: dict) -> dimod.SampleSet:
+    """The full problem's state implied by ``weights``, with the sub-solve report."""
+    x = problem.feasible_state(weights)
+    out = dimod.SampleSet.from_samples_bqm((x[None, :], problem.labels), problem.bqm)
+    out.info.update(info)
+    return out
+
+
+def _warn_invalid(strategy: str, subsolves: list[dict]) -> None:
+    # the probe's last, oversized batch fails by design: it is in info, not in the warning
+    bad = [s["index"] for s in subsolves if s["valid_share"] == 0 and s["phase"] != "probe"]
+    if bad:
+        shown = ", ".join(map(str, bad[:20])) + (" ..." if len(bad) > 20 else "")
+        warnings.warn(
+            f"strategy {strategy!r}: {len(bad)} of {len(subsolves)} sub-solves returned no valid "
+            f"read (sub-solves {shown}; see info['subsolves']); give the sampler more sweeps or "
+            "a smaller batch_size",
+            InvalidSubsolveWarning,
+            stacklevel=5,
+        )
+
+
+def _no_valid_error(strategy: str, subsolves: list[dict]) -> StrategyError:
+    sizes = sorted({s.get("batch_size", 0) for s in subsolves})
+    return StrategyError(
+        f"strategy {strategy!r}: none of the {len(subsolves)} sub-solves returned a valid read "
+        f"(batch sizes {sizes}); the sampler cannot solve even these sub-QUBOs: give it more "
+        "sweeps or reads, or use a smaller batch_size"
+    )
+
+
+# -- decomposition over samples -----------------------------------------------------------------
+def _sub_problem(problem: Any, rows: np.ndarray, h: np.ndarray) -> Any:
+    """The exact training QUBO of all parameters and the samples ``rows``, with penalties h."""
+    from qubonn.compiler import compile as compile_problem
+
+    f = problem.formulation
+    sub = compile_problem(
+        f.network, problem.X[rows], f.targets[rows], objective=f.objective, linear_penalties=h
+    )
+    return sub.set_weights(**problem.weights)
+
+
+def _flip_gains(problem: Any, weights: Weights, rows: np.ndarray) -> np.ndarray:
+    """Change of the objective on the samples ``rows`` when each parameter alone is flipped.
+
+    This is how the samples outside a batch enter its sub-QUBO: as linear penalties, the
+    first-order model of their objective around the consensus."""
+    f = problem.formulation
+    net = f.network
+    gains = np.zeros(f.layout.n_parameters)
+    if rows.size == 0:
+        return gains
+    X, T = problem.X[rows], f.targets[rows]
+
+    def value(w: Weights) -> float:
+        return objective_value(net, X, T, w, f.objective)
+
+    base = value(weights)
+    n_arcs = weights.w.size
+    for e in range(n_arcs):
+        w = weights.w.copy()
+        w[e] = -w[e]
+        gains[e] = value(Weights(w, weights.b)) - base
+    for i, j in enumerate(np.nonzero(net.has_bias)[0]):
+        b = weights.b.copy()
+        b[j] = -b[j]
+        gains[n_arcs + i] = value(Weights(weights.w, b)) - base
+    return gains
+
+
+def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, options: dict):
+    start = time.perf_counter()
+    f = problem.formulation
+    n = problem.n_samples
+    seed = opts.seed if opts.seed is not None else options.get("seed") or 0
+    rng = np.random.default_rng(seed)
+    seeds = np.random.SeedSequence(seed)
+    replay = _Replay(problem)
+    h_user = f.linear_penalties
+    unit = f.objective.loss_weight
+    warm = opts.warm_start and "initial_states" in sampler.parameters
+    subsolves: list[dict] = []
+    state: dict[str, Any] = {"weights": None, "objective": np.inf}
+
+    def subsolve(rows: np.ndarray, phase: str) -> float:
+        consensus = state["weights"]
+        h = h_user
+        if consensus is not None:
+            wc = _params(consensus, f.network)
+            h = h_user - opts.anchor * unit * wc
+            if opts.linearise:
+                rest = np.setdiff1d(np.arange(n), rows)
+                h = h - 0.5 * _flip_gains(problem, consensus, rest) * wc
+        sub = _sub_problem(problem, rows, h)
+        run = _seeded(options, sampler, seeds)
+        if warm and consensus is not None:
+            run["initial_states"] = (sub.feasible_state(consensus)[None, :], sub.labels)
+        t0 = time.perf_counter()
+        sampleset = _sample(sampler, sub, run)
+        w, obj, share = replay.best_valid(sub, sampleset, consensus, opts.merge)
+        accepted = w is not None and obj < state["objective"] - 1e-9
+        if accepted:
+            state.update(weights=w, objective=obj)
+        subsolves.append(
+            {
+                "index": len(subsolves),
+                "phase": phase,
+                "batch": rows.tolist(),
+                "batch_size": int(rows.size),
+                "reads": len(sampleset),
+                "valid_share": share,
+                "best_objective": float(obj),
+                "accepted": bool(accepted),
+                "solve_s": time.perf_counter() - t0,
+            }
+        )
+        return share
+
+    batch = opts.batch_size
+    if batch is None:
+        batch = _probe_batch(n, opts.min_valid, rng, subsolve)
+    batch = min(int(batch), n)
+    for _ in range(opts.epochs):
+        order = rng.permutation(n)
+        for i in range(0, n, batch):
+            subsolve(np.sort(order[i : i + batch]), "round")
+    if state["weights"] is None:
+        raise _no_valid_error("decompose", subsolves)
+    _warn_invalid("decompose", subsolves)
+    info = {
+        "mode": "decompose",
+        "strategy": "decompose",
+        "batch_size": batch,
+        "subsolves": subsolves,
+        "timing": {"strategy_s": time.perf_counter() - start},
+    }
+    return _result(problem, state["weights"], info)
+
+
+def _probe_batch(
+    n: int, min_valid: float, rng: np.random.Generator, subsolve: Callable[..., float]
+) -> int:
+    """The largest batch (1, 2, 4, ...) whose sub-solve reaches ``min_valid`` valid reads.
+
+    The probe's sub-solves count: their best valid network is the first consensus."""
+    size, passed = 1, 0
+    while True:
+        share = subsolve(np.sort(rng.choice(n, size=size, replace=False)), "probe")
+        if share < min_valid:
+            break
+        passed = size
+        if size >= n:
+            break
+        size = min(2 * size, n)
+    return max(passed, 1)
+
+
+# -- penalty continuation -----------------------------------------------------------------------
+def _continue(problem: Any, sampler: dimod.Sampler, opts: ContinuationOptions, options: dict):
+    start = time.perf_counter()
+    safe = {k: v for k, v in problem.weights.items() if k in ("and", "sign", "tie")}
+    current = {k: opts.start * v for k, v in safe.items()}
+    replay = _Replay(problem)
+    seeds = np.random.SeedSequence(options.get("seed") or 0)
+    warm = "initial_states" in sampler.parameters
+    subsolves: list[dict] = []
+    best: tuple[Weights | None, float] = (None, np.inf)
+    previous = None
+    try:
+        for r in range(opts.rounds):
+            problem.set_weights(**current)
+            run = _seeded(options, sampler, seeds)
+            if warm and previous is not None:
+                run["initial_states"] = (previous[None, :], problem.labels)
+            t0 = time.perf_counter()
+            sampleset = _sample(sampler, problem, run)
+            w, obj, share = replay.best_valid(problem, sampleset)
+            accepted = w is not None and obj < best[1] - 1e-9
+            if accepted:
+                best = (w, obj)
+            subsolves.append(
+                {
+                    "index": r,
+                    "phase": "round",
+                    "weights": dict(current),
+                    "reads": len(sampleset),
+                    "valid_share": share,
+                    "best_objective": float(obj),
+                    "accepted": bool(accepted),
+                    "solve_s": time.perf_counter() - t0,
+                }
+            )
+            xs, _ = _valid_reads(problem, sampleset)
+            previous = xs[int(np.argmin(sampleset.record.energy))]
+            counts = problem.constraint_report(previous).counts
+            current = {k: v * opts.growth if counts.get(k, 0) else v for k, v in current.items()}
+    finally:
+        problem.set_weights(**safe)
+    if best[0] is None:
+        raise _no_valid_error("continuation", subsolves)
+    _warn_invalid("continuation", subsolves)
+    info = {
+        "mode": "continuation",
+        "strategy": "continuation",
+        "subsolves": subsolves,
+        "timing": {"strategy_s": time.perf_counter() - start},
+    }
+    return _result(problem, best[0], info)

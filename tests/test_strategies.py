@@ -1,0 +1,252 @@
+"""Strategies through which generic dimod samplers train (backends/strategies.py)."""
+
+from __future__ import annotations
+
+import json
+
+import dimod
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import qubonn
+from qubonn.backends.strategies import InvalidSubsolveWarning, StrategyError, strategy_names
+from qubonn.cli import main
+from qubonn.formulation import objective_value
+from qubonn.training.labels import encode_targets
+
+NET = "input pixels[4x4]\nhidden h[2] <- pixels\noutput y[1] <- h\n"
+FAST = {"num_reads": 4, "num_sweeps": 300, "seed": 0}
+
+
+def _problem(per_class: int = 6):
+    net = qubonn.parse(NET)
+    d = qubonn.datasets.digits(classes=(3, 8), per_class=per_class, size=4, seed=0)
+    T = encode_targets(d.y_train, list(d.classes), 1)
+    return qubonn.compile(net, d.X_train, T, margin=0.2, margin_scale="fan_in")
+
+
+def _replayed(problem, weights) -> float:
+    f = problem.formulation
+    return objective_value(f.network, problem.X, f.targets, weights, f.objective)
+
+
+@pytest.mark.parametrize("backend", ["neal", "openjij-sa"])
+def test_decompose_returns_a_valid_network_better_than_its_first_subsolve(backend):
+    problem = _problem(per_class=10)
+    ss = qubonn.solve(problem, backend=backend, strategy="decompose", **FAST)
+    assert problem.broken_share(ss) == 0.0
+    weights = problem.weights_of(ss.first.sample)
+    # the returned state is the network's forward pass: its energy is the replayed objective
+    assert ss.first.energy == pytest.approx(_replayed(problem, weights))
+    subs = ss.info["subsolves"]
+    accepted = [s for s in subs if s["accepted"]]
+    assert accepted and all(s["valid_share"] > 0 for s in accepted)
+    assert _replayed(problem, weights) < accepted[0]["best_objective"] - 1e-9
+    assert _replayed(problem, weights) == pytest.approx(accepted[-1]["best_objective"])
+    assert {"batch", "batch_size", "valid_share", "best_objective", "accepted"} <= set(subs[0])
+    assert ss.info["batch_size"] >= 1
+
+
+class _UsersSampler(dimod.Sampler):
+    """A user's own sampler: dwave-samplers' annealer as it comes, with its own beta range;
+    random (invalid) reads for sub-QUBOs of more than ``max_samples`` samples."""
+
+    parameters = {"num_reads": [], "num_sweeps": [], "seed": []}
+    properties: dict = {}
+
+    def __init__(self, max_samples: int | None = None) -> None:
+        from dwave.samplers import SimulatedAnnealingSampler
+
+        self.child = SimulatedAnnealingSampler()
+        self.max_samples = max_samples
+        self.calls = 0
+
+    def sample(self, bqm, **kwargs):
+        self.calls += 1
+        samples = {v.split(",")[0] for v in bqm.variables if v.startswith("a[")}
+        if self.max_samples is not None and len(samples) > self.max_samples:
+            return dimod.RandomSampler().sample(bqm, num_reads=kwargs["num_reads"], seed=0)
+        return self.child.sample(bqm, **kwargs)
+
+
+def test_a_users_own_sampler_trains_through_decompose():
+    problem = _problem()
+    sampler = _UsersSampler()
+    ss = qubonn.solve(problem, backend=sampler, strategy="decompose", **FAST)
+    assert sampler.calls == len(ss.info["subsolves"]) > 1
+    assert problem.broken_share(ss) == 0.0
+
+
+def test_the_batch_size_is_measured_from_the_samplers_validity():
+    problem = _problem()
+    ss = qubonn.solve(problem, backend=_UsersSampler(max_samples=2), strategy="decompose", **FAST)
+    assert ss.info["batch_size"] == 2
+    probe = [s for s in ss.info["subsolves"] if s["phase"] == "probe"]
+    assert [s["batch_size"] for s in probe] == [1, 2, 4]
+    assert probe[-1]["valid_share"] == 0.0
+
+
+def test_a_batch_that_leaves_the_sampler_invalid_is_reported():
+    problem = _problem()  # 12 samples: batches of 5, 5 and 2
+    opts = {"batch_size": 5, "epochs": 1}
+    with pytest.raises(StrategyError, match=r"none of the 3 sub-solves returned a valid read"):
+        qubonn.solve(
+            problem, backend=_UsersSampler(1), strategy="decompose", strategy_options=opts, **FAST
+        )
+    with pytest.warns(InvalidSubsolveWarning, match=r"2 of 3 sub-solves .*sub-solves 0, 1;"):
+        ss = qubonn.solve(
+            problem, backend=_UsersSampler(2), strategy="decompose", strategy_options=opts, **FAST
+        )
+    assert [s["valid_share"] == 0 for s in ss.info["subsolves"]] == [True, True, False]
+    assert problem.broken_share(ss) == 0.0
+
+
+def test_continuation_restores_the_weights_and_reports_each_round():
+    problem = _problem(per_class=2)
+    before = problem.weights
+    ss = qubonn.solve(problem, backend="neal", strategy="continuation", **FAST)
+    assert problem.weights == before
+    assert problem.broken_share(ss) == 0.0
+    rounds = ss.info["subsolves"]
+    assert len(rounds) == 4
+    assert rounds[0]["weights"]["sign"] == pytest.approx(0.25 * before["sign"])
+
+
+@pytest.mark.parametrize(
+    ("strategy", "options", "message"),
+    [
+        ("nope", None, r"unknown strategy 'nope'; valid strategies: direct, decompose"),
+        ("decompose", {"batch": 3}, r"no option\(s\) 'batch'; valid: batch_size, epochs"),
+        ("decompose", {"batch_size": 0}, r"batch_size must be an integer >= 1, not 0"),
+        ("decompose", {"min_valid": 1.5}, r"min_valid must be a share in \(0, 1\]"),
+        ("decompose", {"warm_start": "yes"}, r"warm_start must be True or False"),
+        ("continuation", {"growth": 0.5}, r"growth must be a number >= 1"),
+        ("direct", {"epochs": 2}, r"strategy 'direct' has no option\(s\) 'epochs'; valid: none"),
+    ],
+)
+def test_bad_strategies_and_options_get_clear_errors(strategy, options, message):
+    problem = _problem(per_class=2)
+    with pytest.raises(StrategyError, match=message):
+        qubonn.solve(problem, backend="neal", strategy=strategy, strategy_options=options)
+
+
+def test_a_strategy_needs_a_compiled_problem():
+    bqm = _problem(per_class=2).bqm
+    with pytest.raises(StrategyError, match="needs a compiled qubonn Problem"):
+        qubonn.solve(bqm, backend="neal", strategy="decompose")
+
+
+def test_the_trainer_passes_the_strategy_through_and_records_the_subsolves():
+    net = qubonn.parse(NET)
+    d = qubonn.datasets.digits(classes=(3, 8), per_class=6, size=4, seed=0)
+    clf = qubonn.BNNClassifier(
+        net,
+        backend="neal",
+        strategy="decompose",
+        num_reads=4,
+        solver_options={"num_sweeps": 300},
+        margin=0.2,
+    )
+    clf.fit(d.X_train, d.y_train)
+    record = clf.history_[-1]
+    assert record["strategy"] == "decompose"
+    assert record["valid_share"] == 1.0
+    assert len(record["subsolves"]) > 1
+    with pytest.raises(StrategyError, match="valid strategies"):
+        qubonn.BNNClassifier(net, strategy="decomposition").check_params()
+    assert clf.get_params()["strategy"] == "decompose"  # a scikit-learn parameter
+    assert strategy_names()[0] == "direct"
+
+
+def test_train_cli_with_the_decompose_strategy(tmp_path, capsys):
+    out = tmp_path / "m.json"
+    argv = [
+        "train",
+        "examples/digits.qnn",
+        "--per-class",
+        "3",
+        "--backend",
+        "neal",
+        "--strategy",
+        "decompose",
+        "--strategy-option",
+        "epochs=1",
+        "--reads",
+        "4",
+        "--sweeps",
+        "300",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "strategy: decompose:" in text and "sub-solves" in text
+    assert json.loads(out.read_text())["metadata"]["strategy"] == "decompose"
+    assert main([*argv[:-2], "--strategy", "vote", "--out", str(out), "--force"]) == 2
+    assert "qubonn train: error: unknown strategy 'vote'" in capsys.readouterr().err
+
+
+def test_the_strategies_bench_runs_on_a_tiny_setting():
+    import pathlib
+
+    from test_bench_solvers import run_script, table_of
+
+    bench = pathlib.Path(__file__).resolve().parents[1] / "bench" / "strategies.py"
+    out = table_of(bench, "--quick", "--backends", "neal", "--strategies", "decompose")
+    assert "| native | structured | 1/1 | 100% | 100% |" in out
+    row = next(line for line in out.splitlines() if line.startswith("| neal | decompose |"))
+    assert row.split("|")[5].strip() == "100%"  # the returned network is a valid state
+    proc = run_script(bench, "--seeds", "0")
+    assert proc.returncode == 2 and "--seeds must be >= 1" in proc.stderr
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), moved=st.integers(0, 2))
+def test_merge_puts_a_permuted_neuron_back_in_its_slot(seed, moved):
+    """A sub-solve's read that holds the right neuron in another slot (hidden neurons come back
+    permuted) offers, through the merge, the network with that neuron in the right slot."""
+    from qubonn.backends.strategies import _neuron_swaps
+
+    net = qubonn.parse("input x[5]\nhidden h[3] <- x\noutput y[1] <- h\n")
+    rng = np.random.default_rng(seed)
+    target = net.random_weights(rng)
+    n_in = net.n_inputs
+    into = [np.nonzero(net.arc_dst == j)[0] for j in range(net.n_neurons)]
+    out_of = [np.nonzero(net.arc_src == n_in + j)[0] for j in range(net.n_neurons)]
+    perm = rng.permutation(3)  # the read's slot of each of the target's hidden neurons
+    read = qubonn.Weights(target.w.copy(), target.b.copy())
+    for j in range(3):
+        k = int(perm[j])
+        read.w[into[k]], read.b[k] = target.w[into[j]], target.b[j]
+        read.w[out_of[k]] = target.w[out_of[j]]
+    consensus = qubonn.Weights(target.w.copy(), target.b.copy())
+    consensus.w[into[moved]] = -consensus.w[into[moved]]  # one neuron wrong
+    consensus.w[out_of[moved]] = -consensus.w[out_of[moved]]
+    assert any(c == target for c in _neuron_swaps(net, consensus, read))
+
+
+def test_train_cli_reports_a_strategy_whose_subsolves_all_came_back_invalid(tmp_path, capsys):
+    argv = ["train", "examples/digits.qnn", "--per-class", "3", "--backend", "neal"]
+    argv += ["--strategy", "decompose", "--strategy-option", "batch_size=6", "--reads", "2"]
+    argv += ["--sweeps", "1", "--quiet", "--out", str(tmp_path / "m.json")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "qubonn train: error: strategy 'decompose': none of the" in err
+    assert "batch sizes [6]" in err and not (tmp_path / "m.json").exists()
+
+
+def test_train_cli_names_the_subsolves_that_came_back_invalid(tmp_path, capsys):
+    argv = ["train", "examples/digits.qnn", "--per-class", "4", "--backend", "neal"]
+    argv += ["--strategy", "decompose", "--strategy-option", "batch_size=3"]
+    argv += ["--strategy-option", "epochs=1", "--reads", "2", "--sweeps", "5", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "m.json")]) == 0
+    captured = capsys.readouterr()
+    assert (
+        "qubonn train: warning: strategy 'decompose': 1 of 3 sub-solves returned no valid read"
+        in captured.err
+    )
+    assert "(sub-solves 1;" in captured.err
+    assert "3 sub-solves, 2 accepted, 1 without a valid read" in captured.out
