@@ -359,7 +359,7 @@ GROUND_BUDGET = {
     "openjij-sa": {"num_reads": 10, "num_sweeps": 500},
     "openjij-sqa": {"num_reads": 4, "num_sweeps": 300, "trotter": 4},
     "native": {"num_reads": 10, "num_sweeps": 500},
-    "tabu": {"num_reads": 2},
+    "tabu": {"num_reads": 2, "timeout": None, "num_restarts": 10},  # by restarts, not the clock
 }
 
 
