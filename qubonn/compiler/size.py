@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qubonn.formulation import Objective, hidden_sources
+from qubonn.formulation.objective import multiclass_slack_range
 from qubonn.formulation.slack import n_bits
 from qubonn.network import Network
 
@@ -56,10 +57,18 @@ def estimate(network: Network, n_samples: int, objective: Objective | None = Non
     H = hidden_sources(network).astype(np.int64)
     theta = (K + 1) // 2
     has_alpha = np.ones(network.n_neurons, dtype=bool)
-    if objective.loss == "hinge":
+    if objective.loss != "01":
         has_alpha[network.outputs] = False
     r = np.where(has_alpha, theta - 1, K - theta - objective.hard_margin)
     bits = n_bits(r)  # the formulation's own slack encoder
+    cross = 0
+    if objective.loss == "multiclass":  # pair slacks (exact for equal output fan-ins)
+        out = network.outputs
+        pair = n_bits(multiclass_slack_range(network, objective))
+        bits[out] = np.round(pair.sum(axis=0) * (out.size - 1) / out.size**2).astype(np.int64)
+        # each pair's square also couples the true class's count variables with the other's
+        V = K[out] + 2 * H[out] + bits[out]
+        cross = int(np.sum(np.outer(V, V)) - np.sum(V * V)) // 2
     tie = has_alpha & (K % 2 == 0)
     per_sample_vars = int(has_alpha.sum() + H.sum() + tie.sum() + bits.sum())
     params = network.n_parameters
@@ -70,7 +79,7 @@ def estimate(network: Network, n_samples: int, objective: Objective | None = Non
     W = K
     shared_pairs = int(np.sum(W * (W - 1) // 2))
     sample_pairs = int(np.sum(W * P + P * (P - 1) // 2))
-    quadratic = shared_pairs + N * sample_pairs
+    quadratic = shared_pairs + N * (sample_pairs + cross)
     return SizeEstimate(
         n_samples=N,
         variables=variables,
