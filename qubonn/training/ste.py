@@ -343,10 +343,7 @@ class STEClassifier:
 
     def _predict_idx(self, X: np.ndarray, weights: Weights) -> np.ndarray:
         """Class indices from the exact binary forward pass."""
-        act, z = self.network.predict_outputs(X, weights)
-        if act.shape[1] == 1:
-            return (act[:, 0] > 0).astype(np.int64)
-        return np.argmax(z, axis=1)
+        return self.network.predict_classes(X, weights)
 
     def _binarise(self, latent_w: np.ndarray, latent_b: np.ndarray) -> Weights:
         w = np.where(latent_w >= 0, 1, -1).astype(np.int8)

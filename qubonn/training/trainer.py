@@ -82,6 +82,12 @@ def as_dropout(value: Dropout | dict | None) -> Dropout | None:
     raise TypeError(f"dropout must be a Dropout, a dict of its options or None, not {value!r}")
 
 
+def default_loss(network: Network) -> str:
+    """The loss ``loss="auto"`` picks: the hinge for one output, the pairwise multiclass
+    hinge for several (measured in bench/multiclass.py, docs/results.md)."""
+    return "hinge" if network.n_outputs == 1 else "multiclass"
+
+
 def check_X(X: Any, network: Network, what: str = "X") -> np.ndarray:
     """+-1 inputs (N, n_inputs): the shared validator :func:`qubonn.network.check_inputs`."""
     return check_inputs(X, network.n_inputs, what=what)
@@ -194,8 +200,9 @@ class BNNClassifier:
 
     network:        a :class:`~qubonn.network.Network` (one output for two classes, or one
                     output per class for one-vs-rest).
-    loss, loss_weight, margin, margin_scale, hard_margin, penalties: the objective (see
-                    :class:`~qubonn.formulation.Objective`).
+    loss, loss_weight, margin, margin_scale, hard_margin, penalties, class_weight: the
+                    objective (see :class:`~qubonn.formulation.Objective`); ``loss="auto"``
+                    (the default) is "hinge" for one output and "multiclass" for several.
     dropout:        a :class:`Dropout` (or a dict of its options) to run the dropout scheme.
     backend:        a solver name from ``qubonn.backends_available()``; ``num_reads``, ``seed``
                     and ``**solver_options`` go to it.
@@ -212,12 +219,13 @@ class BNNClassifier:
         self,
         network: Network,
         *,
-        loss: str = "hinge",
+        loss: str = "auto",
         loss_weight: float = 1.0,
         margin: float = 0.0,
         margin_scale: str = "none",
         hard_margin: int = 0,
         penalties: dict[str, float] | None = None,
+        class_weight: str | None = None,
         dropout: Dropout | dict | None = None,
         backend: str = "native",
         num_reads: int = 16,
@@ -234,12 +242,13 @@ class BNNClassifier:
             )
         self.network = network
         self.objective = Objective(
-            loss=loss,
+            loss=default_loss(network) if loss == "auto" else loss,
             loss_weight=loss_weight,
             margin=margin,
             margin_scale=margin_scale,
             hard_margin=hard_margin,
             penalties=dict(penalties or {}),
+            class_weight=class_weight,
         )
         self.dropout = as_dropout(dropout)
         from qubonn.backends import backend_names
