@@ -17,6 +17,9 @@ from qubonn.network import Weights, class_of_outputs
 from qubonn.verify import all_weight_assignments, check_exact, expected_energy
 
 
+SEEDS = st.integers(0, 10**6)
+
+
 def _one_hot(net, n, seed):
     rng = np.random.default_rng(seed)
     X = rng.choice([-1, 1], (n, net.n_inputs))
@@ -26,12 +29,14 @@ def _one_hot(net, n, seed):
 
 def _objective(problem, weights):
     f = problem.formulation
-    return objective_value(f.network, problem.X, f.targets, weights, f.objective, f.linear_penalties)
+    return objective_value(
+        f.network, problem.X, f.targets, weights, f.objective, f.linear_penalties
+    )
 
 
 # -- the formulation is exact ------------------------------------------------------------------
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(net=tiny_multiclass_networks(), objective=multiclass_objectives(), seed=st.integers(0, 10**6))
+@given(net=tiny_multiclass_networks(), objective=multiclass_objectives(), seed=SEEDS)
 def test_every_weight_assignment_is_exact(net, objective, seed):
     X, Y, _ = _one_hot(net, 3, seed)
     problem = qubonn.compile(net, X, Y, objective=objective)
@@ -68,7 +73,7 @@ def test_a_digits_sized_network_is_exact_for_random_weights():
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(net=tiny_multiclass_networks(), objective=multiclass_objectives(), seed=st.integers(0, 10**6))
+@given(net=tiny_multiclass_networks(), objective=multiclass_objectives(), seed=SEEDS)
 def test_the_feasible_completion_is_valid_and_costs_the_objective(net, objective, seed):
     X, Y, _ = _one_hot(net, 4, seed)
     problem = qubonn.compile(net, X, Y, objective=objective)
@@ -190,7 +195,7 @@ def test_structured_reads_are_valid_and_their_energy_is_the_objective(net, objec
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(net=tiny_multiclass_networks(), objective=multiclass_objectives(), seed=st.integers(0, 10**6))
+@given(net=tiny_multiclass_networks(), objective=multiclass_objectives(), seed=SEEDS)
 def test_structured_finds_the_exact_minimum_of_small_problems(net, objective, seed):
     problem = _structured_problem(net, objective, seed, 3)
     best = min(expected_energy(problem, w) for w in all_weight_assignments(problem))
