@@ -16,7 +16,6 @@ from qubonn.formulation.objective import loss_row_weights, multiclass_losses
 from qubonn.network import Weights, class_of_outputs
 from qubonn.verify import all_weight_assignments, check_exact, expected_energy
 
-
 SEEDS = st.integers(0, 10**6)
 
 
