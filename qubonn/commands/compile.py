@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from qubonn.commands._data import add_data_arguments, dataset_from_args
+from qubonn.commands._data import (
+    add_data_arguments,
+    check_data_fits,
+    dataset_from_args,
+    infer_digits_options,
+)
 from qubonn.commands._output import add_force_argument, check_output, data_input
 
 
@@ -13,9 +18,18 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("objective")
     g.add_argument(
         "--loss",
-        choices=("hinge", "01"),
-        default="hinge",
-        help="training loss: hinge (by how much outputs miss) or 01 (misclassified samples) "
+        choices=("auto", "hinge", "01", "multiclass"),
+        default="auto",
+        help="training loss: hinge (by how much outputs miss, one-vs-rest), 01 (misclassified "
+        "outputs), multiclass (the true class's output against every other's, pairwise "
+        "squared hinge) or auto (hinge for one output, multiclass for several) "
+        "(default %(default)s)",
+    )
+    g.add_argument(
+        "--class-weight",
+        choices=("none", "balanced"),
+        default="none",
+        help="balanced: weigh the loss rows so that every class counts the same "
         "(default %(default)s)",
     )
     g.add_argument(
@@ -41,7 +55,7 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
         "--hard-margin",
         type=int,
         default=0,
-        help="hard margin m for the hinge loss (default %(default)s)",
+        help="hard margin m for the hinge and multiclass losses (default %(default)s)",
     )
     g.add_argument(
         "--penalty",
@@ -52,8 +66,10 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def objective_from_args(args: argparse.Namespace):
+def objective_from_args(args: argparse.Namespace, network=None):
+    """The objective of the flags; ``--loss auto`` is resolved for ``network``."""
     from qubonn.formulation import Objective
+    from qubonn.formulation.objective import default_loss
     from qubonn.options import parse_key_value
 
     penalties = {}
@@ -62,8 +78,12 @@ def objective_from_args(args: argparse.Namespace):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"--penalty {name} needs a number, e.g. {name}=40; not {item!r}")
         penalties[name] = float(value)
+    loss = args.loss
+    if loss == "auto":
+        loss = default_loss(network) if network is not None else "hinge"
     return Objective(
-        loss=args.loss,
+        loss=loss,
+        class_weight=None if args.class_weight == "none" else args.class_weight,
         loss_weight=args.loss_weight,
         margin=args.margin,
         margin_scale=args.margin_scale,
@@ -102,9 +122,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out:  # before compiling, which can take long on big problems
         check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
     network = qubonn.load_spec(args.spec)
+    infer_digits_options(args, network)
     data = dataset_from_args(args)
+    check_data_fits(data, network, args)
     y = encode_targets(data.y_train, data.classes, network.n_outputs)
-    objective = objective_from_args(args)
+    objective = objective_from_args(args, network)
     t0 = time.perf_counter()
     problem = qubonn.compile(
         network,

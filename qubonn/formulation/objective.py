@@ -97,6 +97,12 @@ class Objective:
         return 2 * int(self.hard_margin) + 1
 
 
+def default_loss(network: Network) -> str:
+    """The loss ``loss="auto"`` picks: the hinge for one output, the pairwise multiclass hinge
+    for several (measured: bench/multiclass.py, docs/results.md)."""
+    return "hinge" if network.n_outputs == 1 else "multiclass"
+
+
 def as_targets(y: np.ndarray, n_outputs: int) -> np.ndarray:
     """Labels -> (N, n_outputs) 0/1 targets.  Accepts +-1 or 0/1, shape (N,) or (N, n_outputs)."""
     y = np.asarray(y)

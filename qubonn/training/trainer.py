@@ -18,6 +18,7 @@ import numpy as np
 
 from qubonn.errors import Interrupted
 from qubonn.formulation import Objective, objective_value
+from qubonn.formulation.objective import default_loss
 from qubonn.network import Network, SubNetwork, Weights, check_inputs
 from qubonn.training.labels import encode_targets
 from qubonn.training.metrics import predict_targets
@@ -80,12 +81,6 @@ def as_dropout(value: Dropout | dict | None) -> Dropout | None:
             )
         return Dropout(**value)
     raise TypeError(f"dropout must be a Dropout, a dict of its options or None, not {value!r}")
-
-
-def default_loss(network: Network) -> str:
-    """The loss ``loss="auto"`` picks: the hinge for one output, the pairwise multiclass
-    hinge for several (measured in bench/multiclass.py, docs/results.md)."""
-    return "hinge" if network.n_outputs == 1 else "multiclass"
 
 
 def check_X(X: Any, network: Network, what: str = "X") -> np.ndarray:
