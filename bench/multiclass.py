@@ -82,7 +82,7 @@ def run_one(job: tuple) -> dict:
 def summarise(rows: list[dict]) -> str:
     """Test accuracy (mean ± sd, median) and median fit time per task, network and method."""
     lines = [
-        "| task | network | method | seeds | test % mean ± sd | median | train % | fit s (median) |",
+        "| task | network | method | seeds | test % mean ± sd | median | train % | fit s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     keys = sorted(

@@ -271,6 +271,8 @@ class BNNClassifier:
             parts.append(f"margin={o.margin:g}")
         if o.hard_margin:
             parts.append(f"hard_margin={o.hard_margin}")
+        if o.class_weight:
+            parts.append(f"class_weight={o.class_weight!r}")
         if self.dropout:
             parts.append(f"dropout={self.dropout}")
         parts.append(f"backend={self.backend!r}")
