@@ -7,7 +7,9 @@ three losses, side by side with the STE gradient baseline on the same network an
 * ``multiclass``    the pairwise squared hinge on the outputs' pre-activations (arg-max);
 * ``ovr``           one-vs-rest squared hinge (each output clamped to its label);
 * ``ovr-balanced``  the same with ``class_weight="balanced"``;
-* ``ste``           straight-through-estimator gradient training (qubonn.training.ste).
+* ``ste``           straight-through-estimator gradient training (qubonn.training.ste);
+* ``multiclass-ste``  the multiclass QUBO annealed from the STE network (``initial_states``)
+  at cold temperatures (``beta_range=(1, 1000)``): a hybrid, for reference.
 
 Every QUBO method uses the soft margin of ``qubonn train`` (mu = 0.2, fan-in scaled).  Each fit
 is bounded: ``--sweeps`` per solve on 10 images per class, ``--time-limit`` seconds per solve on
@@ -34,11 +36,12 @@ NETWORKS = {
         "hidden h[10] <- pixels\noutput y[10] <- h, local\n"
     ),
 }
-METHODS = ("multiclass", "ovr", "ovr-balanced", "ste")
+METHODS = ("multiclass", "ovr", "ovr-balanced", "ste", "multiclass-ste")
 #: (task, images per class or None for every training image)
 TASKS = {"10/class": 10, "all": None}
 LOSSES = {
     "multiclass": dict(loss="multiclass"),
+    "multiclass-ste": dict(loss="multiclass"),
     "ovr": dict(loss="hinge"),
     "ovr-balanced": dict(loss="hinge", class_weight="balanced"),
 }
@@ -57,6 +60,14 @@ def run_one(job: tuple) -> dict:
     if method == "ste":
         clf = STEClassifier(net, seed=seed).fit(data.X_train, data.y_train)
     else:
+        if method == "multiclass-ste":
+            import numpy as np
+
+            w = STEClassifier(net, seed=seed).fit(data.X_train, data.y_train).weights_
+            start = np.concatenate([w.w, w.b[net.has_bias]]).astype(np.int8)[None, :]
+            warm = {"initial_states": start, "beta_range": (1.0, 1000.0)}
+        else:
+            warm = {}
         # few images: a fixed number of sweeps; every image: the schedule follows the clock
         few = TASKS[task] is not None
         options = {"num_sweeps": args.sweeps} if few else {"time_limit": args.time_limit}
@@ -68,6 +79,7 @@ def run_one(job: tuple) -> dict:
             seed=seed,
             **LOSSES[method],
             **options,
+            **warm,
         )
         clf.fit(data.X_train, data.y_train)
         final = clf.history_[-1]
