@@ -67,9 +67,8 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def objective_from_args(args: argparse.Namespace, network=None):
-    """The objective of the flags; ``--loss auto`` is resolved for ``network``."""
+    """The objective of the flags; ``--loss auto`` is resolved for ``network`` when given."""
     from qubonn.formulation import Objective
-    from qubonn.formulation.objective import default_loss
     from qubonn.options import parse_key_value
 
     penalties = {}
@@ -78,11 +77,8 @@ def objective_from_args(args: argparse.Namespace, network=None):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"--penalty {name} needs a number, e.g. {name}=40; not {item!r}")
         penalties[name] = float(value)
-    loss = args.loss
-    if loss == "auto":
-        loss = default_loss(network) if network is not None else "hinge"
-    return Objective(
-        loss=loss,
+    objective = Objective(
+        loss=args.loss,
         class_weight=None if args.class_weight == "none" else args.class_weight,
         loss_weight=args.loss_weight,
         margin=args.margin,
@@ -90,6 +86,7 @@ def objective_from_args(args: argparse.Namespace, network=None):
         hard_margin=args.hard_margin,
         penalties=penalties,
     )
+    return objective if network is None else objective.for_network(network)
 
 
 def add_parser(subparsers) -> None:

@@ -67,7 +67,8 @@ def compile(  # noqa: A001 - the public name the docs promise
     """Compile the training problem of ``network`` on +-1 data ``X`` with targets ``y``.
 
     y: one +-1 (or 0/1) target per sample for a single output, or (N, n_outputs) for several.
-    Objective keywords (or an :class:`Objective`): ``loss`` ("hinge", "01" or "multiclass"),
+    Objective keywords (or an :class:`Objective`): ``loss`` ("hinge", "01", "multiclass", or
+    "auto": hinge for one output, multiclass for several),
     ``loss_weight``, ``margin`` (soft margin strength mu), ``margin_scale`` ("none" or
     "fan_in"), ``hard_margin`` (m), ``penalties`` (overrides of the safe constraint weights
     "and", "sign", "tie"), ``class_weight`` (None or "balanced").

@@ -51,7 +51,7 @@ def _human(n: float) -> str:
 
 def estimate(network: Network, n_samples: int, objective: Objective | None = None) -> SizeEstimate:
     """Variable count (exact) and quadratic-term count (upper estimate) of the training QUBO."""
-    objective = objective or Objective()
+    objective = (objective or Objective()).for_network(network)
     N = int(n_samples)
     K = network.fan_in.astype(np.int64)
     H = hidden_sources(network).astype(np.int64)

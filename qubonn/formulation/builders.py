@@ -214,6 +214,7 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
 
     The residual of row (n, j) is  c - theta' * (alpha or y) - r - t  with theta' = theta
     (theta + m for clamped outputs), r the slack integer and t the tie bit."""
+    objective = objective.for_network(network)
     X = check_inputs(X, network.n_inputs)
     N = X.shape[0]
     Y = as_targets(y, network.n_outputs)
@@ -471,7 +472,7 @@ def build(
     linear_penalties: np.ndarray | None = None,
 ) -> Formulation:
     """Formulate the training problem of ``network`` on +-1 data ``X`` with targets ``y``."""
-    objective = objective or Objective()
+    objective = (objective or Objective()).for_network(network)
     f = count_form(network, X, y, objective)
     n_par = f.layout.n_parameters
     h = np.zeros(n_par) if linear_penalties is None else np.asarray(linear_penalties, float)

@@ -8,15 +8,15 @@ regularisers, which the QUBO's minimum over the non-parameter variables must equ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
 from qubonn.network import Network
 
-LossName = Literal["hinge", "01", "multiclass"]
-LOSSES = ("hinge", "01", "multiclass")
+LossName = Literal["auto", "hinge", "01", "multiclass"]
+LOSSES = ("auto", "hinge", "01", "multiclass")
 ClassWeight = Literal["balanced"] | None
 
 
@@ -24,8 +24,9 @@ ClassWeight = Literal["balanced"] | None
 class Objective:
     """What training minimises.
 
-    loss:          "hinge" clamps each output's activation to its label; the sign constraint's
-                   residual becomes a squared hinge on the output's count (0 iff correct, with
+    loss:          "auto" is "hinge" for one output and "multiclass" for several (see
+                   :meth:`for_network`).  "hinge" clamps each output's activation to its
+                   label; the sign constraint's residual becomes a squared hinge on the output's count (0 iff correct, with
                    margin ``hard_margin``).  "01" keeps outputs as variables and charges
                    ``loss_weight`` per misclassified output.  "multiclass" (several outputs,
                    one true class per sample) leaves the outputs as plain pre-activations and
@@ -54,7 +55,9 @@ class Objective:
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
-            raise ValueError(f"loss must be 'hinge', '01' or 'multiclass', not {self.loss!r}")
+            raise ValueError(
+                f"loss must be 'auto', 'hinge', '01' or 'multiclass', not {self.loss!r}"
+            )
         if self.class_weight not in (None, "balanced"):
             raise ValueError(f"class_weight must be None or 'balanced', not {self.class_weight!r}")
         if not (np.isfinite(self.loss_weight) and self.loss_weight > 0):
@@ -77,6 +80,12 @@ class Objective:
         for k, v in self.penalties.items():
             if not (np.isfinite(v) and v > 0):
                 raise ValueError(f"penalty '{k}' must be a positive number, not {v!r}")
+
+    def for_network(self, network: Network) -> Objective:
+        """This objective with ``loss="auto"`` resolved for ``network`` (:func:`default_loss`)."""
+        if self.loss != "auto":
+            return self
+        return replace(self, loss=default_loss(network))
 
     def margin_scales(self, network: Network) -> np.ndarray:
         """mu_j / mu per neuron: 1, or 1 / K_j under ``margin_scale="fan_in"``."""
@@ -192,6 +201,7 @@ def max_loss_per_sample(
 ) -> float:
     """The largest value the loss of one sample can take on a feasible state.  With class
     weights it needs the ``targets`` (0/1, (N, n_outputs)) the weights come from."""
+    objective = objective.for_network(network)
     out = network.outputs
     wmax = 1.0
     if objective.class_weight is not None:
@@ -227,6 +237,7 @@ def safe_penalties(
     n cost more than the feasible one.  We add 1 for a strict margin.  (Multiclass outputs
     carry no margin term and no constraint of their own; their loss is >= 0 everywhere.)
     """
+    objective = objective.for_network(network)
     K = network.fan_in.astype(float)
     H = hidden_sources(network).astype(float)
     mu = objective.neuron_margins(network)
@@ -270,7 +281,7 @@ def objective_value(
 ) -> float:
     """Loss + regularisers of the forward pass with ``weights``: what the QUBO's minimum over
     all non-parameter variables must equal (the exactness oracle)."""
-    objective = objective or Objective()
+    objective = (objective or Objective()).for_network(network)
     Y = as_targets(y, network.n_outputs)
     z = network.preactivations(X, weights).astype(np.int64)
     a = np.where(z >= 0, 1, -1)

@@ -18,7 +18,6 @@ import numpy as np
 
 from qubonn.errors import Interrupted
 from qubonn.formulation import Objective, objective_value
-from qubonn.formulation.objective import default_loss
 from qubonn.network import Network, SubNetwork, Weights, check_inputs
 from qubonn.training.labels import encode_targets
 from qubonn.training.metrics import predict_targets
@@ -237,7 +236,7 @@ class BNNClassifier:
             )
         self.network = network
         self.objective = Objective(
-            loss=default_loss(network) if loss == "auto" else loss,
+            loss=loss,
             loss_weight=loss_weight,
             margin=margin,
             margin_scale=margin_scale,
