@@ -27,8 +27,9 @@ class Objective:
     loss:          "auto" is "hinge" for one output and "multiclass" for several (see
                    :meth:`for_network`).  "hinge" clamps each output's activation to its
                    label; the sign constraint's residual becomes a squared hinge on the
-                   output's count (0 iff correct, with margin ``hard_margin``).  "01" keeps outputs as variables and charges
-                   ``loss_weight`` per misclassified output.  "multiclass" (several outputs,
+                   output's count (0 iff correct, with margin ``hard_margin``).  "01" keeps
+                   outputs as variables and charges ``loss_weight`` per misclassified
+                   output.  "multiclass" (several outputs,
                    one true class per sample) leaves the outputs as plain pre-activations and
                    charges the pairwise squared hinge
                    sum_{k != y} max(0, 2m + 1 - (z_y - z_k))^2  (m = ``hard_margin``): zero
