@@ -157,7 +157,11 @@ def _build(problem: Any, symmetry_breaking: bool) -> _Model:
     out_pos = {int(j): p for p, j in enumerate(net.outputs)}
     hinge = obj.loss == "hinge"
     multiclass = obj.loss == "multiclass"
-    mu = obj.neuron_margins(net)
+    mu = np.full(K.size, float(obj.margin))
+    if obj.margin_scale == "fan_in":
+        mu = mu / K
+    if multiclass:
+        mu[net.outputs] = 0.0  # multiclass outputs have no activation and no soft margin
     row_w = loss_row_weights(obj, Y) * obj.loss_weight
     cls = true_class(Y) if multiclass else None
     model = cp_model.CpModel()
