@@ -172,7 +172,11 @@ def _structured_problem(net, objective, seed, n):
     seed=st.integers(0, 10**6),
 )
 def test_structured_reads_are_valid_and_their_energy_is_the_objective(net, objective, seed):
-    problem = _structured_problem(net, objective, seed, 6)
+    try:
+        problem = _structured_problem(net, objective, seed, 6)
+    except ValueError as e:  # the hinge's hard margin on a too-small fan-in: refused by design
+        assert "hard_margin" in str(e) and objective.loss == "hinge"
+        return
     ss = qubonn.solve(problem, backend="native", num_reads=3, num_sweeps=15, seed=seed)
     assert ss.info["mode"] == "structured"
     for sample, energy in ss.data(["sample", "energy"]):
