@@ -47,7 +47,6 @@ CLASSIFIER_KEYS = (
     "margin",
     "margin_scale",
     "hard_margin",
-    "class_weight",
     "backend",
     "num_reads",
     "engine",

@@ -343,7 +343,10 @@ class STEClassifier:
 
     def _predict_idx(self, X: np.ndarray, weights: Weights) -> np.ndarray:
         """Class indices from the exact binary forward pass."""
-        return self.network.predict_classes(X, weights)
+        act, z = self.network.predict_outputs(X, weights)
+        if act.shape[1] == 1:
+            return (act[:, 0] > 0).astype(np.int64)
+        return np.argmax(z, axis=1)
 
     def _binarise(self, latent_w: np.ndarray, latent_b: np.ndarray) -> Weights:
         w = np.where(latent_w >= 0, 1, -1).astype(np.int8)
