@@ -29,7 +29,7 @@ def test_multiclass_example_trains_with_default_flags(tmp_path, capsys):
     assert "loss='multiclass'" in out
     meta = json.loads(model.read_text())["metadata"]
     assert meta["classes"] == [0, 1, 2]
-    assert meta["objective"]["loss"] == "multiclass"
+    assert meta["objective"]["loss"] in ("multiclass", "auto")  # auto: multiclass here
 
 
 @pytest.mark.slow
@@ -40,6 +40,20 @@ def test_ten_class_examples_train_with_no_flags(spec, tmp_path, capsys):
     assert "classes [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]" in out
     test_line = next(line for line in out.splitlines() if line.startswith("test:"))
     assert float(test_line.split()[1].rstrip("%")) > 30  # ten classes: chance is 10%
+
+
+def test_class_weight_flag(tmp_path, capsys):
+    code, out, err, model = _train(
+        ["examples/multiclass.qnn", "--per-class", "4", "--sweeps", "20", "--reads", "2",
+         "--class-weight", "balanced"],
+        tmp_path,
+        capsys,
+    )
+    assert code == 0, err
+    assert json.loads(model.read_text())["metadata"]["objective"]["class_weight"] == "balanced"
+    argv = ["examples/multiclass.qnn", "--class-weight", "equal"]
+    code, _, err, _ = _train(argv, tmp_path, capsys)
+    assert code == 2 and "--class-weight: invalid choice: 'equal'" in err
 
 
 def test_ten_class_example_compiles_with_no_flags(tmp_path, capsys):

@@ -14,6 +14,13 @@ from qubonn.commands._data import (
 from qubonn.commands._output import add_force_argument, check_output, data_input
 
 
+def _class_weight(text: str) -> str | None:
+    """--class-weight none|balanced -> the Objective's value (None or "balanced")."""
+    if text not in ("none", "balanced"):
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from none, balanced)")
+    return None if text == "none" else text
+
+
 def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("objective")
     g.add_argument(
@@ -27,8 +34,8 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--class-weight",
-        choices=("none", "balanced"),
-        default="none",
+        type=_class_weight,
+        metavar="{none,balanced}",
         help="balanced: weigh the loss rows so that every class counts the same "
         "(default %(default)s)",
     )
@@ -79,7 +86,7 @@ def objective_from_args(args: argparse.Namespace, network=None):
         penalties[name] = float(value)
     objective = Objective(
         loss=args.loss,
-        class_weight=None if args.class_weight == "none" else args.class_weight,
+        class_weight=args.class_weight,
         loss_weight=args.loss_weight,
         margin=args.margin,
         margin_scale=args.margin_scale,
