@@ -12,7 +12,9 @@ QUBO, and proves a lower bound.  The model (Toro Icarte et al., CP 2019, in our 
 * alpha_nj reified to ``c_nj >= theta_j`` (theta = ceil(K/2): sign(0) = +1, the tie rule);
 * hinge loss: L * sum_k (2k - 1) delta_k with delta_k forced on when the count is k or more
   outside the label's interval, which sums to L * dist^2 at the optimum (convex, so exact);
-  0-1 loss: L * [alpha != y];
+  0-1 loss: L * [alpha != y]; multiclass loss: per sample and class k != y the same indicator
+  sum on d = z_y - z_k (L * sum_t (2t - 1) delta_t, delta_t forced on when d <= 2m + 1 - t),
+  which is L * max(0, 2m + 1 - d)^2 at the optimum; class weights scale L per row;
 * soft margin: -mu_j a z, as -mu_j |z| (|z| reified on alpha) or, for a clamped hinge output,
   -mu_j (2y - 1) z; mu_j = mu or mu / K_j;
 * linear parameter penalties sum_e h_e w_e.
@@ -125,8 +127,26 @@ def _hinge_terms(m: _Model, c: Any, K: int, theta: int, y: int, hard: int, L: fl
         m.terms.append((L * (2 * k - 1), delta, 1))
 
 
+def _multiclass_terms(
+    m: _Model, c: dict, K: np.ndarray, outs: np.ndarray, y: int, margin: int, L: float, tag: str
+) -> None:
+    """L * max(0, margin - (z_y - z_k))^2 for every k != y, by indicators on d = z_y - z_k."""
+    jy = int(outs[y])
+    for k, jk in enumerate(outs):
+        jk = int(jk)
+        if k == y:
+            continue
+        d = 2 * c[jy] - int(K[jy]) - 2 * c[jk] + int(K[jk])
+        for t in range(1, margin + int(K[jy] + K[jk]) + 1):
+            delta = m.model.NewBoolVar(f"q{tag},{k},{t}")
+            m.model.Add(d >= margin - t + 1).OnlyEnforceIf(delta.Not())
+            m.terms.append((L * (2 * t - 1), delta, 1))
+
+
 def _build(problem: Any, symmetry_breaking: bool) -> _Model:
     """The CP-SAT model of training ``problem``'s network on its data (see the module doc)."""
+    from qubonn.formulation.objective import loss_row_weights, true_class
+
     f = problem.formulation
     net, obj = f.network, f.objective
     X = np.asarray(problem.X)
@@ -136,9 +156,14 @@ def _build(problem: Any, symmetry_breaking: bool) -> _Model:
     theta = (K + 1) // 2
     out_pos = {int(j): p for p, j in enumerate(net.outputs)}
     hinge = obj.loss == "hinge"
+    multiclass = obj.loss == "multiclass"
     mu = np.full(K.size, float(obj.margin))
     if obj.margin_scale == "fan_in":
         mu = mu / K
+    if multiclass:
+        mu[net.outputs] = 0.0  # multiclass outputs have no activation and no soft margin
+    row_w = loss_row_weights(obj, Y) * obj.loss_weight
+    cls = true_class(Y) if multiclass else None
     model = cp_model.CpModel()
     m = _Model(model, [model.NewBoolVar(f"w{e}") for e in range(net.n_arcs)], {})
     for j in np.nonzero(net.has_bias)[0]:
@@ -161,6 +186,7 @@ def _build(problem: Any, symmetry_breaking: bool) -> _Model:
     alphas: list[dict[int, Any]] = []
     for n in range(N):
         alpha: dict[int, Any] = {}
+        counts: dict[int, Any] = {}
         alphas.append(alpha)
         for j in range(net.n_neurons):  # topological order: sources come first
             lits = []
@@ -177,12 +203,16 @@ def _build(problem: Any, symmetry_breaking: bool) -> _Model:
             Kj, tj = int(K[j]), int(theta[j])
             c = model.NewIntVar(0, Kj, f"c{n},{j}")
             model.Add(c == sum(lits))
+            counts[j] = c
+            if multiclass and j in out_pos:
+                continue  # a plain pre-activation: its loss is stated per sample below
             clamped = hinge and j in out_pos
             if is_source[j] or not clamped:
                 alpha[j] = _activation(model, c, tj, f"a{n},{j}")
             if clamped:
                 y = int(Y[n, out_pos[j]])
-                _hinge_terms(m, c, Kj, tj, y, int(obj.hard_margin), obj.loss_weight, f"{n},{j}")
+                lw = float(row_w[n, out_pos[j]])
+                _hinge_terms(m, c, Kj, tj, y, int(obj.hard_margin), lw, f"{n},{j}")
                 if mu[j]:  # -mu (2y - 1)(2c - K)
                     sgn = 2 * y - 1
                     m.terms.append((-2.0 * sgn * mu[j], c, Kj))
@@ -190,14 +220,19 @@ def _build(problem: Any, symmetry_breaking: bool) -> _Model:
             else:
                 if j in out_pos:  # 0-1 loss: L [alpha != y]
                     y = int(Y[n, out_pos[j]])
-                    m.terms.append((obj.loss_weight * (1 - 2 * y), alpha[j], 1))
-                    m.constant += obj.loss_weight * y
+                    lw = float(row_w[n, out_pos[j]])
+                    m.terms.append((lw * (1 - 2 * y), alpha[j], 1))
+                    m.constant += lw * y
                 if mu[j]:  # -mu |z|, |z| = z if alpha else -z
                     absz = model.NewIntVar(0, Kj, f"m{n},{j}")
                     model.Add(absz == 2 * c - Kj).OnlyEnforceIf(alpha[j])
                     model.Add(absz == Kj - 2 * c).OnlyEnforceIf(alpha[j].Not())
                     m.terms.append((-mu[j], absz, Kj))
                     abs_z[j].append(absz)
+        if multiclass:
+            margin = obj.multiclass_margin
+            lw = float(row_w[n, 0])
+            _multiclass_terms(m, counts, K, net.outputs, int(cls[n]), margin, lw, str(n))
     _margin_cuts(m, net, X, abs_z, alphas, arcs_into)
     if symmetry_breaking:
         _break_permutation_symmetry(m, net, h, alphas, n_in)

@@ -172,11 +172,8 @@ def broken_share(formulation: Formulation, xs: np.ndarray) -> float:
 
 def predict_targets(network: Network, X: np.ndarray, weights: Weights) -> np.ndarray:
     """Predicted class index per sample: for one output, 1 if it fires (+1) else 0; for several
-    outputs (one-vs-rest), the output with the largest pre-activation (first on ties)."""
-    a, z = network.predict_outputs(X, weights)
-    if network.n_outputs == 1:
-        return (a[:, 0] > 0).astype(np.int64)
-    return np.argmax(z, axis=1)
+    outputs, the output with the largest pre-activation (lowest index on ties)."""
+    return network.predict_classes(X, weights)
 
 
 def accuracy_from_targets(

@@ -48,11 +48,7 @@ class TrainedModel:
                 "use network.forward(X, weights) for the raw activations"
             )
         classes = np.asarray(check_classes(classes, self.network.n_outputs))
-        n_out = self.network.n_outputs
-        a, z = self.network.predict_outputs(X, self.weights)
-        if n_out == 1:
-            return np.where(a[:, 0] > 0, classes[1], classes[0])
-        return classes[np.argmax(z, axis=1)]
+        return classes[self.network.predict_classes(X, self.weights)]
 
 
 def check_classes(classes: Any, n_outputs: int, where: str = "the model") -> list:

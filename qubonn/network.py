@@ -14,6 +14,8 @@ unit.
 
 Tie rule: ``sign(0) = +1``.  Pre-activations of neurons with an even fan-in can be zero; such a
 neuron outputs +1.  The formulation, the forward pass and the bit-packed path all use this rule.
+Class rule (:func:`class_of_outputs`): one output predicts class 1 when it fires; several predict
+the arg-max of their pre-activations, the *lowest* output index among equal maxima.
 
 This module also owns the one forward pass (:meth:`Network.forward`, block by block over
 :attr:`Network.blocks`; ``packed=True`` runs the bit-packed pass of :mod:`qubonn.inference` over
@@ -369,6 +371,13 @@ class Network:
         z, a = self._forward(X, weights, packed)
         return a[:, self.outputs], z[:, self.outputs]
 
+    def predict_classes(
+        self, X: np.ndarray, weights: Weights, *, packed: bool = False
+    ) -> np.ndarray:
+        """Predicted class index per sample, by :func:`class_of_outputs` (the one class rule
+        of the trainers, the model files and the objective)."""
+        return class_of_outputs(*self.predict_outputs(X, weights, packed=packed))
+
     @cached_property
     def blocks(self) -> tuple[Block, ...]:
         """The neurons in topological blocks (runs of one group) that a forward pass computes
@@ -412,6 +421,15 @@ class Network:
             values[:, n_in + lo : n_in + hi] = np.where(zg >= 0, 1, -1)
         a = values[:, n_in : n_in + self.n_neurons].astype(np.int8)
         return z, a
+
+
+def class_of_outputs(a: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Class index per sample from the outputs' activations and pre-activations (N, n_out):
+    one output: 1 if it fires (+1), else 0; several: the arg-max of z, the lowest index among
+    equal maxima (a strict winner under the multiclass loss at zero loss, margin >= 1)."""
+    if a.shape[1] == 1:
+        return (a[:, 0] > 0).astype(np.int64)
+    return np.argmax(z, axis=1).astype(np.int64)  # numpy's argmax: the first maximum
 
 
 @dataclass(frozen=True)

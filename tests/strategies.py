@@ -50,4 +50,40 @@ def objectives(draw):
     margin = draw(st.sampled_from([0.0, 0.25, 1.0]))
     scale = draw(st.sampled_from(["none", "fan_in"]))
     hard = draw(st.integers(0, 1)) if loss == "hinge" else 0
-    return Objective(loss=loss, margin=margin, margin_scale=scale, hard_margin=hard)
+    weight = draw(st.sampled_from([None, "balanced"]))
+    return Objective(
+        loss=loss, margin=margin, margin_scale=scale, hard_margin=hard, class_weight=weight
+    )
+
+
+@st.composite
+def multiclass_objectives(draw):
+    """The multiclass loss with margins (soft, hard) and class weights on and off."""
+    return Objective(
+        loss="multiclass",
+        margin=draw(st.sampled_from([0.0, 0.25, 1.0])),
+        margin_scale=draw(st.sampled_from(["none", "fan_in"])),
+        hard_margin=draw(st.integers(0, 1)),
+        class_weight=draw(st.sampled_from([None, "balanced"])),
+        loss_weight=draw(st.sampled_from([1.0, 0.5])),
+    )
+
+
+@st.composite
+def tiny_multiclass_networks(draw, max_parameters: int = 8):
+    """Random small networks with 2-3 outputs that feed nothing: optional hidden group, skip
+    arcs from the inputs, bias on and off, odd and even fan-ins."""
+    b = NetworkBuilder()
+    n_in = draw(st.integers(1, 2))
+    b.input("x", n_in)
+    srcs: list[str] = []
+    if draw(st.booleans()):
+        b.hidden("h", draw(st.integers(1, 2)), "x", bias=draw(st.booleans()))
+        srcs.append("h")
+    if not srcs or draw(st.booleans()):
+        srcs.append("x")
+    b.output("y", draw(st.integers(2, 3)), *srcs, bias=draw(st.booleans()))
+    net = b.build()
+    if net.n_parameters > max_parameters:
+        reject()
+    return net

@@ -85,10 +85,13 @@ def _structured_model(spec: str, n: int, seed: int, loss: str = "hinge", margin:
     objective = SimpleNamespace(
         loss=loss, loss_weight=1.0, margin=margin, margin_scale="fan_in", hard_margin=0
     )
+    targets = rng.integers(0, 2, (n, net.n_outputs))
+    if loss == "multiclass":  # one true class per sample
+        targets = np.eye(net.n_outputs, dtype=np.int64)[rng.integers(0, net.n_outputs, n)]
     formulation = SimpleNamespace(
         network=net,
         objective=objective,
-        targets=rng.integers(0, 2, (n, net.n_outputs)),
+        targets=targets,
         linear_penalties=rng.normal(0, 0.2, net.n_parameters),
     )
     return structured.model_from_formulation(formulation, X)
@@ -100,6 +103,7 @@ def _structured_model(spec: str, n: int, seed: int, loss: str = "hinge", margin:
     [
         ("input x[6]\nhidden h[3] <- x\noutput y[1] <- h\n", "hinge"),
         ("input x[2x3]\nhidden a[2] <- x nobias\nhidden b[2] <- a, x\noutput y[2] <- b, a\n", "01"),
+        ("input x[6]\nhidden h[4] <- x\nhidden g[2] <- h\noutput y[4] <- g, h\n", "multiclass"),
     ],
 )
 def test_structured_gpu_equals_cpu(spec: str, loss: str, algorithm: str) -> None:

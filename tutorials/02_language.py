@@ -73,7 +73,7 @@ specs = {
     "multiclass": """
         input  pixels[4x4]
         hidden h[6]       <- pixels
-        output classes[3] <- h                 # one output per class (one-vs-rest)
+        output classes[3] <- h                 # one output per class
     """,
 }
 specs = {name: textwrap.dedent(text) for name, text in specs.items()}
@@ -95,8 +95,9 @@ for name, net in networks.items():
 #   sample for it.
 # * **Windows** make sparse layers: each of the nine local neurons sees only 16 pixels, so the
 #   local network has fewer parameters than the dense one although it has more neurons.
-# * **Several outputs** are trained one-vs-rest: output k should be +1 for class k only, and
-#   prediction takes the output with the largest pre-activation.
+# * **Several outputs** are one per class; prediction takes the output with the largest
+#   pre-activation (the lowest index on ties), and the default loss for them, "multiclass",
+#   asks exactly that: the true class's output above every other's by a margin.
 #
 # `Network.to_text()` prints the canonical form of a network, which parses back to the same
 # network:

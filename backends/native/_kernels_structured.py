@@ -9,9 +9,16 @@ samples whose activation changes sign are carried further down the DAG.
 Energies are kept as integers wherever they are integers, so that every code path (this one, a
 GPU kernel summing in another order) computes the *same* floating-point energy change:
 
-* ``loss_int``: sum of squared hinge distances (hinge loss) or of errors (0-1 loss);
+* ``loss_int[b]``: per loss bucket b (rows of one loss weight, see ``class_weight``), the sum
+  of squared hinge distances (hinge), of errors (0-1) or of the samples' pairwise squared
+  hinges (multiclass);
 * ``marg_int[j]``: sum over samples of ``a_nj z_nj`` (``|z|``, or ``y z`` for clamped outputs);
-* energy = ``L * loss_int - sum_j mu_j marg_int[j] + sum_p h_p w_p``, summed in a fixed order.
+* energy = ``sum_b lw_b loss_int[b] - sum_j mu_j marg_int[j] + sum_p h_p w_p``, summed in a
+  fixed order (``lw_b`` = L times the bucket's weight).
+
+The multiclass loss couples every output of a sample: when a move changes outputs of sample n,
+the sample's loss is recomputed from its output vector (old values in ``z``, the changes in
+``pend``), O(outputs) per affected sample.
 
 Random numbers are the counter-based ones of ``_rng`` (counter: sweep, parameter, replica), so
 the result does not depend on how replicas are spread over threads.
@@ -32,7 +39,8 @@ _TOL = 1e-9
 
 @nb.njit(inline="always", cache=True)
 def _terms(j, n, z, clamped, out01, out_pos, ysign, lo, hi, K):  # pragma: no cover - compiled
-    """(loss, margin) integer contributions of neuron j on sample n at pre-activation z."""
+    """(loss, margin) integer contributions of neuron j on sample n at pre-activation z
+    (multiclass outputs are ``clamped`` with an empty interval flag: see :func:`_mc_loss`)."""
     o = out_pos[j]
     if clamped[j]:
         ys = ysign[o, n]
@@ -51,6 +59,23 @@ def _terms(j, n, z, clamped, out01, out_pos, ysign, lo, hi, K):  # pragma: no co
 
 
 @nb.njit(inline="always", cache=True)
+def _mc_loss(r, n, z, pend, with_pend, mc_outs, ycls, mc_margin):  # pragma: no cover
+    """Multiclass loss of sample n: sum over k != y of max(0, margin - (z_y - z_k))^2, at the
+    replica's z (``with_pend``: plus the pending changes ``pend`` of the output neurons)."""
+    y = ycls[n]
+    jy = mc_outs[y]
+    zy = z[r, jy, n] + (pend[jy] if with_pend else 0)
+    total = 0
+    for o in range(mc_outs.size):
+        if o != y:
+            jk = mc_outs[o]
+            d = mc_margin - (zy - z[r, jk, n] - (pend[jk] if with_pend else 0))
+            if d > 0:
+                total += d * d
+    return total
+
+
+@nb.njit(inline="always", cache=True)
 def _source(s, n, r, z, XT, n_in):  # pragma: no cover - compiled
     """Value of source unit s on sample n: 1 for a bias, the input, or a neuron's sign."""
     if s < 0:
@@ -63,40 +88,47 @@ def _source(s, n, r, z, XT, n_in):  # pragma: no cover - compiled
 @nb.njit(inline="always", cache=True)
 def _propose(
     r, p, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc,
-    clamped, out01, out_pos, ysign, lo, hi, K, chg_idx, chg_val, dmarg, pend,
+    clamped, out01, out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket,
+    chg_idx, chg_val, dmarg, dloss, pend,
 ):  # pragma: no cover - compiled
     """Evaluate flipping parameter p of replica r.  The flipped neuron's own change is implied
     (z -= 2 w v on every sample, see :func:`_apply`); changes carried further down go to the
-    buffers (flat index ``k * N + n`` and new z).  Fills ``dmarg``; returns (number of carried
-    changes, loss change)."""
+    buffers (flat index ``k * N + n`` and new z).  Fills ``dmarg`` and ``dloss`` (per loss
+    bucket); returns the number of carried changes."""
     N = z.shape[2]
     J = z.shape[1]
     j = param_neuron[p]
     s = param_src[p]
     step = -2 * params[r, p]
     nchg = 0
-    dloss = 0
     dm = 0
     has_out = out_ptr[j + 1] > out_ptr[j]
-    plain = not (clamped[j] or out01[j])
+    plain = not (clamped[j] or out01[j] or mc[j])
     for n in range(N):
         z_old = z[r, j, n]
         z_new = z_old + step * _source(s, n, r, z, XT, n_in)
         if plain:
             dm += (z_new if z_new >= 0 else -z_new) - (z_old if z_old >= 0 else -z_old)
+        elif mc[j]:
+            before = _mc_loss(r, n, z, pend, False, mc_outs, ycls, mc_margin)
+            pend[j] = z_new - z_old
+            dloss[bucket[out_pos[j], n]] += (
+                _mc_loss(r, n, z, pend, True, mc_outs, ycls, mc_margin) - before
+            )
+            pend[j] = 0
         else:
             l0, m0 = _terms(j, n, z_old, clamped, out01, out_pos, ysign, lo, hi, K)
             l1, m1 = _terms(j, n, z_new, clamped, out01, out_pos, ysign, lo, hi, K)
-            dloss += l1 - l0
+            dloss[bucket[out_pos[j], n]] += l1 - l0
             dm += m1 - m0
         if has_out and (z_old >= 0) != (z_new >= 0):
-            nchg, dl = _carry(
+            nchg = _carry(
                 r, n, j, z_new, z, params, out_ptr, out_dst, out_arc, clamped, out01,
-                out_pos, ysign, lo, hi, K, chg_idx, chg_val, nchg, dmarg, pend, J, N,
+                out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket, chg_idx,
+                chg_val, nchg, dmarg, dloss, pend, J, N,
             )
-            dloss += dl
     dmarg[j] += dm
-    return nchg, dloss
+    return nchg
 
 
 @nb.njit(inline="always", cache=True)
@@ -119,10 +151,13 @@ def _apply(r, p, params, z, XT, param_neuron, param_src, n_in, chg_idx, chg_val,
 @nb.njit(inline="always", cache=True)
 def _carry(
     r, n, j, z_j, z, params, out_ptr, out_dst, out_arc, clamped, out01, out_pos, ysign, lo,
-    hi, K, chg_idx, chg_val, nchg, dmarg, pend, J, N,
+    hi, K, mc, mc_outs, ycls, mc_margin, bucket, chg_idx, chg_val, nchg, dmarg, dloss, pend,
+    J, N,
 ):  # pragma: no cover - compiled
     """Carry a sign change of neuron j on sample n down the DAG (neurons are numbered in
-    topological order, so one pass over the later neurons settles every change)."""
+    topological order, so one pass over the later neurons settles every change).  Multiclass
+    outputs keep their change in ``pend`` until the pass ends; then the sample's loss is
+    recomputed once from its whole output vector."""
     a_new = 1 if z_j >= 0 else -1
     top = j
     for q in range(out_ptr[j], out_ptr[j + 1]):
@@ -130,20 +165,25 @@ def _carry(
         pend[k] += 2 * params[r, out_arc[q]] * a_new
         if k > top:
             top = k
-    dloss = 0
+    touched_mc = False
     k = j + 1
     while k <= top:
         if pend[k] != 0:
             z_old = z[r, k, n]
             z_new = z_old + pend[k]
-            pend[k] = 0
-            l0, m0 = _terms(k, n, z_old, clamped, out01, out_pos, ysign, lo, hi, K)
-            l1, m1 = _terms(k, n, z_new, clamped, out01, out_pos, ysign, lo, hi, K)
-            dloss += l1 - l0
-            dmarg[k] += m1 - m0
             chg_idx[nchg] = k * N + n
             chg_val[nchg] = z_new
             nchg += 1
+            if mc[k]:
+                touched_mc = True  # outputs feed nothing: no further carry
+                k += 1
+                continue
+            pend[k] = 0
+            l0, m0 = _terms(k, n, z_old, clamped, out01, out_pos, ysign, lo, hi, K)
+            l1, m1 = _terms(k, n, z_new, clamped, out01, out_pos, ysign, lo, hi, K)
+            if l1 != l0:
+                dloss[bucket[out_pos[k], n]] += l1 - l0
+            dmarg[k] += m1 - m0
             if (z_old >= 0) != (z_new >= 0):
                 a = 1 if z_new >= 0 else -1
                 for q in range(out_ptr[k], out_ptr[k + 1]):
@@ -152,13 +192,21 @@ def _carry(
                     if d > top:
                         top = d
         k += 1
-    return nchg, dloss
+    if touched_mc:
+        after = _mc_loss(r, n, z, pend, True, mc_outs, ycls, mc_margin)
+        before = _mc_loss(r, n, z, pend, False, mc_outs, ycls, mc_margin)
+        dloss[bucket[0, n]] += after - before
+        for o in range(mc_outs.size):
+            pend[mc_outs[o]] = 0
+    return nchg
 
 
 @nb.njit(inline="always", cache=True)
-def _energy(loss_int, marg, mu, L, hw):  # pragma: no cover - compiled
-    """Energy from the integer parts, summed in a fixed order (neurons ascending)."""
-    e = L * loss_int
+def _energy(dloss, marg, lw, mu, hw):  # pragma: no cover - compiled
+    """Energy from the integer parts, summed in a fixed order (buckets, then neurons)."""
+    e = 0.0
+    for b in range(dloss.size):
+        e += lw[b] * dloss[b]
     for k in range(marg.size):
         e -= mu[k] * marg[k]
     return e + hw
@@ -168,7 +216,8 @@ def _energy(loss_int, marg, mu, L, hw):  # pragma: no cover - compiled
 def sweeps(
     params, z, loss_int, marg_int, hw, energy, best_params, best_energy, betas, sweep0, key,
     free_accept, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc, clamped, out01,
-    out_pos, ysign, lo, hi, K, mu, L, h, chg_idx, chg_val, dmarg, pend,
+    out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket, mu, lw, h, chg_idx,
+    chg_val, dmarg, dloss, pend,
 ):  # pragma: no cover - compiled
     """Run ``betas.shape[0]`` sweeps over every parameter of every replica; ``betas[s, r]`` is
     replica r's inverse temperature in sweep s.  Keeps each replica's best parameters."""
@@ -177,17 +226,18 @@ def sweeps(
     pu = np.uint64(P)
     for r in prange(R):
         # views taken once: a view per move would touch the shared arrays' reference counts
-        dm, ci, cv, pe = dmarg[r], chg_idx[r], chg_val[r], pend[r]
+        dm, dl, ci, cv, pe = dmarg[r], dloss[r], chg_idx[r], chg_val[r], pend[r]
         for s in range(betas.shape[0]):
             beta = betas[s, r]
             base = (np.uint64(sweep0 + s) * pu) * ru
             for p in range(P):
-                nchg, dloss = _propose(
+                nchg = _propose(
                     r, p, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst,
-                    out_arc, clamped, out01, out_pos, ysign, lo, hi, K, ci, cv, dm, pe,
+                    out_arc, clamped, out01, out_pos, ysign, lo, hi, K, mc, mc_outs, ycls,
+                    mc_margin, bucket, ci, cv, dm, dl, pe,
                 )
                 wp = params[r, p]
-                de = _energy(dloss, dm, mu, L, -2.0 * h[p] * wp)
+                de = _energy(dl, dm, lw, mu, -2.0 * h[p] * wp)
                 accept = de < -_TOL
                 if not accept:
                     u = _uniform(key, base + np.uint64(p) * ru + np.uint64(r))
@@ -201,30 +251,36 @@ def sweeps(
                     )
                     for k in range(dm.size):
                         marg_int[r, k] += dm[k]
-                    loss_int[r] += dloss
+                    for b in range(dl.size):
+                        loss_int[r, b] += dl[b]
                     hw[r] -= 2.0 * h[p] * wp
-                    energy[r] = _energy(loss_int[r], marg_int[r], mu, L, hw[r])
+                    energy[r] = _energy(loss_int[r], marg_int[r], lw, mu, hw[r])
                     if energy[r] < best_energy[r] - _TOL:
                         best_energy[r] = energy[r]
                         best_params[r, :] = params[r, :]
                 for k in range(dm.size):
                     dm[k] = 0
+                for b in range(dl.size):
+                    dl[b] = 0
 
 
 @nb.njit(cache=True)
 def move_deltas(
     r, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc, clamped, out01,
-    out_pos, ysign, lo, hi, K, mu, L, h, chg_idx, chg_val, dmarg, pend,
+    out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket, mu, lw, h, chg_idx,
+    chg_val, dmarg, dloss, pend,
 ):  # pragma: no cover - compiled
     """Energy change of flipping each parameter of replica r (nothing is applied): the scale
     from which temperatures are set."""
     P = params.shape[1]
     out = np.empty(P)
     for p in range(P):
-        _, dloss = _propose(
+        _propose(
             r, p, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc,
-            clamped, out01, out_pos, ysign, lo, hi, K, chg_idx, chg_val, dmarg, pend,
+            clamped, out01, out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket,
+            chg_idx, chg_val, dmarg, dloss, pend,
         )
-        out[p] = _energy(dloss, dmarg, mu, L, -2.0 * h[p] * params[r, p])
+        out[p] = _energy(dloss, dmarg, lw, mu, -2.0 * h[p] * params[r, p])
         dmarg[:] = 0
+        dloss[:] = 0
     return out

@@ -31,8 +31,27 @@ struct Model {
     const int* out_ptr; const int* out_dst; const int* out_arc;
     const unsigned char* clamped; const unsigned char* out01; const int* out_pos;
     const int* ysign; const int* lo; const int* hi; const int* K;
+    const unsigned char* mc; const int* mc_outs; const int* ycls; int mc_margin;
+    const int* bucket; int n_out; int B;
     int N; int J; int P;
 };
+
+/* Multiclass loss of sample n: sum over k != y of max(0, margin - (z_y - z_k))^2 at z (plus
+   the pending changes of the outputs with `with_pend`). */
+__device__ __forceinline__ i64 mc_loss(const Model& m, const int* z, const int* pend, int n,
+                                       bool with_pend) {
+    const int y = m.ycls[n];
+    const int jy = m.mc_outs[y];
+    const int zy = z[(i64)jy * m.N + n] + (with_pend ? pend[jy] : 0);
+    i64 total = 0;
+    for (int o = 0; o < m.n_out; ++o) {
+        if (o == y) continue;
+        const int jk = m.mc_outs[o];
+        const int d = m.mc_margin - (zy - z[(i64)jk * m.N + n] - (with_pend ? pend[jk] : 0));
+        if (d > 0) total += (i64)d * d;
+    }
+    return total;
+}
 
 /* (loss, margin) contributions of neuron j on sample n at pre-activation z */
 __device__ __forceinline__ void terms(const Model& m, int j, int n, int z, i64& loss, i64& marg) {
@@ -51,9 +70,11 @@ __device__ __forceinline__ void terms(const Model& m, int j, int n, int z, i64& 
 }
 
 /* Carry the sign change of neuron j on sample n (new value zj) down the DAG; with `apply`
-   the new values are written, else the changes are added to dloss / dmarg. */
+   the new values are written, else the changes are added to the shared per-bucket loss
+   changes and dmarg.  Multiclass outputs keep their change in pend until the pass ends; the
+   sample's loss is then recomputed once from its whole output vector. */
 __device__ void carry(const Model& m, const signed char* params, int* z, int n, int j, int zj,
-                      int* pend, bool apply, i64& dloss, i64* dmarg) {
+                      int* pend, bool apply, i64* sh_loss, i64* dmarg) {
     int top = j;
     const int a_new = zj >= 0 ? 1 : -1;
     for (int q = m.out_ptr[j]; q < m.out_ptr[j + 1]; ++q) {
@@ -61,10 +82,12 @@ __device__ void carry(const Model& m, const signed char* params, int* z, int n, 
         pend[k] += 2 * params[m.out_arc[q]] * a_new;
         if (k > top) top = k;
     }
+    bool touched_mc = false;
     for (int k = j + 1; k <= top; ++k) {
         if (pend[k] == 0) continue;
         const int zo = z[(i64)k * m.N + n];
         const int zn = zo + pend[k];
+        if (m.mc[k] && !apply) { touched_mc = true; continue; }  /* outputs feed nothing */
         pend[k] = 0;
         if (apply) {
             z[(i64)k * m.N + n] = zn;
@@ -72,7 +95,9 @@ __device__ void carry(const Model& m, const signed char* params, int* z, int n, 
             i64 l0, m0, l1, m1;
             terms(m, k, n, zo, l0, m0);
             terms(m, k, n, zn, l1, m1);
-            dloss += l1 - l0;
+            if (l1 != l0)
+                atomicAdd((unsigned long long*)&sh_loss[m.bucket[m.out_pos[k] * m.N + n]],
+                          (unsigned long long)(l1 - l0));
             atomicAdd((unsigned long long*)&dmarg[k], (unsigned long long)(m1 - m0));
         }
         if ((zo >= 0) != (zn >= 0)) {
@@ -83,6 +108,12 @@ __device__ void carry(const Model& m, const signed char* params, int* z, int n, 
                 if (d > top) top = d;
             }
         }
+    }
+    if (touched_mc) {
+        const i64 dl = mc_loss(m, z, pend, n, true) - mc_loss(m, z, pend, n, false);
+        if (dl != 0)
+            atomicAdd((unsigned long long*)&sh_loss[m.bucket[n]], (unsigned long long)dl);
+        for (int o = 0; o < m.n_out; ++o) pend[m.mc_outs[o]] = 0;
     }
 }
 
@@ -95,30 +126,42 @@ __device__ __forceinline__ int source(const Model& m, const int* z, int s, int n
 /* One move of the block's replica: evaluate, decide (thread 0), apply. */
 __device__ void move(const Model& m, int p, signed char* params, int* z, int* pend,
                      i64* dmarg, i64* sh_loss, int* sh_accept, double beta, u64 counter,
-                     u64 key, double free_accept, const double* mu, double L, const double* h,
+                     u64 key, double free_accept, const double* mu, const double* lw,
+                     const double* h,
                      i64* loss_int, i64* marg_int, double* hw, double* energy,
                      signed char* best_params, double* best_energy) {
     const int j = m.param_neuron[p], s = m.param_src[p];
     const int step = -2 * params[p];
     const bool has_out = m.out_ptr[j + 1] > m.out_ptr[j];
-    i64 dloss = 0, dm = 0;
+    i64 dm = 0;
     for (int n = threadIdx.x; n < m.N; n += blockDim.x) {
         const int zo = z[(i64)j * m.N + n];
         const int zn = zo + step * source(m, z, s, n);
-        i64 l0, m0, l1, m1;
-        terms(m, j, n, zo, l0, m0);
-        terms(m, j, n, zn, l1, m1);
-        dloss += l1 - l0;
-        dm += m1 - m0;
+        i64 dl = 0;
+        int b = 0;
+        if (m.mc[j]) {
+            const i64 before = mc_loss(m, z, pend, n, false);
+            pend[j] = zn - zo;
+            dl = mc_loss(m, z, pend, n, true) - before;
+            pend[j] = 0;
+            b = m.bucket[n];
+        } else {
+            i64 l0, m0, l1, m1;
+            terms(m, j, n, zo, l0, m0);
+            terms(m, j, n, zn, l1, m1);
+            dl = l1 - l0;
+            dm += m1 - m0;
+            if (m.out_pos[j] >= 0) b = m.bucket[m.out_pos[j] * m.N + n];
+        }
+        if (dl != 0) atomicAdd((unsigned long long*)&sh_loss[b], (unsigned long long)dl);
         if (has_out && ((zo >= 0) != (zn >= 0)))
-            carry(m, params, z, n, j, zn, pend, false, dloss, dmarg);
+            carry(m, params, z, n, j, zn, pend, false, sh_loss, dmarg);
     }
     atomicAdd((unsigned long long*)&dmarg[j], (unsigned long long)dm);
-    atomicAdd((unsigned long long*)sh_loss, (unsigned long long)dloss);
     __syncthreads();
     if (threadIdx.x == 0) {
-        const i64 dl = *sh_loss;
-        double de = L * (double)dl;
+        double de = 0.0;
+        for (int b = 0; b < m.B; ++b) de += lw[b] * (double)sh_loss[b];
         for (int k = 0; k < m.J; ++k) de -= mu[k] * (double)dmarg[k];
         const double wp = (double)params[p];
         de = de + (-2.0 * h[p] * wp);
@@ -131,9 +174,10 @@ __device__ void move(const Model& m, int p, signed char* params, int* z, int* pe
         int flag = 0;
         if (accept) {
             for (int k = 0; k < m.J; ++k) marg_int[k] += dmarg[k];
-            *loss_int += dl;
+            for (int b = 0; b < m.B; ++b) loss_int[b] += sh_loss[b];
             *hw -= 2.0 * h[p] * wp;
-            double e = L * (double)(*loss_int);
+            double e = 0.0;
+            for (int b = 0; b < m.B; ++b) e += lw[b] * (double)loss_int[b];
             for (int k = 0; k < m.J; ++k) e -= mu[k] * (double)marg_int[k];
             *energy = e + *hw;
             flag = 1;
@@ -148,15 +192,14 @@ __device__ void move(const Model& m, int p, signed char* params, int* z, int* pe
             const int zo = z[(i64)j * m.N + n];
             const int zn = zo + step * source(m, z, s, n);
             z[(i64)j * m.N + n] = zn;
-            i64 unused = 0;
             if (has_out && ((zo >= 0) != (zn >= 0)))
-                carry(m, params, z, n, j, zn, pend, true, unused, dmarg);
+                carry(m, params, z, n, j, zn, pend, true, sh_loss, dmarg);
         }
     }
     __syncthreads();  /* every thread has read params[p] before thread 0 flips it */
     if (flag && threadIdx.x == 0) params[p] = -params[p];
     for (int k = threadIdx.x; k < m.J; k += blockDim.x) dmarg[k] = 0;
-    if (threadIdx.x == 0) *sh_loss = 0;
+    for (int b = threadIdx.x; b < m.B; b += blockDim.x) sh_loss[b] = 0;
     __syncthreads();
     if (flag == 2)
         for (int q = threadIdx.x; q < m.P; q += blockDim.x) best_params[q] = params[q];
@@ -169,19 +212,21 @@ extern "C" __global__ void structured_sweeps(
     const signed char* XT, const int* param_neuron, const int* param_src, const int n_in,
     const int* out_ptr, const int* out_dst, const int* out_arc, const unsigned char* clamped,
     const unsigned char* out01, const int* out_pos, const int* ysign, const int* lo,
-    const int* hi, const int* K, const double* mu, const double L, const double* h,
-    const int N, const int J, const int P, const int R)
+    const int* hi, const int* K, const unsigned char* mc, const int* mc_outs, const int* ycls,
+    const int mc_margin, const int* bucket, const int n_out, const int B, const double* mu,
+    const double* lw, const double* h, const int N, const int J, const int P, const int R)
 {
-    extern __shared__ i64 shared[];  /* dmarg[J], loss, accept flag */
+    extern __shared__ i64 shared[];  /* dmarg[J], loss per bucket [B], accept flag */
     const int r = blockIdx.x;
     if (r >= R) return;
     Model m = {XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc, clamped, out01,
-               out_pos, ysign, lo, hi, K, N, J, P};
+               out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket, n_out, B,
+               N, J, P};
     i64* dmarg = shared;
     i64* sh_loss = shared + J;
-    int* sh_accept = (int*)(shared + J + 1);
+    int* sh_accept = (int*)(shared + J + B);
     for (int k = threadIdx.x; k < J; k += blockDim.x) dmarg[k] = 0;
-    if (threadIdx.x == 0) *sh_loss = 0;
+    for (int b = threadIdx.x; b < B; b += blockDim.x) sh_loss[b] = 0;
     __syncthreads();
     int* pend = pend_all + ((i64)r * blockDim.x + threadIdx.x) * J;
     signed char* pr = params + (i64)r * P;
@@ -192,7 +237,7 @@ extern "C" __global__ void structured_sweeps(
         const u64 base = ((u64)(sweep0 + t) * pu) * ru;
         for (int p = 0; p < P; ++p)
             move(m, p, pr, zr, pend, dmarg, sh_loss, sh_accept, beta,
-                 base + (u64)p * ru + (u64)r, key, free_accept, mu, L, h, loss_int + r,
+                 base + (u64)p * ru + (u64)r, key, free_accept, mu, lw, h, loss_int + (i64)r * B,
                  marg_int + (i64)r * J, hw + r, energy + r, best_params + (i64)r * P,
                  best_energy + r);
     }
@@ -238,11 +283,19 @@ class DeviceModel:
             cp.asarray(model.lo, dtype=i32),
             cp.asarray(model.hi, dtype=i32),
             cp.asarray(model.K, dtype=i32),
+            cp.asarray(model.mc, dtype=cp.uint8),
+            cp.asarray(model.mc_outs, dtype=i32),
+            cp.asarray(model.ycls, dtype=i32),
+            i32(model.mc_margin),
+            cp.asarray(model.bucket, dtype=i32),
+            i32(model.mc_outs.size),
+            i32(model.lw.size),
             cp.asarray(model.mu, dtype=cp.float64),
-            cp.float64(model.L),
+            cp.asarray(model.lw, dtype=cp.float64),
             cp.asarray(model.h, dtype=cp.float64),
         )
         self.N, self.J, self.P = model.n_samples, model.n_neurons, model.n_params
+        self.B = int(model.lw.size)
 
 
 def sweeps(dev: DeviceModel, state: dict[str, Any], betas: Any, sweep0: int, key: int) -> None:
@@ -253,7 +306,7 @@ def sweeps(dev: DeviceModel, state: dict[str, Any], betas: Any, sweep0: int, key
     S = int(betas.shape[0])
     if S == 0:
         return
-    shared = 8 * (dev.J + 2)
+    shared = 8 * (dev.J + dev.B + 1)
     kernel()(
         (R,),
         (THREADS,),

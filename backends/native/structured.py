@@ -70,8 +70,14 @@ class StructuredModel:
     lo: np.ndarray  # (n_out, N) hinge interval of the count c = (z + K) / 2
     hi: np.ndarray
     K: np.ndarray  # fan-in (arcs + bias)
-    mu: np.ndarray  # soft margin per neuron (scaled)
+    mc: np.ndarray  # outputs of the multiclass loss (plain pre-activations)
+    mc_outs: np.ndarray  # (n_out,) output neurons, by class
+    ycls: np.ndarray  # (N,) true class (multiclass), 0 otherwise
+    mc_margin: int  # pairwise margin 2m + 1 (multiclass)
+    bucket: np.ndarray  # (n_out, N) loss bucket of each output row (one per loss weight)
+    mu: np.ndarray  # soft margin per neuron (scaled; 0 at multiclass outputs)
     L: float  # loss weight
+    lw: np.ndarray  # (buckets,) L times each bucket's loss weight
     h: np.ndarray  # linear parameter penalties
 
     @property
@@ -85,7 +91,8 @@ class StructuredModel:
         set by the loss unit alone, the margin reward (0.2 / 65 per unit of |z| on a 64-input
         neuron) stayed at random and the objective lost a third of its margin (measured)."""
         mu = self.mu[self.mu > 0]
-        return min(self.L, 2.0 * float(mu.min())) if mu.size else self.L
+        unit = float(self.lw.min())
+        return min(unit, 2.0 * float(mu.min())) if mu.size else unit
 
     @property
     def lower_bound(self) -> float:
@@ -107,7 +114,8 @@ class StructuredModel:
         return (
             self.XT, self.param_neuron, self.param_src, np.int64(self.network.n_inputs),
             self.out_ptr, self.out_dst, self.out_arc, self.clamped, self.out01, self.out_pos,
-            self.ysign, self.lo, self.hi, self.K,
+            self.ysign, self.lo, self.hi, self.K, self.mc, self.mc_outs, self.ycls,
+            np.int64(self.mc_margin), self.bucket,
         )
 
     def weights(self, params: np.ndarray):
@@ -147,7 +155,19 @@ def model_from_formulation(formulation: Any, X: np.ndarray) -> StructuredModel:
     is_out = np.zeros(J, dtype=np.bool_)
     is_out[outs] = True
     hinge = obj.loss == "hinge"
-    scale = np.ones(J) if obj.margin_scale == "none" else 1.0 / K
+    multiclass = obj.loss == "multiclass"
+    # the formulation checked the targets: one true class per sample under multiclass
+    ycls = np.argmax(Y, axis=0) if multiclass else np.zeros(Y.shape[1], dtype=np.int64)
+    if getattr(obj, "class_weight", None) is None:
+        weights = np.ones(Y.shape)  # (n_out, N); no formulation import (GPU machines: no scipy)
+    else:
+        from qubonn.formulation.objective import loss_row_weights
+
+        weights = loss_row_weights(obj, Y.T).T
+    levels, bucket = np.unique(weights, return_inverse=True)
+    mu = float(obj.margin) * (np.ones(J) if obj.margin_scale == "none" else 1.0 / K)
+    if multiclass:
+        mu[outs] = 0.0  # multiclass outputs have no activation and no soft margin
     X = np.asarray(X, dtype=np.int8)
     return StructuredModel(
         network=net,
@@ -159,14 +179,20 @@ def model_from_formulation(formulation: Any, X: np.ndarray) -> StructuredModel:
         out_dst=dst[order].astype(np.int64),
         out_arc=order.astype(np.int64),
         clamped=is_out & hinge,
-        out01=is_out & (not hinge),
+        out01=is_out & (obj.loss == "01"),
         out_pos=out_pos,
         ysign=np.ascontiguousarray(2 * Y - 1),
         lo=np.ascontiguousarray(lo.astype(np.int64)),
         hi=np.ascontiguousarray(hi.astype(np.int64)),
         K=K,
-        mu=float(obj.margin) * scale,
+        mc=is_out & multiclass,
+        mc_outs=outs.astype(np.int64),
+        ycls=np.ascontiguousarray(ycls, dtype=np.int64),
+        mc_margin=2 * int(obj.hard_margin) + 1,
+        bucket=np.ascontiguousarray(bucket.reshape(weights.shape), dtype=np.int64),
+        mu=mu,
         L=float(obj.loss_weight),
+        lw=float(obj.loss_weight) * levels.astype(np.float64),
         h=np.asarray(formulation.linear_penalties, dtype=np.float64),
     )
 
@@ -177,29 +203,38 @@ def model_from_problem(problem: Any) -> StructuredModel:
 
 
 # --------------------------------------------------------------------------- state
-def integer_terms(model: StructuredModel, z: np.ndarray) -> tuple[int, np.ndarray]:
-    """(loss_int, marg_int per neuron) of pre-activations ``z`` (neurons, samples), from
-    scratch: what the kernels keep incrementally."""
+def integer_terms(model: StructuredModel, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(loss_int per loss bucket, marg_int per neuron) of pre-activations ``z`` (neurons,
+    samples), from scratch: what the kernels keep incrementally."""
     z = z.astype(np.int64)
     marg = np.abs(z)
-    loss = 0
+    loss = np.zeros(model.lw.size, dtype=np.int64)
     outs = np.nonzero(model.out_pos >= 0)[0]
     for j in outs:
         o = model.out_pos[j]
         if model.clamped[j]:
             c = (z[j] + model.K[j]) // 2
             d = np.maximum(model.lo[o] - c, 0) + np.maximum(c - model.hi[o], 0)
-            loss += int(np.sum(d * d))
+            np.add.at(loss, model.bucket[o], d * d)
             marg[j] = model.ysign[o] * z[j]
         elif model.out01[j]:
             a = np.where(z[j] >= 0, 1, -1)
-            loss += int(np.sum(a != model.ysign[o]))
+            np.add.at(loss, model.bucket[o], (a != model.ysign[o]).astype(np.int64))
+        elif model.mc[j]:
+            marg[j] = 0
+    if model.mc.any():
+        zo = z[model.mc_outs]  # (n_out, N)
+        short = np.maximum(model.mc_margin - (zo[model.ycls, np.arange(zo.shape[1])] - zo), 0)
+        short[model.ycls, np.arange(zo.shape[1])] = 0
+        np.add.at(loss, model.bucket[0], np.sum(short * short, axis=0))
     return loss, marg.sum(axis=1)
 
 
-def energy_of(model: StructuredModel, loss_int: int, marg_int: np.ndarray, params) -> float:
+def energy_of(model: StructuredModel, loss_int: np.ndarray, marg_int: np.ndarray, params) -> float:
     """The objective from its integer parts, summed in the kernels' order."""
-    e = model.L * loss_int
+    e = 0.0
+    for b in range(loss_int.size):
+        e += model.lw[b] * loss_int[b]
     for k in range(marg_int.size):
         e -= model.mu[k] * marg_int[k]
     return float(e + float(np.dot(model.h, params)))
@@ -211,7 +246,7 @@ class State:
 
     params: np.ndarray  # (R, P) int8 +-1
     z: np.ndarray  # (R, J, N) int32
-    loss_int: np.ndarray  # (R,) int64
+    loss_int: np.ndarray  # (R, buckets) int64
     marg_int: np.ndarray  # (R, J) int64
     hw: np.ndarray  # (R,) sum_p h_p w_p
     energy: np.ndarray  # (R,)
@@ -228,13 +263,13 @@ def state_from_params(model: StructuredModel, params: np.ndarray) -> State:
     R = params.shape[0]
     J, N = model.n_neurons, model.n_samples
     z = np.empty((R, J, N), dtype=np.int32)
-    loss_int = np.zeros(R, dtype=np.int64)
+    loss_int = np.zeros((R, model.lw.size), dtype=np.int64)
     marg_int = np.zeros((R, J), dtype=np.int64)
     energy = np.zeros(R)
     for r in range(R):
         z[r] = model.network.preactivations(model.X, model.weights(params[r])).T
         loss_int[r], marg_int[r] = integer_terms(model, z[r])
-        energy[r] = energy_of(model, int(loss_int[r]), marg_int[r], params[r])
+        energy[r] = energy_of(model, loss_int[r], marg_int[r], params[r])
     hw = params.astype(np.float64) @ model.h
     return State(np.ascontiguousarray(params, dtype=np.int8), z, loss_int, marg_int, hw, energy)
 
@@ -255,13 +290,14 @@ class _Scratch:
         self.chg_idx = np.zeros((R, J * N), dtype=np.int64)
         self.chg_val = np.zeros((R, J * N), dtype=np.int32)
         self.dmarg = np.zeros((R, J), dtype=np.int64)
+        self.dloss = np.zeros((R, model.lw.size), dtype=np.int64)
         self.pend = np.zeros((R, J), dtype=np.int32)
 
 
 def state_bytes(model: StructuredModel, num_reads: int) -> int:
     """Memory the state and buffers of ``num_reads`` replicas take (checked before allocating)."""
     J, N, P = model.n_neurons, model.n_samples, model.n_params
-    return num_reads * (J * N * (4 + 8 + 4) + 2 * P + 8 * 3 * J + 64)
+    return num_reads * (J * N * (4 + 8 + 4) + 2 * P + 8 * 3 * J + 16 * model.lw.size + 64)
 
 
 # --------------------------------------------------------------------------- the scale
@@ -271,8 +307,8 @@ def move_deltas(model: StructuredModel, state: State, r: int = 0) -> np.ndarray:
 
     s = _Scratch(model, 1)
     return ks.move_deltas(
-        r, state.params, state.z, *model.kernel_args(), model.mu, model.L, model.h,
-        s.chg_idx[0], s.chg_val[0], s.dmarg[0], s.pend[0],
+        r, state.params, state.z, *model.kernel_args(), model.mu, model.lw, model.h,
+        s.chg_idx[0], s.chg_val[0], s.dmarg[0], s.dloss[0], s.pend[0],
     )
 
 
@@ -281,7 +317,7 @@ def default_beta_range(model: StructuredModel, state: State) -> tuple[float, flo
     cold from the smallest change the objective can make (see ``energy_quantum``)."""
     deltas = np.concatenate([move_deltas(model, state, r) for r in range(min(4, len(state.z)))])
     uphill = deltas[deltas > 1e-9]
-    typical = float(np.median(uphill)) if uphill.size else model.L
+    typical = float(np.median(uphill)) if uphill.size else model.energy_quantum
     beta_cold = math.log(1.0 / COLD_ACCEPT) / model.energy_quantum
     beta_hot = min(math.log(2.0) / max(typical, 1e-12), beta_cold)
     return beta_hot, beta_cold
@@ -356,8 +392,8 @@ def _run_sweeps(model: StructuredModel, state: State, scratch: _Scratch, betas, 
         state.params, state.z, state.loss_int, state.marg_int, state.hw, state.energy,
         state.best_params, state.best_energy, np.ascontiguousarray(betas, dtype=np.float64),
         np.int64(sweep0), np.uint64(key), float(_rng.FREE_MOVE_ACCEPT), *model.kernel_args(),
-        model.mu, model.L, model.h, scratch.chg_idx, scratch.chg_val, scratch.dmarg,
-        scratch.pend,
+        model.mu, model.lw, model.h, scratch.chg_idx, scratch.chg_val, scratch.dmarg,
+        scratch.dloss, scratch.pend,
     )
 
 

@@ -6,17 +6,38 @@ import argparse
 import dataclasses
 import time
 
-from qubonn.commands._data import add_data_arguments, dataset_from_args
+from qubonn.commands._data import (
+    add_data_arguments,
+    check_data_fits,
+    dataset_from_args,
+    infer_digits_options,
+)
 from qubonn.commands._output import add_force_argument, check_output, data_input
+
+
+def _class_weight(text: str) -> str | None:
+    """--class-weight none|balanced -> the Objective's value (None or "balanced")."""
+    if text not in ("none", "balanced"):
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from none, balanced)")
+    return None if text == "none" else text
 
 
 def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("objective")
     g.add_argument(
         "--loss",
-        choices=("hinge", "01"),
-        default="hinge",
-        help="training loss: hinge (by how much outputs miss) or 01 (misclassified samples) "
+        choices=("auto", "hinge", "01", "multiclass"),
+        default="auto",
+        help="training loss: hinge (by how much outputs miss, one-vs-rest), 01 (misclassified "
+        "outputs), multiclass (the true class's output against every other's, pairwise "
+        "squared hinge) or auto (hinge for one output, multiclass for several) "
+        "(default %(default)s)",
+    )
+    g.add_argument(
+        "--class-weight",
+        type=_class_weight,
+        metavar="{none,balanced}",
+        help="balanced: weigh the loss rows so that every class counts the same "
         "(default %(default)s)",
     )
     g.add_argument(
@@ -44,7 +65,7 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
         "--hard-margin",
         type=int,
         default=0,
-        help="hard margin m for the hinge loss (default %(default)s)",
+        help="hard margin m for the hinge and multiclass losses (default %(default)s)",
     )
     g.add_argument(
         "--penalty",
@@ -55,7 +76,8 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def objective_from_args(args: argparse.Namespace):
+def objective_from_args(args: argparse.Namespace, network=None):
+    """The objective of the flags; ``--loss auto`` is resolved for ``network`` when given."""
     from qubonn.formulation import Objective
     from qubonn.options import parse_key_value
 
@@ -67,7 +89,8 @@ def objective_from_args(args: argparse.Namespace):
         penalties[name] = float(value)
     # every other field of the objective has a flag of its own name (--loss-weight: loss_weight)
     names = [f.name for f in dataclasses.fields(Objective) if f.name != "penalties"]
-    return Objective(**{name: getattr(args, name) for name in names}, penalties=penalties)
+    objective = Objective(**{name: getattr(args, name) for name in names}, penalties=penalties)
+    return objective if network is None else objective.for_network(network)
 
 
 def add_parser(subparsers) -> None:
@@ -100,9 +123,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out:  # before compiling, which can take long on big problems
         check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
     network = qubonn.load_spec(args.spec)
+    infer_digits_options(args, network)
     data = dataset_from_args(args)
+    check_data_fits(data, network, args)
     y = encode_targets(data.y_train, data.classes, network.n_outputs)
-    objective = objective_from_args(args)
+    objective = objective_from_args(args, network)
     t0 = time.perf_counter()
     problem = qubonn.compile(
         network,

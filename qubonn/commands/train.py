@@ -9,7 +9,13 @@ import sys
 import time
 import warnings
 
-from qubonn.commands._data import add_data_arguments, data_selection, dataset_from_args
+from qubonn.commands._data import (
+    add_data_arguments,
+    check_data_fits,
+    data_selection,
+    dataset_from_args,
+    infer_digits_options,
+)
 from qubonn.commands._output import add_force_argument, check_output, data_input
 from qubonn.commands.compile import add_objective_arguments, objective_from_args
 from qubonn.options import parse_key_value
@@ -200,8 +206,10 @@ def run(args: argparse.Namespace) -> int:
     if args.data == "digits" and args.per_class is None and args.train is None:
         args.per_class = args.per_class_default
     network = qubonn.load_spec(args.spec)
+    infer_digits_options(args, network)
     data = dataset_from_args(args)
-    objective = objective_from_args(args)
+    check_data_fits(data, network, args)
+    objective = objective_from_args(args, network)
     dropout = None
     if args.dropout_p is not None:
         dropout = Dropout(

@@ -58,6 +58,7 @@ def compile(  # noqa: A001 - the public name the docs promise
     margin_scale: str = "fan_in",
     hard_margin: int = 0,
     penalties: dict[str, float] | None = None,
+    class_weight: str | None = None,
     linear_penalties: np.ndarray | None = None,
     extra: Any = None,
     extra_feed_dict: dict[str, float] | None = None,
@@ -66,10 +67,11 @@ def compile(  # noqa: A001 - the public name the docs promise
     """Compile the training problem of ``network`` on +-1 data ``X`` with targets ``y``.
 
     y: one +-1 (or 0/1) target per sample for a single output, or (N, n_outputs) for several.
-    Objective keywords (or an :class:`Objective`): ``loss`` ("hinge" or "01"), ``loss_weight``,
-    ``margin`` (soft margin strength mu), ``margin_scale`` ("fan_in", the default, or "none"),
-    ``hard_margin`` (m), ``penalties`` (overrides of the safe constraint weights "and", "sign",
-    "tie").
+    Objective keywords (or an :class:`Objective`): ``loss`` ("hinge", "01", "multiclass", or
+    "auto": hinge for one output, multiclass for several),
+    ``loss_weight``, ``margin`` (soft margin strength mu), ``margin_scale`` ("fan_in",
+    the default, or "none"), ``hard_margin`` (m), ``penalties`` (overrides of the safe
+    constraint weights "and", "sign", "tie"), ``class_weight`` (None or "balanced").
     ``linear_penalties``: h_e per parameter (arcs, then biases) for sum_e h_e w_e.
     ``extra``: a PyQUBO expression over the problem's variable labels ("w[0]", "b[3]", ...),
     compiled by PyQUBO and added in either engine.
@@ -90,6 +92,7 @@ def compile(  # noqa: A001 - the public name the docs promise
             margin_scale=margin_scale,
             hard_margin=hard_margin,
             penalties=dict(penalties or {}),
+            class_weight=class_weight,
         )
     X = np.asarray(X)
     n = X.shape[0] if X.ndim == 2 else 0

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qubonn.formulation import Objective, hidden_sources
+from qubonn.formulation.objective import multiclass_slack_range
 from qubonn.formulation.slack import n_bits
 from qubonn.network import Network
 
@@ -50,18 +51,40 @@ def _human(n: float) -> str:
 
 def estimate(network: Network, n_samples: int, objective: Objective | None = None) -> SizeEstimate:
     """Variable count (exact) and quadratic-term count (upper estimate) of the training QUBO."""
-    objective = objective or Objective()
+    objective = (objective or Objective()).for_network(network)
     N = int(n_samples)
     K = network.fan_in.astype(np.int64)
     H = hidden_sources(network).astype(np.int64)
     theta = (K + 1) // 2
     has_alpha = np.ones(network.n_neurons, dtype=bool)
-    if objective.loss == "hinge":
+    if objective.loss != "01":
         has_alpha[network.outputs] = False
     r = np.where(has_alpha, theta - 1, K - theta - objective.hard_margin)
     bits = n_bits(r)  # the formulation's own slack encoder
+    cross = shared_cross = 0
+    if objective.loss == "multiclass":  # pair slacks, averaged over the true class
+        out = network.outputs
+        pair = n_bits(multiclass_slack_range(network, objective))
+        np.fill_diagonal(pair, 0)
+        bits[out] = 0
+        pair_bits = int(round(float(pair.sum(axis=1).mean())))
+        # the square of pair (y, k) couples y's count variables with k's (per-sample ones Vs,
+        # shared weight bits W: their products are shared) and the pair's slack bits
+        Vs, W = H[out], K[out]  # a hidden source's alpha is shared: its pairs count once
+        per_y = (
+            (Vs.sum() - Vs) * Vs
+            + (W.sum() - W) * Vs
+            + (Vs.sum() - Vs) * W
+            + pair.sum(axis=1) * (Vs + W)
+            + pair @ (Vs + W)
+            + (pair * (pair - 1) // 2).sum(axis=1)
+        )
+        cross = int(round(float(per_y.mean())))
+        shared_cross = int((W.sum() ** 2 - (W * W).sum()) // 2)
     tie = has_alpha & (K % 2 == 0)
     per_sample_vars = int(has_alpha.sum() + H.sum() + tie.sum() + bits.sum())
+    if objective.loss == "multiclass":
+        per_sample_vars += pair_bits
     params = network.n_parameters
     variables = params + N * per_sample_vars
     # per neuron row: shared weight vars W = K, per-sample vars P (sources' alphas, products,
@@ -70,7 +93,7 @@ def estimate(network: Network, n_samples: int, objective: Objective | None = Non
     W = K
     shared_pairs = int(np.sum(W * (W - 1) // 2))
     sample_pairs = int(np.sum(W * P + P * (P - 1) // 2))
-    quadratic = shared_pairs + N * sample_pairs
+    quadratic = shared_pairs + shared_cross + N * (sample_pairs + cross)
     return SizeEstimate(
         n_samples=N,
         variables=variables,

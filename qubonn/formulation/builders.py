@@ -6,7 +6,8 @@ sample, c_nj = const + sum coef * x (CSR rows ``n * n_neurons + j``), and the si
 its sign constraint (or hinge).  Each builder turns that into terms:
 
 * :func:`sign_terms`    the sign constraints of the neurons with activation variables;
-* :func:`loss_terms`    the squared hinge on clamped outputs, or the 0-1 loss;
+* :func:`loss_terms`    the squared hinge on clamped outputs, the 0-1 loss, or the pairwise
+  multiclass hinge (z_y - z_k - (2m + 1) - s)^2 on the outputs' pre-activations;
 * :func:`and_terms`     Rosenberg's products u = omega * alpha;
 * :func:`tie_terms`     t <= alpha for even fan-ins;
 * :func:`margin_terms`  the soft margin reward;
@@ -25,7 +26,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from qubonn.formulation.layout import Layout
-from qubonn.formulation.objective import Objective, as_targets, initial_weights, thresholds
+from qubonn.formulation.objective import (
+    Objective,
+    as_targets,
+    initial_weights,
+    loss_row_weights,
+    multiclass_slack_range,
+    thresholds,
+    true_class,
+)
 from qubonn.formulation.slack import SlackBits, encode
 from qubonn.formulation.terms import Formulation, ProductTerms, Terms, row_terms
 from qubonn.network import Network, check_inputs
@@ -52,6 +61,10 @@ class CountForm:
     a_rows: np.ndarray  # rows of neurons with activation variables
     c_rows: np.ndarray  # rows of clamped outputs
     c_targets: np.ndarray  # per clamped row: its 0/1 label
+    row_weights: np.ndarray  # (N, n_outputs) loss weight of each output row (class_weight)
+    m_rows: np.ndarray  # multiclass: rows (n, k) of the competing outputs k != y_n
+    m_resid: sp.csr_matrix  # their residual z_y - z_k - margin - s:  m_resid x + m_const
+    m_const: np.ndarray
 
     @property
     def n_samples(self) -> int:
@@ -73,22 +86,30 @@ class CountForm:
 
 
 def clamped_outputs(network: Network, objective: Objective) -> np.ndarray:
-    """Per neuron: whether the hinge loss clamps its activation to the label (refusing networks
-    where that cannot work)."""
+    """Per neuron: whether it has no activation variable: outputs under the hinge loss (clamped
+    to the label) and under the multiclass loss (plain pre-activations), refusing networks
+    where that cannot work."""
     n_in = network.n_inputs
     src = network.arc_src
     K = network.fan_in.astype(np.int64)
     clamped = np.zeros(network.n_neurons, dtype=bool)
-    if objective.loss != "hinge":
+    if objective.loss == "01":
         return clamped
     clamped[network.outputs] = True
     feeds = src[src >= n_in] - n_in
     if np.any(clamped[feeds]):
         j = int(feeds[clamped[feeds]][0])
-        raise ValueError(
-            f"output {network.neuron_names[j]} feeds another neuron; the hinge loss clamps "
-            "outputs to their labels, so use loss='01' for such networks"
+        what = (
+            "the hinge loss clamps outputs to their labels"
+            if objective.loss == "hinge"
+            else "the multiclass loss gives outputs no activation"
         )
+        raise ValueError(
+            f"output {network.neuron_names[j]} feeds another neuron; {what}, so use "
+            "loss='01' for such networks"
+        )
+    if objective.loss == "multiclass":
+        return clamped
     m = objective.hard_margin
     out = network.outputs
     theta = (K + 1) // 2
@@ -106,13 +127,19 @@ def slack_ranges(
     network: Network, objective: Objective, targets: np.ndarray, clamped: np.ndarray
 ) -> np.ndarray:
     """(N, n_neurons) range R of each slack: R0 for neurons with activation variables (the tie
-    bit adds one on the +1 side), and R1 - m or R0 - m by label for clamped outputs."""
+    bit adds one on the +1 side), and R1 - m or R0 - m by label for clamped outputs.  Under the
+    multiclass loss the slack of pair (y_n, k) sits in row (n, k): S[y_n, k], and 0 at k = y_n."""
     _, r0, r1 = thresholds(network)
     m = objective.hard_margin
     alpha_neurons = np.nonzero(~clamped)[0]
     ranges = np.zeros((targets.shape[0], network.n_neurons), dtype=np.int64)
     ranges[:, alpha_neurons] = r0[alpha_neurons]
-    if clamped.any():
+    if objective.loss == "multiclass":
+        cls = true_class(targets)
+        pair = multiclass_slack_range(network, objective)[cls]  # (N, n_outputs)
+        pair[np.arange(cls.size), cls] = 0
+        ranges[:, network.outputs] = pair
+    elif clamped.any():
         out = network.outputs
         ranges[:, out] = np.where(targets == 1, (r1 - m)[out], (r0 - m)[out])
     return ranges
@@ -187,6 +214,7 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
 
     The residual of row (n, j) is  c - theta' * (alpha or y) - r - t  with theta' = theta
     (theta + m for clamped outputs), r the slack integer and t the tie bit."""
+    objective = objective.for_network(network)
     X = check_inputs(X, network.n_inputs)
     N = X.shape[0]
     Y = as_targets(y, network.n_outputs)
@@ -205,6 +233,7 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
     row_j = np.tile(np.arange(n_neurons), N)
     shift = np.where(clamped, theta + objective.hard_margin, theta)[row_j]
     a_rows = np.nonzero(~clamped[row_j])[0]
+    hinge_outputs = clamped & (objective.loss == "hinge")
     tie_pos = np.full(n_neurons, -1, dtype=np.int64)
     tie_pos[layout.tie_neurons] = np.arange(layout.tie_neurons.size)
     t_rows = np.nonzero(tie_pos[row_j] >= 0)[0]
@@ -215,12 +244,13 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
     ]
     resid_vals = [-shift[a_rows].astype(float), -np.ones(t_rows.size)]
     resid_const = const.copy()
-    c_rows = np.nonzero(clamped[row_j])[0]
+    c_rows = np.nonzero(hinge_outputs[row_j])[0]
     out_pos = np.full(n_neurons, -1, dtype=np.int64)
     out_pos[network.outputs] = np.arange(network.n_outputs)
     c_targets = Y[row_n[c_rows], out_pos[row_j[c_rows]]]
     if c_rows.size:
         resid_const[c_rows] -= shift[c_rows] * c_targets
+    m_rows, m_resid, m_const = _multiclass_residuals(network, objective, Y, count, const, slack_mat)
     resid = (
         count
         + slack_mat
@@ -245,12 +275,44 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
         a_rows=a_rows,
         c_rows=c_rows,
         c_targets=c_targets,
+        row_weights=loss_row_weights(objective, Y),
+        m_rows=m_rows,
+        m_resid=m_resid,
+        m_const=m_const,
     )
+
+
+def _multiclass_residuals(
+    network: Network,
+    objective: Objective,
+    Y: np.ndarray,
+    count: sp.csr_matrix,
+    const: np.ndarray,
+    slack_mat: sp.csr_matrix,
+) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
+    """Rows (n, k) with k != y_n and the residual z_y - z_k - (2m + 1) - s of each, linear in
+    the variables (z = 2c - K); empty unless the loss is multiclass."""
+    n_vars = count.shape[1]
+    if objective.loss != "multiclass":
+        return np.zeros(0, dtype=np.int64), sp.csr_matrix((0, n_vars)), np.zeros(0)
+    n_neurons, out = network.n_neurons, network.outputs
+    K = network.fan_in.astype(np.int64)
+    cls = true_class(Y)
+    N = Y.shape[0]
+    n_idx, k_idx = np.nonzero(np.arange(out.size)[None, :] != cls[:, None])
+    rows = n_idx * n_neurons + out[k_idx]
+    y_rows = n_idx * n_neurons + out[cls[n_idx]]
+    resid = 2 * count[y_rows] - 2 * count[rows] + slack_mat[rows]
+    k_y, k_k = K[out[cls[n_idx]]], K[out[k_idx]]
+    m_const = 2 * const[y_rows] - 2 * const[rows] - k_y + k_k - objective.multiclass_margin
+    assert rows.size == N * (out.size - 1)
+    return rows, resid.tocsr(), m_const.astype(float)
 
 
 # -- the term builders -------------------------------------------------------------------------
 def _squares(f: CountForm, name: str, role: str, rows: np.ndarray) -> ProductTerms:
-    """weight * sum over ``rows`` of residual^2."""
+    """weight * sum over ``rows`` of residual^2 (scaled by the rows' loss weights for the
+    loss)."""
     return ProductTerms(
         name=name,
         role=role,
@@ -259,10 +321,17 @@ def _squares(f: CountForm, name: str, role: str, rows: np.ndarray) -> ProductTer
         a=f.resid_const[rows],
         B=None,
         b=None,
-        scale=np.ones(rows.size),
+        scale=_row_scale(f, rows) if role == "loss" else np.ones(rows.size),
         sample=f.row_n[rows],
         unit=f.row_j[rows],
     )
+
+
+def _row_scale(f: CountForm, rows: np.ndarray) -> np.ndarray:
+    """The loss weight of output rows (sample n, output neuron j)."""
+    out_pos = np.full(f.network.n_neurons, -1, dtype=np.int64)
+    out_pos[f.network.outputs] = np.arange(f.network.n_outputs)
+    return f.row_weights[f.row_n[rows], out_pos[f.row_j[rows]]].astype(float)
 
 
 def sign_terms(f: CountForm) -> list[Terms]:
@@ -271,14 +340,37 @@ def sign_terms(f: CountForm) -> list[Terms]:
 
 
 def loss_terms(f: CountForm) -> list[Terms]:
-    """Hinge: the squared residual of each clamped output.  0-1: L * [alpha != y]."""
+    """Hinge: the squared residual of each clamped output.  0-1: L * [alpha != y].
+    Multiclass: L * (z_y - z_k - (2m + 1) - s)^2 per sample and competing output k; its
+    minimum over the slack s in [0, S] is the squared hinge max(0, 2m + 1 - (z_y - z_k))^2."""
+    if f.objective.loss == "multiclass":
+        rows = f.m_rows
+        return [
+            ProductTerms(
+                name="loss",
+                role="loss",
+                weight="loss",
+                A=f.m_resid,
+                a=f.m_const,
+                B=None,
+                b=None,
+                scale=_row_scale(f, rows),
+                sample=f.row_n[rows],
+                unit=f.row_j[rows],
+            )
+        ]
     if f.c_rows.size:
         return [_squares(f, "loss", "loss", f.c_rows)]
     # 0-1 loss: L * [alpha != y] = L * (y + (1 - 2y) alpha)
     samples, neurons = f.per_sample(f.network.outputs)
     yv = f.targets.reshape(-1).astype(float)
+    wv = f.row_weights.reshape(-1).astype(float)
     alpha = f.alpha_var(samples, neurons)
-    return [row_terms("loss", "loss", samples, neurons, const=yv, linear=[(alpha, 1 - 2 * yv)])]
+    return [
+        row_terms(
+            "loss", "loss", samples, neurons, const=wv * yv, linear=[(alpha, wv * (1 - 2 * yv))]
+        )
+    ]
 
 
 def and_terms(f: CountForm) -> list[Terms]:
@@ -380,7 +472,7 @@ def build(
     linear_penalties: np.ndarray | None = None,
 ) -> Formulation:
     """Formulate the training problem of ``network`` on +-1 data ``X`` with targets ``y``."""
-    objective = objective or Objective()
+    objective = (objective or Objective()).for_network(network)
     f = count_form(network, X, y, objective)
     n_par = f.layout.n_parameters
     h = np.zeros(n_par) if linear_penalties is None else np.asarray(linear_penalties, float)
@@ -392,7 +484,7 @@ def build(
         objective=objective,
         layout=f.layout,
         terms=tuple(terms),
-        weights=initial_weights(network, objective),
+        weights=initial_weights(network, objective, f.targets),
         linear_penalties=h,
         targets=f.targets,
     )

@@ -12,6 +12,7 @@ import numpy as np
 
 from qubonn.formulation import slack
 from qubonn.formulation.builders import slack_ranges
+from qubonn.formulation.objective import multiclass_slack_range, true_class
 from qubonn.formulation.terms import Formulation
 from qubonn.network import Weights
 
@@ -46,7 +47,15 @@ def feasible_state(formulation: Formulation, X: np.ndarray, weights: Weights) ->
         r[:, lay.tie_neurons] -= t
     clamped = np.ones(net.n_neurons, dtype=bool)
     clamped[lay.alpha_neurons] = False
-    if clamped.any():
+    if f.objective.loss == "multiclass":
+        out = net.outputs
+        cls = true_class(f.targets)
+        z_out = z[:, out]
+        gap = np.take_along_axis(z_out, cls[:, None], axis=1) - z_out
+        top = multiclass_slack_range(net, f.objective)[cls]
+        r[:, out] = np.clip(gap - f.objective.multiclass_margin, 0, top)
+        r[np.arange(N), out[cls]] = 0
+    elif clamped.any():
         out = np.nonzero(clamped)[0]
         pos = np.searchsorted(net.outputs, out)
         y = f.targets[:, pos].astype(np.int64)

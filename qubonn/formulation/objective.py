@@ -8,29 +8,41 @@ regularisers, which the QUBO's minimum over the non-parameter variables must equ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
 from qubonn.network import Network
 
-LossName = Literal["hinge", "01"]
+LossName = Literal["auto", "hinge", "01", "multiclass"]
+LOSSES = ("auto", "hinge", "01", "multiclass")
+ClassWeight = Literal["balanced"] | None
 
 
 @dataclass(frozen=True)
 class Objective:
     """What training minimises.
 
-    loss:          "hinge" clamps each output's activation to its label; the sign constraint's
-                   residual becomes a squared hinge on the output's count (0 iff correct, with
-                   margin ``hard_margin``).  "01" keeps outputs as variables and charges
-                   ``loss_weight`` per misclassified output.
+    loss:          "auto" is "hinge" for one output and "multiclass" for several (see
+                   :meth:`for_network`).  "hinge" clamps each output's activation to its
+                   label; the sign constraint's residual becomes a squared hinge on the
+                   output's count (0 iff correct, with margin ``hard_margin``).  "01" keeps
+                   outputs as variables and charges ``loss_weight`` per misclassified
+                   output.  "multiclass" (several outputs,
+                   one true class per sample) leaves the outputs as plain pre-activations and
+                   charges the pairwise squared hinge
+                   sum_{k != y} max(0, 2m + 1 - (z_y - z_k))^2  (m = ``hard_margin``): zero
+                   exactly when the true class wins every pair by at least 2m + 1.
     loss_weight:   L, the weight of the loss term.
     margin:        mu >= 0, soft margin reward  -mu * sum_n sum_j a_nj z_nj  (= -mu sum |z|).
     margin_scale:  "fan_in" (the default everywhere: mu / K_j per neuron, so that one mu means
                    the same for narrow and wide neurons) or "none" (mu for every neuron).
-    hard_margin:   m >= 0 (hinge loss only): an output counts as correct only if |z| >= 2m + 1.
+    hard_margin:   m >= 0 (hinge and multiclass): an output counts as correct only if
+                   |z| >= 2m + 1 (hinge), the true class only if z_y - z_k >= 2m + 1 (multiclass).
+    class_weight:  None, or "balanced": per-row loss weights so that every class weighs the
+                   same (one-vs-rest: each output's positive and negative rows weigh N / 2 in
+                   all; multiclass: each class's samples weigh N / n_classes), as scikit-learn.
     penalties:     overrides of the constraint weights {"and", "sign", "tie"}; missing ones get
                    the safe value from :func:`safe_penalties`.
     """
@@ -41,10 +53,15 @@ class Objective:
     margin_scale: Literal["none", "fan_in"] = "fan_in"
     hard_margin: int = 0
     penalties: dict[str, float] = field(default_factory=dict)
+    class_weight: ClassWeight = None
 
     def __post_init__(self) -> None:
-        if self.loss not in ("hinge", "01"):
-            raise ValueError(f"loss must be 'hinge' or '01', not {self.loss!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(
+                f"loss must be 'auto', 'hinge', '01' or 'multiclass', not {self.loss!r}"
+            )
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be None or 'balanced', not {self.class_weight!r}")
         if not (np.isfinite(self.loss_weight) and self.loss_weight > 0):
             raise ValueError(f"loss_weight must be a positive number, not {self.loss_weight!r}")
         if not (np.isfinite(self.margin) and self.margin >= 0):
@@ -53,8 +70,10 @@ class Objective:
             raise ValueError(f"margin_scale must be 'none' or 'fan_in', not {self.margin_scale!r}")
         if int(self.hard_margin) != self.hard_margin or self.hard_margin < 0:
             raise ValueError(f"hard_margin must be an integer >= 0, not {self.hard_margin!r}")
-        if self.hard_margin and self.loss != "hinge":
-            raise ValueError("hard_margin needs loss='hinge' (it shifts the hinge's target)")
+        if self.hard_margin and self.loss == "01":
+            raise ValueError(
+                "hard_margin needs loss='hinge' or 'multiclass' (it shifts the hinge's target)"
+            )
         unknown = set(self.penalties) - {"and", "sign", "tie"}
         if unknown:
             raise ValueError(
@@ -64,10 +83,35 @@ class Objective:
             if not (np.isfinite(v) and v > 0):
                 raise ValueError(f"penalty '{k}' must be a positive number, not {v!r}")
 
+    def for_network(self, network: Network) -> Objective:
+        """This objective with ``loss="auto"`` resolved for ``network`` (:func:`default_loss`)."""
+        if self.loss != "auto":
+            return self
+        return replace(self, loss=default_loss(network))
+
     def margin_scales(self, network: Network) -> np.ndarray:
         """mu_j / mu per neuron: 1, or 1 / K_j under ``margin_scale="fan_in"``."""
         K = network.fan_in.astype(np.int64)
         return np.ones(K.size) if self.margin_scale == "none" else 1.0 / K
+
+    def neuron_margins(self, network: Network) -> np.ndarray:
+        """mu_j per neuron; 0 at multiclass outputs (they have no activation: the multiclass
+        margin m takes the soft margin's place there)."""
+        mu = self.margin * self.margin_scales(network)
+        if self.loss == "multiclass":
+            mu[network.outputs] = 0.0
+        return mu
+
+    @property
+    def multiclass_margin(self) -> int:
+        """The pairwise margin in pre-activation units, 2m + 1 (multiclass loss)."""
+        return 2 * int(self.hard_margin) + 1
+
+
+def default_loss(network: Network) -> str:
+    """The loss ``loss="auto"`` picks: the hinge for one output, the pairwise multiclass hinge
+    for several (measured: bench/multiclass.py, docs/results.md)."""
+    return "hinge" if network.n_outputs == 1 else "multiclass"
 
 
 def as_targets(y: np.ndarray, n_outputs: int) -> np.ndarray:
@@ -86,6 +130,52 @@ def as_targets(y: np.ndarray, n_outputs: int) -> np.ndarray:
     if values <= {-1, 1}:
         return ((y + 1) // 2).astype(np.int8)
     raise ValueError(f"targets must be +-1 or 0/1; found values {sorted(values)[:5]}")
+
+
+def true_class(Y: np.ndarray) -> np.ndarray:
+    """The class index of each row of one-hot 0/1 targets (N, n_outputs), checked: the
+    multiclass loss needs exactly one true class per sample."""
+    per_row = Y.sum(axis=1)
+    bad = np.nonzero(per_row != 1)[0]
+    if Y.shape[1] < 2:
+        raise ValueError("loss='multiclass' needs a network with two or more outputs")
+    if bad.size:
+        n = int(bad[0])
+        raise ValueError(
+            f"loss='multiclass' needs exactly one true class per sample, but sample {n} has "
+            f"{int(per_row[n])} (targets are one column per class, +1 / 1 for the true class)"
+        )
+    return np.argmax(Y, axis=1)
+
+
+def loss_row_weights(objective: Objective, Y: np.ndarray) -> np.ndarray:
+    """Per-row loss weights (N, n_outputs): 1, or scikit-learn's "balanced" weights.
+
+    One-vs-rest (hinge, 01): output o's rows with label l weigh N / (2 * #rows with label l),
+    so its positives and negatives weigh the same in all.  Multiclass: every row of sample n
+    weighs N / (n_classes * #samples of its class) (the loss of a sample is the sum over its
+    rows k != y)."""
+    Y = np.asarray(Y)
+    N, n_out = Y.shape
+    if objective.class_weight is None or N == 0:
+        return np.ones((N, n_out))
+    if objective.loss == "multiclass":
+        cls = true_class(Y)
+        count = np.bincount(cls, minlength=n_out)
+        w = N / (n_out * np.maximum(count[cls], 1))
+        return np.repeat(w[:, None], n_out, axis=1)
+    pos = Y.sum(axis=0)
+    neg = N - pos
+    w_pos = N / (2.0 * np.maximum(pos, 1))
+    w_neg = N / (2.0 * np.maximum(neg, 1))
+    return np.where(Y == 1, w_pos[None, :], w_neg[None, :])
+
+
+def multiclass_slack_range(network: Network, objective: Objective) -> np.ndarray:
+    """S[y, k] = K_y + K_k - (2m + 1): the largest z_y - z_k - margin (>= 0, clipped), the
+    range of the pair's slack."""
+    K = network.fan_in[network.outputs].astype(np.int64)
+    return np.maximum(K[:, None] + K[None, :] - objective.multiclass_margin, 0)
 
 
 def thresholds(network: Network, hard_margin: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -108,19 +198,36 @@ def hidden_sources(network: Network) -> np.ndarray:
     return np.bincount(dst[src >= n_in], minlength=network.n_neurons)
 
 
-def max_loss_per_sample(network: Network, objective: Objective) -> float:
-    """The largest value the loss of one sample can take on a feasible state."""
+def max_loss_per_sample(
+    network: Network, objective: Objective, targets: np.ndarray | None = None
+) -> float:
+    """The largest value the loss of one sample can take on a feasible state.  With class
+    weights it needs the ``targets`` (0/1, (N, n_outputs)) the weights come from."""
+    objective = objective.for_network(network)
     out = network.outputs
+    wmax = 1.0
+    if objective.class_weight is not None:
+        if targets is None:
+            raise ValueError("class_weight='balanced': the safe penalties need the targets")
+        w = loss_row_weights(objective, as_targets(targets, network.n_outputs))
+        wmax = float(w.max()) if w.size else 1.0
     if objective.loss == "01":
-        return objective.loss_weight * out.size
+        return wmax * objective.loss_weight * out.size
     K = network.fan_in[out].astype(np.int64)
+    if objective.loss == "multiclass":
+        worst = objective.multiclass_margin + K[:, None] + K[None, :]  # z_y = -K_y, z_k = K_k
+        np.fill_diagonal(worst, 0)
+        per_class = np.sum(worst.astype(float) ** 2, axis=1)
+        return float(wmax * objective.loss_weight * per_class.max())
     theta = (K + 1) // 2
     m = objective.hard_margin
     worst = np.maximum(theta + m, K - (theta - 1 - m))  # distance of c to the wrong interval
-    return float(objective.loss_weight * np.sum(worst.astype(float) ** 2))
+    return float(wmax * objective.loss_weight * np.sum(worst.astype(float) ** 2))
 
 
-def safe_penalties(network: Network, objective: Objective) -> dict[str, float]:
+def safe_penalties(
+    network: Network, objective: Objective, targets: np.ndarray | None = None
+) -> dict[str, float]:
     """Constraint weights that make every violation unprofitable.
 
     Given the weights, the energy splits into independent per-sample parts.  A feasible sample
@@ -129,27 +236,41 @@ def safe_penalties(network: Network, objective: Objective) -> dict[str, float]:
     margin term -mu_j a z is within mu_j (K_j + 4 H_j) of zero even on infeasible states (a broken
     product makes an agreement bit range over -1..3), and within mu_j K_j on feasible ones.  So a
     weight above  max loss_n + sum_j mu_j (2 K_j + 4 H_j)  makes every infeasible state of sample
-    n cost more than the feasible one.  We add 1 for a strict margin.
+    n cost more than the feasible one.  We add 1 for a strict margin.  (Multiclass outputs
+    carry no margin term and no constraint of their own; their loss is >= 0 everywhere.)
     """
+    objective = objective.for_network(network)
     K = network.fan_in.astype(float)
     H = hidden_sources(network).astype(float)
-    mu = objective.margin * (np.ones_like(K) if objective.margin_scale == "none" else 1.0 / K)
-    bound = max_loss_per_sample(network, objective) + float(np.sum(mu * (2 * K + 4 * H)))
+    mu = objective.neuron_margins(network)
+    bound = max_loss_per_sample(network, objective, targets) + float(np.sum(mu * (2 * K + 4 * H)))
     p = float(np.floor(bound) + 1)
     return {"and": p, "sign": p, "tie": p}
 
 
-def initial_weights(network: Network, objective: Objective) -> dict[str, float]:
+def initial_weights(
+    network: Network, objective: Objective, targets: np.ndarray | None = None
+) -> dict[str, float]:
     """The term weights of a fresh formulation: loss, margin, then the constraint penalties
     (safe values unless the objective overrides them)."""
     weights = {
         "loss": float(objective.loss_weight),
         "margin": float(objective.margin),
-        **safe_penalties(network, objective),
+        **safe_penalties(network, objective, targets),
     }
     for k, v in objective.penalties.items():
         weights[k] = float(v)
     return weights
+
+
+def multiclass_losses(z_out: np.ndarray, cls: np.ndarray, margin: int) -> np.ndarray:
+    """Per sample: sum over k != y of max(0, margin - (z_y - z_k))^2, from the outputs'
+    pre-activations (N, n_outputs) and the true classes."""
+    z_out = np.asarray(z_out, dtype=np.int64)
+    zy = np.take_along_axis(z_out, cls[:, None], axis=1)
+    short = np.maximum(margin - (zy - z_out), 0)
+    short[np.arange(cls.size), cls] = 0
+    return np.sum(short.astype(float) ** 2, axis=1)
 
 
 def objective_value(
@@ -162,13 +283,14 @@ def objective_value(
 ) -> float:
     """Loss + regularisers of the forward pass with ``weights``: what the QUBO's minimum over
     all non-parameter variables must equal (the exactness oracle)."""
-    objective = objective or Objective()
+    objective = (objective or Objective()).for_network(network)
     Y = as_targets(y, network.n_outputs)
     z = network.preactivations(X, weights).astype(np.int64)
     a = np.where(z >= 0, 1, -1)
     K = network.fan_in.astype(np.int64)
     out = network.outputs
     L = objective.loss_weight
+    rw = loss_row_weights(objective, Y)
     if objective.loss == "hinge":
         c = (z[:, out] + K[out]) // 2
         theta = (K[out] + 1) // 2
@@ -176,12 +298,15 @@ def objective_value(
         lo = np.where(Y == 1, theta + m, 0)
         hi = np.where(Y == 1, K[out], theta - 1 - m)
         dist = np.maximum(lo - c, 0) + np.maximum(c - hi, 0)
-        loss = L * float(np.sum(dist.astype(float) ** 2))
+        loss = L * float(np.sum(rw * dist.astype(float) ** 2))
         a = a.copy()
         a[:, out] = 2 * Y - 1
+    elif objective.loss == "multiclass":
+        per_sample = multiclass_losses(z[:, out], true_class(Y), objective.multiclass_margin)
+        loss = L * float(np.sum(rw[:, 0] * per_sample))
     else:
-        loss = L * float(np.sum(a[:, out] != 2 * Y - 1))
-    mu = objective.margin * (np.ones(K.size) if objective.margin_scale == "none" else 1.0 / K)
+        loss = L * float(np.sum(rw * (a[:, out] != 2 * Y - 1)))
+    mu = objective.neuron_margins(network)
     margin = -float(np.sum(mu[None, :] * a * z))
     total = loss + margin
     if linear_penalties is not None:

@@ -156,7 +156,7 @@ class Formulation:
             },
         )
         # penalties the user never set follow the loss and margin weights, so they stay safe
-        safe = safe_penalties(self.network, objective)
+        safe = safe_penalties(self.network, objective, self.targets)
         for k, v in safe.items():
             if k not in objective.penalties:
                 merged[k] = v

@@ -341,9 +341,11 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
     network:        a :class:`~qubonn.network.Network` (one output for two classes, or one
                     output per class for one-vs-rest); None trains :func:`default_network`,
                     the inputs wired straight to the outputs, sized from the data in ``fit``.
-    loss, loss_weight, margin, margin_scale, hard_margin, penalties: the objective (see
-                    :class:`~qubonn.formulation.Objective`; ``margin_scale="fan_in"``, the
-                    default everywhere, divides the margin by each neuron's fan-in).
+    loss, loss_weight, margin, margin_scale, hard_margin, penalties, class_weight: the
+                    objective (see :class:`~qubonn.formulation.Objective`); ``loss="auto"``
+                    (the default) is "hinge" for one output and "multiclass" for several;
+                    ``margin_scale="fan_in"``, the default everywhere, divides the margin
+                    by each neuron's fan-in.
     dropout:        a :class:`Dropout` (or a dict of its options) to run the dropout scheme;
                     with a ``Dropout``, ``dropout__p`` etc. are nested parameters.
     backend:        a solver name from ``qubonn.backends_available()``; ``num_reads``,
@@ -373,12 +375,13 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         self,
         network: Network | None = None,
         *,
-        loss: str = "hinge",
+        loss: str = "auto",
         loss_weight: float = 1.0,
         margin: float = 0.0,
         margin_scale: str = "fan_in",
         hard_margin: int = 0,
         penalties: dict[str, float] | None = None,
+        class_weight: str | None = None,
         dropout: Dropout | dict | None = None,
         backend: str = "native",
         num_reads: int = 16,
@@ -399,6 +402,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         self.margin_scale = margin_scale
         self.hard_margin = hard_margin
         self.penalties = penalties
+        self.class_weight = class_weight
         self.dropout = dropout
         self.backend = backend
         self.num_reads = num_reads

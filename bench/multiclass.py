@@ -1,0 +1,167 @@
+"""Ten classes: the multiclass loss against one-vs-rest (plain and class-balanced) and STE.
+
+Binarised 8x8 digits, all ten classes: 10 training images per class, and every training image
+(about 1,350).  QUBO training with the structured annealer (the trainer's default backend) under
+three losses, side by side with the STE gradient baseline on the same network and split:
+
+* ``multiclass``    the pairwise squared hinge on the outputs' pre-activations (arg-max);
+* ``ovr``           one-vs-rest squared hinge (each output clamped to its label);
+* ``ovr-balanced``  the same with ``class_weight="balanced"``;
+* ``ste``           straight-through-estimator gradient training (qubonn.training.ste);
+* ``multiclass-ste``  the multiclass QUBO annealed from the STE network (``initial_states``)
+  at cold temperatures (``beta_range=(1, 1000)``): a hybrid, for reference.
+
+Every QUBO method uses the soft margin of ``qubonn train`` (mu = 0.2, fan-in scaled).  Each fit
+is bounded: ``--sweeps`` per solve on 10 images per class, ``--time-limit`` seconds per solve on
+every image (the annealing schedule then follows the clock).  Test accuracy is the solver's own best
+network, replayed.
+
+    python bench/multiclass.py --seeds 10 --jobs 2 --out docs/multiclass.json
+    python bench/multiclass.py --summary docs/multiclass.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+NETWORKS = {
+    "64-10-10": "input pixels[8x8]\nhidden h[10] <- pixels\noutput y[10] <- h\n",
+    "local+10": (
+        "input pixels[8x8]\nhidden local[3x3] <- pixels window 4x4 stride 2\n"
+        "hidden h[10] <- pixels\noutput y[10] <- h, local\n"
+    ),
+}
+METHODS = ("multiclass", "ovr", "ovr-balanced", "ste", "multiclass-ste")
+#: (task, images per class or None for every training image)
+TASKS = {"10/class": 10, "all": None}
+LOSSES = {
+    "multiclass": dict(loss="multiclass"),
+    "multiclass-ste": dict(loss="multiclass"),
+    "ovr": dict(loss="hinge"),
+    "ovr-balanced": dict(loss="hinge", class_weight="balanced"),
+}
+
+
+def run_one(job: tuple) -> dict:
+    import qubonn
+    from qubonn.training import BNNClassifier, STEClassifier
+
+    task, net_name, method, seed, args = job
+    data = qubonn.datasets.digits(classes=tuple(range(10)), per_class=TASKS[task], seed=seed)
+    net = qubonn.parse(NETWORKS[net_name])
+    row = {"task": task, "network": net_name, "method": method, "seed": seed}
+    row["n_train"] = int(len(data.y_train))
+    t0 = time.perf_counter()
+    if method == "ste":
+        clf = STEClassifier(net, seed=seed).fit(data.X_train, data.y_train)
+    else:
+        if method == "multiclass-ste":
+            import numpy as np
+
+            w = STEClassifier(net, seed=seed).fit(data.X_train, data.y_train).weights_
+            start = np.concatenate([w.w, w.b[net.has_bias]]).astype(np.int8)[None, :]
+            warm = {"initial_states": start, "beta_range": (1.0, 1000.0)}
+        else:
+            warm = {}
+        # few images: a fixed number of sweeps; every image: the schedule follows the clock
+        few = TASKS[task] is not None
+        options = {"num_sweeps": args.sweeps} if few else {"time_limit": args.time_limit}
+        clf = BNNClassifier(
+            net,
+            margin=args.mu,
+            margin_scale="fan_in",
+            num_reads=args.reads if few else args.reads_all,
+            seed=seed,
+            **LOSSES[method],
+            **options,
+            **warm,
+        )
+        clf.fit(data.X_train, data.y_train)
+        final = clf.history_[-1]
+        row.update(objective=final["objective"], sweeps=clf.sampleset_.info.get("num_sweeps"))
+        row["valid_share"] = final["valid_share"]
+    row["fit_s"] = time.perf_counter() - t0
+    row["train"] = clf.score(data.X_train, data.y_train)
+    row["test"] = clf.score(data.X_test, data.y_test)
+    return row
+
+
+def summarise(rows: list[dict]) -> str:
+    """Test accuracy (mean ± sd, median) and median fit time per task, network and method."""
+    lines = [
+        "| task | network | method | seeds | test % mean ± sd | median | train % | fit s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    keys = sorted(
+        {(r["task"], r["network"], r["method"]) for r in rows},
+        key=lambda k: (list(TASKS).index(k[0]), list(NETWORKS).index(k[1]), METHODS.index(k[2])),
+    )
+    for task, net, method in keys:
+        sel = [r for r in rows if (r["task"], r["network"], r["method"]) == (task, net, method)]
+        test = [100 * r["test"] for r in sel]
+        sd = statistics.stdev(test) if len(test) > 1 else 0.0
+        train = statistics.mean(100 * r["train"] for r in sel)
+        fit = statistics.median(r["fit_s"] for r in sel)
+        lines.append(
+            f"| {task} | {net} | {method} | {len(sel)} | {statistics.mean(test):.1f} ± {sd:.1f} "
+            f"| {statistics.median(test):.1f} | {train:.1f} | {fit:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--reads", type=int, default=8)
+    ap.add_argument("--reads-all", type=int, default=4, help="reads on every image")
+    ap.add_argument("--sweeps", type=int, default=1000, help="sweeps per solve (few images)")
+    ap.add_argument(
+        "--time-limit", type=float, default=50.0, help="seconds per solve (every image)"
+    )
+    ap.add_argument("--mu", type=float, default=0.2, help="soft margin (fan-in scaled)")
+    ap.add_argument("--tasks", default=",".join(TASKS))
+    ap.add_argument("--networks", default="64-10-10")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--out", default="multiclass.json")
+    ap.add_argument("--summary", help="only summarise this results file")
+    args = ap.parse_args()
+    if args.summary:
+        print(summarise(json.load(open(args.summary))["rows"]))
+        return
+    for name, valid in (("tasks", TASKS), ("networks", NETWORKS), ("methods", METHODS)):
+        bad = set(getattr(args, name).split(",")) - set(valid)
+        if bad:
+            ap.error(f"unknown {name} {sorted(bad)}; valid: {', '.join(valid)}")
+    jobs = [
+        (task, net, method, seed, args)
+        for task in args.tasks.split(",")
+        for net in args.networks.split(",")
+        for seed in range(args.seeds)
+        for method in args.methods.split(",")
+    ]
+    t0 = time.perf_counter()
+    rows = []
+    with ProcessPoolExecutor(args.jobs) as pool:
+        for row in pool.map(run_one, jobs):
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    meta = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "wall_s": time.perf_counter() - t0,
+        "settings": {k: v for k, v in vars(args).items() if k != "summary"},
+    }
+    with open(args.out, "w") as fh:
+        json.dump({"meta": meta, "rows": rows}, fh, indent=1)
+    print(summarise(rows))
+
+
+if __name__ == "__main__":
+    main()
