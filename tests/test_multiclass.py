@@ -298,14 +298,16 @@ def test_the_trainer_defaults_to_the_multiclass_loss_for_several_outputs():
 
     three = qubonn.parse("input x[4]\noutput y[3] <- x\n")
     one = qubonn.parse("input x[4]\noutput y[1] <- x\n")
-    assert BNNClassifier(three).objective.for_network(three).loss == "multiclass"
-    assert BNNClassifier(one).objective.for_network(one).loss == "hinge"
-    assert BNNClassifier(three, loss="hinge").objective.for_network(three).loss == "hinge"
+    assert BNNClassifier(three).check_params().objective.for_network(three).loss == "multiclass"
+    assert BNNClassifier(one).check_params().objective.for_network(one).loss == "hinge"
+    assert BNNClassifier(three, loss="hinge").check_params().objective.for_network(three).loss == "hinge"
     # prototypes of three classes: separable by the arg-max, learnt exactly
     rng = np.random.default_rng(0)
     protos = np.array([[1, 1, -1, -1], [-1, -1, 1, 1], [1, -1, 1, -1]])
     y = rng.integers(0, 3, 30)
-    clf = BNNClassifier(three, num_reads=4, num_sweeps=100, seed=0, class_weight="balanced")
+    clf = BNNClassifier(
+        three, num_reads=4, solver_options={"num_sweeps": 100}, random_state=0, class_weight="balanced"
+    )
     assert clf.fit(protos[y], y).score(protos[y], y) == 1.0
     assert clf.problem_.formulation.objective.loss == "multiclass"
 
