@@ -58,12 +58,12 @@ def run_one(job: tuple) -> dict:
     row["n_train"] = int(len(data.y_train))
     t0 = time.perf_counter()
     if method == "ste":
-        clf = STEClassifier(net, seed=seed).fit(data.X_train, data.y_train)
+        clf = STEClassifier(net, random_state=seed).fit(data.X_train, data.y_train)
     else:
         if method == "multiclass-ste":
             import numpy as np
 
-            w = STEClassifier(net, seed=seed).fit(data.X_train, data.y_train).weights_
+            w = STEClassifier(net, random_state=seed).fit(data.X_train, data.y_train).weights_
             start = np.concatenate([w.w, w.b[net.has_bias]]).astype(np.int8)[None, :]
             warm = {"initial_states": start, "beta_range": (1.0, 1000.0)}
         else:
@@ -76,10 +76,9 @@ def run_one(job: tuple) -> dict:
             margin=args.mu,
             margin_scale="fan_in",
             num_reads=args.reads if few else args.reads_all,
-            seed=seed,
+            random_state=seed,
+            solver_options={**options, **warm},
             **LOSSES[method],
-            **options,
-            **warm,
         )
         clf.fit(data.X_train, data.y_train)
         final = clf.history_[-1]

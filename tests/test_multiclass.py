@@ -300,13 +300,15 @@ def test_the_trainer_defaults_to_the_multiclass_loss_for_several_outputs():
     one = qubonn.parse("input x[4]\noutput y[1] <- x\n")
     assert BNNClassifier(three).check_params().objective.for_network(three).loss == "multiclass"
     assert BNNClassifier(one).check_params().objective.for_network(one).loss == "hinge"
-    assert BNNClassifier(three, loss="hinge").check_params().objective.for_network(three).loss == "hinge"
+    hinge = BNNClassifier(three, loss="hinge").check_params().objective
+    assert hinge.for_network(three).loss == "hinge"
     # prototypes of three classes: separable by the arg-max, learnt exactly
     rng = np.random.default_rng(0)
     protos = np.array([[1, 1, -1, -1], [-1, -1, 1, 1], [1, -1, 1, -1]])
     y = rng.integers(0, 3, 30)
     clf = BNNClassifier(
-        three, num_reads=4, solver_options={"num_sweeps": 100}, random_state=0, class_weight="balanced"
+        three, num_reads=4, solver_options={"num_sweeps": 100}, random_state=0,
+        class_weight="balanced",
     )
     assert clf.fit(protos[y], y).score(protos[y], y) == 1.0
     assert clf.problem_.formulation.objective.loss == "multiclass"
