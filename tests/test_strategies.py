@@ -238,15 +238,36 @@ def test_train_cli_reports_a_strategy_whose_subsolves_all_came_back_invalid(tmp_
     assert "batch sizes [6]" in err and not (tmp_path / "m.json").exists()
 
 
-def test_train_cli_names_the_subsolves_that_came_back_invalid(tmp_path, capsys):
-    argv = ["train", "examples/digits.qnn", "--per-class", "4", "--backend", "neal"]
+class _TwoSampleSampler(_UsersSampler):
+    """A third-party backend that is valid on sub-QUBOs of at most two samples."""
+
+    def __init__(self) -> None:
+        super().__init__(max_samples=2)
+
+
+def test_train_cli_names_the_subsolves_that_came_back_invalid(tmp_path, capsys, monkeypatch):
+    import importlib.metadata
+    import sys
+    import types
+
+    from qubonn.backends import registry
+
+    module = types.ModuleType("qubonn_two_sample_backend")
+    module.Sampler = _TwoSampleSampler  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    entry = importlib.metadata.EntryPoint(
+        name="two-sample", value=f"{module.__name__}:Sampler", group=registry.ENTRY_POINT_GROUP
+    )
+    monkeypatch.setattr(registry, "_entry_points", lambda: [entry])
+    # 8 training images in batches of 3, 3 and 2: the first two sub-solves come back invalid
+    argv = ["train", "examples/digits.qnn", "--per-class", "4", "--backend", "two-sample"]
     argv += ["--strategy", "decompose", "--strategy-option", "batch_size=3"]
-    argv += ["--strategy-option", "epochs=1", "--reads", "2", "--sweeps", "5", "--quiet"]
+    argv += ["--strategy-option", "epochs=1", "--reads", "2", "--sweeps", "200", "--quiet"]
     assert main([*argv, "--out", str(tmp_path / "m.json")]) == 0
     captured = capsys.readouterr()
     assert (
-        "qubonn train: warning: strategy 'decompose': 1 of 3 sub-solves returned no valid read"
+        "qubonn train: warning: strategy 'decompose': 2 of 3 sub-solves returned no valid read"
         in captured.err
     )
-    assert "(sub-solves 1;" in captured.err
-    assert "3 sub-solves, 2 accepted, 1 without a valid read" in captured.out
+    assert "(sub-solves 0, 1;" in captured.err
+    assert "3 sub-solves, 1 accepted, 2 without a valid read" in captured.out
