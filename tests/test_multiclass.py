@@ -65,6 +65,7 @@ def test_a_digits_sized_network_is_exact_for_random_weights():
     for objective in (
         Objective(loss="multiclass", margin=0.1, margin_scale="fan_in"),
         Objective(loss="multiclass", hard_margin=1, class_weight="balanced"),
+        Objective(loss="multiclass", class_weight=(1, 2, 0.5, 1, 3)),
     ):
         problem = qubonn.compile(net, data.X_train, Y, objective=objective)
         rng = np.random.default_rng(1)
@@ -213,6 +214,8 @@ def test_structured_finds_the_exact_minimum_of_small_problems(net, objective, se
         Objective(loss="multiclass", hard_margin=1, class_weight="balanced", margin=0.1),
         Objective(loss="hinge", class_weight="balanced", margin=0.2),
         Objective(loss="01", class_weight="balanced"),
+        Objective(loss="hinge", class_weight=(2.0, 0.5, 1.0, 1.5), margin=0.2),
+        Objective(loss="multiclass", class_weight=(1, 3, 1, 0.25)),
     ],
 )
 def test_move_deltas_are_the_objective_changes(objective):
@@ -240,6 +243,7 @@ def test_move_deltas_are_the_objective_changes(objective):
         Objective(loss="multiclass", margin=0.25),
         Objective(loss="multiclass", hard_margin=1, class_weight="balanced"),
         Objective(loss="hinge", class_weight="balanced", margin=0.25),
+        Objective(loss="multiclass", class_weight=(1, 2.5, 0.5)),
     ],
 )
 def test_cpsat_proves_the_brute_force_optimum(objective):
@@ -273,7 +277,7 @@ def test_cpsat_proves_the_brute_force_optimum(objective):
             "input x[2]\noutput y[2] <- x\n",
             np.array([[1, 0], [0, 1]]),
             {"class_weight": "auto"},
-            "class_weight must be None or 'balanced'",
+            "class_weight must be None, 'balanced' or one weight per class",
         ),
         (
             "input x[2]\noutput y[2] <- x\n",
@@ -320,3 +324,37 @@ def test_compile_resolves_the_automatic_loss():
     problem = qubonn.compile(net, X, Y, loss="auto")
     assert problem.formulation.objective.loss == "multiclass"
     assert check_exact(problem, all_weight_assignments(problem)) == []
+
+
+def test_per_class_weights_weigh_each_sample_by_its_class():
+    Y = np.eye(3, dtype=np.int64)[[0, 1, 1, 2]]
+    w = loss_row_weights(Objective(loss="multiclass", class_weight=(1, 2, 0.5)), Y)
+    np.testing.assert_allclose(w[:, 0], [1, 2, 2, 0.5])
+    binary = loss_row_weights(Objective(class_weight=[3, 1]), np.array([[0], [1], [0]]))
+    np.testing.assert_allclose(binary[:, 0], [3, 1, 3])
+    with pytest.raises(ValueError, match=r"class_weight\[1\] must be a positive number"):
+        Objective(class_weight=(1, 0))
+    with pytest.raises(ValueError, match="has 2 weights but the targets have 3 classes"):
+        loss_row_weights(Objective(loss="multiclass", class_weight=(1, 2)), Y)
+
+
+def test_a_class_weight_dict_is_scikit_learns_label_to_weight():
+    from qubonn.training import BNNClassifier
+
+    net = qubonn.parse("input x[4]\nhidden h[3] <- x\noutput y[1] <- h\n")
+    rng = np.random.default_rng(0)
+    X = rng.choice([-1, 1], (40, 4))
+    y = np.where(rng.random(40) < 0.5, "a", "b")  # labels unrelated to X: weights decide
+    kw = dict(num_reads=4, solver_options={"num_sweeps": 200}, random_state=0)
+    heavy_a = BNNClassifier(net, class_weight={"a": 1000.0, "b": 0.001}, **kw).fit(X, y)
+    heavy_b = BNNClassifier(net, class_weight={"b": 1000.0}, **kw).fit(X, y)
+    plain = BNNClassifier(net, **kw).fit(X, y).predict(X)
+    # the heavy class's every sample is right (a network can say "a" everywhere, or "b")
+    assert np.all(heavy_a.predict(X)[y == "a"] == "a")
+    assert np.all(heavy_b.predict(X)[y == "b"] == "b")
+    assert np.mean(heavy_a.predict(X) == "a") > np.mean(plain == "a") > 0
+    assert heavy_a.objective_.class_weight == (1000.0, 0.001)
+    with pytest.raises(ValueError, match=r"label\(s\) \['c'\] that are not in y"):
+        BNNClassifier(net, class_weight={"c": 2.0}, **kw).fit(X, y)
+    with pytest.raises(ValueError, match=r"class_weight\['a'\] must be a positive number"):
+        BNNClassifier(net, class_weight={"a": -1}, **kw).fit(X, y)

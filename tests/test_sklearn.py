@@ -33,6 +33,12 @@ NOT_FOR_BINARY_INPUTS = {
         "binarised at 0, four distinct +-1 inputs, on which a one-vs-rest +-1 perceptron "
         "reaches about 0.75; test_classifiers_train_apart_from_its_accuracy_bar runs the rest"
     ),
+    "check_class_weight_classifiers": (
+        "its bar of 87% predictions of the heavy class: on two features binarised at 0 a +-1 "
+        "perceptron z = w.x + b has z(x) + z(-x) = 2b, so it cannot say one class on more than "
+        "three of the four quadrants; test_class_weights_apart_from_their_accuracy_bar runs "
+        "the rest"
+    ),
 }
 
 
@@ -70,6 +76,25 @@ def test_classifiers_train_apart_from_its_accuracy_bar(estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstantPredictionWarning)
         check_classifiers_train(type(estimator).__name__, declared)
+
+
+def test_class_weights_apart_from_their_accuracy_bar():
+    """check_class_weight_classifiers (scikit-learn's {label: weight} dicts, binary and three
+    classes) with only its accuracy bar off, as above."""
+    from sklearn.utils.estimator_checks import check_class_weight_classifiers
+
+    estimator = _checked_estimators()[0]
+
+    class Declared(BNNClassifier):
+        def __sklearn_tags__(self):
+            tags = super().__sklearn_tags__()
+            tags.classifier_tags.poor_score = True
+            return tags
+
+    declared = Declared(**estimator.get_params(deep=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstantPredictionWarning)
+        check_class_weight_classifiers("BNNClassifier", declared)
 
 
 @pytest.fixture(scope="module")

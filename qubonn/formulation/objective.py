@@ -17,7 +17,7 @@ from qubonn.network import Network
 
 LossName = Literal["auto", "hinge", "01", "multiclass"]
 LOSSES = ("auto", "hinge", "01", "multiclass")
-ClassWeight = Literal["balanced"] | None
+ClassWeight = Literal["balanced"] | tuple[float, ...] | None
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,9 @@ class Objective:
                    |z| >= 2m + 1 (hinge), the true class only if z_y - z_k >= 2m + 1 (multiclass).
     class_weight:  None, or "balanced": per-row loss weights so that every class weighs the
                    same (one-vs-rest: each output's positive and negative rows weigh N / 2 in
-                   all; multiclass: each class's samples weigh N / n_classes), as scikit-learn.
+                   all; multiclass: each class's samples weigh N / n_classes), as scikit-learn;
+                   or a tuple of one positive weight per class index (the rows of a sample
+                   weigh its class's weight; the classifier maps scikit-learn's dict to it).
     penalties:     overrides of the constraint weights {"and", "sign", "tie"}; missing ones get
                    the safe value from :func:`safe_penalties`.
     """
@@ -60,8 +62,13 @@ class Objective:
             raise ValueError(
                 f"loss must be 'auto', 'hinge', '01' or 'multiclass', not {self.loss!r}"
             )
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(f"class_weight must be None or 'balanced', not {self.class_weight!r}")
+        if isinstance(self.class_weight, list | tuple):
+            object.__setattr__(self, "class_weight", _per_class_weights(self.class_weight))
+        elif self.class_weight not in (None, "balanced"):
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or one weight per class (in class "
+                f"order), not {self.class_weight!r}"
+            )
         if not (np.isfinite(self.loss_weight) and self.loss_weight > 0):
             raise ValueError(f"loss_weight must be a positive number, not {self.loss_weight!r}")
         if not (np.isfinite(self.margin) and self.margin >= 0):
@@ -148,6 +155,20 @@ def true_class(Y: np.ndarray) -> np.ndarray:
     return np.argmax(Y, axis=1)
 
 
+def _per_class_weights(weights: list | tuple) -> tuple[float, ...]:
+    """One positive finite weight per class index, as floats (refusing anything else)."""
+    out = []
+    for k, w in enumerate(weights):
+        if isinstance(w, bool) or not isinstance(w, int | float | np.number) or not (
+            np.isfinite(w) and w > 0
+        ):
+            raise ValueError(f"class_weight[{k}] must be a positive number, not {w!r}")
+        out.append(float(w))
+    if len(out) < 2:
+        raise ValueError(f"class_weight needs one weight per class (at least two), not {weights!r}")
+    return tuple(out)
+
+
 def loss_row_weights(objective: Objective, Y: np.ndarray) -> np.ndarray:
     """Per-row loss weights (N, n_outputs): 1, or scikit-learn's "balanced" weights.
 
@@ -159,6 +180,16 @@ def loss_row_weights(objective: Objective, Y: np.ndarray) -> np.ndarray:
     N, n_out = Y.shape
     if objective.class_weight is None or N == 0:
         return np.ones((N, n_out))
+    if isinstance(objective.class_weight, tuple):
+        n_classes = 2 if n_out == 1 else n_out
+        if len(objective.class_weight) != n_classes:
+            raise ValueError(
+                f"class_weight has {len(objective.class_weight)} weights but the targets have "
+                f"{n_classes} classes; give one weight per class"
+            )
+        cls = Y[:, 0].astype(np.int64) if n_out == 1 else np.argmax(Y, axis=1)
+        w = np.asarray(objective.class_weight)[cls]
+        return np.repeat(w[:, None], n_out, axis=1)
     if objective.loss == "multiclass":
         cls = true_class(Y)
         count = np.bincount(cls, minlength=n_out)
@@ -208,7 +239,7 @@ def max_loss_per_sample(
     wmax = 1.0
     if objective.class_weight is not None:
         if targets is None:
-            raise ValueError("class_weight='balanced': the safe penalties need the targets")
+            raise ValueError("class weights: the safe penalties need the targets")
         w = loss_row_weights(objective, as_targets(targets, network.n_outputs))
         wmax = float(w.max()) if w.size else 1.0
     if objective.loss == "01":

@@ -324,6 +324,25 @@ def _run_round(task: _RoundTask) -> tuple[np.ndarray, dict]:
     return params, record
 
 
+def _check_class_weight_dict(class_weight: dict) -> None:
+    for label, w in class_weight.items():
+        if isinstance(w, bool) or not isinstance(w, int | float | np.number) or not (
+            np.isfinite(w) and w > 0
+        ):
+            raise ValueError(f"class_weight[{label!r}] must be a positive number, not {w!r}")
+
+
+def _class_weights_in_order(class_weight: dict, classes: np.ndarray) -> tuple[float, ...]:
+    """scikit-learn's {label: weight} as one weight per class of ``classes_`` (missing: 1)."""
+    unknown = [label for label in class_weight if label not in set(classes.tolist())]
+    if unknown:
+        raise ValueError(
+            f"class_weight names label(s) {unknown[:5]} that are not in y (classes "
+            f"{classes.tolist()}); give weights for the classes of y"
+        )
+    return tuple(float(class_weight.get(c, 1.0)) for c in classes.tolist())
+
+
 class _Settings(NamedTuple):
     """The checked, converted parameters of one fit (what ``__init__`` stored, validated)."""
 
@@ -381,7 +400,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         margin_scale: str = "fan_in",
         hard_margin: int = 0,
         penalties: dict[str, float] | None = None,
-        class_weight: str | None = None,
+        class_weight: str | dict | None = None,
         dropout: Dropout | dict | None = None,
         backend: str = "native",
         num_reads: int = 16,
@@ -433,6 +452,9 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         fields = [f.name for f in dataclasses.fields(Objective)]
         values = {name: getattr(self, name) for name in fields}
         values["penalties"] = dict(values["penalties"] or {})
+        if isinstance(self.class_weight, dict):  # scikit-learn's {label: weight}: set in fit
+            _check_class_weight_dict(self.class_weight)
+            values["class_weight"] = None
         objective = Objective(**values)
         dropout = as_dropout(self.dropout)
         if self.backend not in backend_names():
@@ -488,6 +510,10 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
             network = default_network(X.shape[1], classes.size)
         X = binary_inputs(X, self.input_threshold, network)
         T = encode_targets(y, classes.tolist(), network.n_outputs)
+        if isinstance(self.class_weight, dict):
+            weights = _class_weights_in_order(self.class_weight, classes)
+            objective = dataclasses.replace(settings.objective, class_weight=weights)
+            settings = settings._replace(objective=objective)
         dropout = settings.dropout
         seeds = seed_sequence(self.random_state).generate_state(
             (dropout.rounds if dropout else 0) + 1
