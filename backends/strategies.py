@@ -30,6 +30,7 @@ accepted).  Sub-solves that came back without a valid read are named in a warnin
 
 from __future__ import annotations
 
+import itertools
 import time
 import warnings
 from collections.abc import Callable
@@ -44,6 +45,8 @@ from qubonn.formulation import objective_value
 from qubonn.network import Weights
 
 DEFAULT = "direct"
+#: what a decompose sub-QUBO frees: every parameter, or one neuron's (block coordinate descent)
+BLOCKS = ("all", "neuron")
 
 
 class StrategyError(QubonnError, ValueError):
@@ -67,6 +70,10 @@ class DecomposeOptions:
                 when one parameter flips, around the consensus).
     merge:      also offer the consensus with one of a read's neurons moved in (any slot with
                 the same sources: hidden neurons come back permuted).
+    blocks:     the parameters each sub-QUBO frees after the probe: "all", or "neuron" (block
+                coordinate descent: one neuron's incoming weights, bias and outgoing weights,
+                the others fixed to the consensus and substituted as constants, so the
+                sampler gets a smaller plain QUBO and stays valid on larger batches).
     seed:       batch order; None takes the sampler's ``seed`` option (or 0).
     """
 
@@ -77,6 +84,7 @@ class DecomposeOptions:
     warm_start: bool = True
     linearise: bool = True
     merge: bool = True
+    blocks: str = "all"
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -95,6 +103,11 @@ class DecomposeOptions:
         if not isinstance(self.linearise, bool):
             raise StrategyError(
                 f"strategy 'decompose': linearise must be True or False, not {self.linearise!r}"
+            )
+        if self.blocks not in BLOCKS:
+            raise StrategyError(
+                f"strategy 'decompose': blocks must be one of {', '.join(BLOCKS)}, "
+                f"not {self.blocks!r}"
             )
         if self.seed is not None:
             _check_int("decompose", "seed", self.seed, 0)
@@ -342,11 +355,14 @@ def _sub_problem(problem: Any, rows: np.ndarray, h: np.ndarray) -> Any:
     return sub.set_weights(**problem.weights)
 
 
-def _flip_gains(problem: Any, weights: Weights, rows: np.ndarray) -> np.ndarray:
+def _flip_gains(
+    problem: Any, weights: Weights, rows: np.ndarray, params: np.ndarray | None = None
+) -> np.ndarray:
     """Change of the objective on the samples ``rows`` when each parameter alone is flipped.
 
     This is how the samples outside a batch enter its sub-QUBO: as linear penalties, the
-    first-order model of their objective around the consensus."""
+    first-order model of their objective around the consensus.  ``params`` (indices in the
+    linear penalties' order) limits it to the parameters a block frees."""
     f = problem.formulation
     net = f.network
     gains = np.zeros(f.layout.n_parameters)
@@ -359,15 +375,93 @@ def _flip_gains(problem: Any, weights: Weights, rows: np.ndarray) -> np.ndarray:
 
     base = value(weights)
     n_arcs = weights.w.size
-    for e in range(n_arcs):
-        w = weights.w.copy()
-        w[e] = -w[e]
-        gains[e] = value(Weights(w, weights.b)) - base
-    for i, j in enumerate(np.nonzero(net.has_bias)[0]):
-        b = weights.b.copy()
-        b[j] = -b[j]
-        gains[n_arcs + i] = value(Weights(weights.w, b)) - base
+    bias_neurons = np.nonzero(net.has_bias)[0]
+    for p in range(gains.size) if params is None else params.tolist():
+        w, b = weights.w.copy(), weights.b.copy()
+        if p < n_arcs:
+            w[p] = -w[p]
+        else:
+            b[bias_neurons[p - n_arcs]] *= -1
+        gains[p] = value(Weights(w, b)) - base
     return gains
+
+
+@dataclass(frozen=True, eq=False)
+class _Block:
+    """The parameters one sub-QUBO frees: arcs, neurons whose bias, and their indices in the
+    linear penalties' order (arcs, then biases)."""
+
+    name: str
+    arcs: np.ndarray
+    bias_neurons: np.ndarray
+    params: np.ndarray
+
+
+def _neuron_blocks(network: Any) -> list[_Block]:
+    """One block per neuron: its incoming weights, its bias and its outgoing weights."""
+    bias_of = np.cumsum(network.has_bias) - 1
+    blocks = []
+    for j in range(network.n_neurons):
+        arcs = np.nonzero((network.arc_dst == j) | (network.arc_src == network.n_inputs + j))[0]
+        biased = np.array([j] if network.has_bias[j] else [], dtype=np.int64)
+        params = np.concatenate([arcs, network.n_arcs + bias_of[biased]]).astype(np.int64)
+        blocks.append(_Block(network.neuron_names[j], arcs, biased, params))
+    return blocks
+
+
+def _free_mask(sub: Any, block: _Block) -> np.ndarray:
+    """The variables of ``sub`` that a change of ``block`` can move: its parameters and the
+    per-sample variables of every neuron whose pre-activation depends on them (downstream
+    too).  The rest stays at the consensus's feasible values."""
+    net, layout = sub.formulation.network, sub.formulation.layout
+    n_in, src, dst = net.n_inputs, net.arc_src, net.arc_dst
+    moved = set(dst[block.arcs].tolist()) | set(block.bias_neurons.tolist())
+    frontier = list(moved)
+    while frontier:
+        j = frontier.pop()
+        for k in dst[src == n_in + j].tolist():
+            if k not in moved:
+                moved.add(k)
+                frontier.append(k)
+    mask = np.zeros(layout.n_vars, dtype=bool)
+    mask[block.params] = True  # parameters sit first, in the linear penalties' order
+    samples = np.arange(layout.n_samples)
+    for j in moved:
+        every = np.full(samples.size, j)
+        if j in layout.alpha_neurons:
+            mask[layout.alpha_var(samples, every, net.n_neurons)] = True
+        if j in layout.tie_neurons:
+            mask[layout.tie_var(samples, every, net.n_neurons)] = True
+    mask[layout.s0 + np.nonzero(np.isin(layout.slack_row_neuron, list(moved)))[0]] = True
+    in_block = set(block.arcs.tolist())
+    for e in layout.u_arcs.tolist():
+        if e in in_block or int(src[e]) - n_in in moved:
+            mask[layout.u_var(samples, np.full(samples.size, e))] = True
+    return mask
+
+
+def _sample_block(
+    sampler: dimod.Sampler, sub: Any, block: _Block, x0: np.ndarray, options: dict, warm: bool
+) -> dimod.SampleSet:
+    """One block sub-solve: ``sub`` with every variable outside the block fixed to the
+    consensus state ``x0`` (substituted as constants: a plain, smaller QUBO for the sampler);
+    the reads come back as full states of ``sub``."""
+    mask = _free_mask(sub, block)
+    free = np.nonzero(mask)[0]
+    labels = sub.labels
+    reduced = sub.bqm.copy()
+    reduced.fix_variables({labels[i]: int(x0[i]) for i in np.nonzero(~mask)[0]})
+    run = dict(options)
+    if warm:
+        run["initial_states"] = (x0[free][None, :], [labels[i] for i in free])
+    sampleset = sampler.sample(reduced, **run)
+    order = [sampleset.variables.index(labels[i]) for i in free]
+    reads = np.asarray(sampleset.record.sample)[:, order].astype(np.int8)
+    if sampleset.vartype is dimod.SPIN:
+        reads = (reads + 1) // 2
+    xs = np.tile(x0.astype(np.int8), (len(reads), 1))
+    xs[:, free] = reads
+    return dimod.SampleSet.from_samples_bqm((xs, labels), sub.bqm)
 
 
 def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, options: dict):
@@ -383,8 +477,10 @@ def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, opt
     warm = opts.warm_start and "initial_states" in sampler.parameters
     subsolves: list[dict] = []
     state: dict[str, Any] = {"weights": None, "objective": np.inf}
+    blocks = _neuron_blocks(f.network) if opts.blocks == "neuron" else []
+    turn = itertools.count()
 
-    def subsolve(rows: np.ndarray, phase: str) -> float:
+    def subsolve(rows: np.ndarray, phase: str, block: _Block | None = None) -> float:
         consensus = state["weights"]
         h = h_user
         if consensus is not None:
@@ -392,14 +488,22 @@ def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, opt
             h = h_user - opts.anchor * unit * wc
             if opts.linearise:
                 rest = np.setdiff1d(np.arange(n), rows)
-                h = h - 0.5 * _flip_gains(problem, consensus, rest) * wc
+                gains = _flip_gains(
+                    problem, consensus, rest, None if block is None else block.params
+                )
+                h = h - 0.5 * gains * wc
         sub = _sub_problem(problem, rows, h)
         run = _seeded(options, sampler, seeds)
-        if warm and consensus is not None:
-            run["initial_states"] = (sub.feasible_state(consensus)[None, :], sub.labels)
         t0 = time.perf_counter()
-        sampleset = _sample(sampler, sub, run)
-        w, obj, share = replay.best_valid(sub, sampleset, consensus, opts.merge)
+        if block is not None:  # consensus is set: the probe ran first
+            x0 = sub.feasible_state(consensus).astype(np.int8)
+            sampleset = _sample_block(sampler, sub, block, x0, run, warm)
+            w, obj, share = replay.best_valid(sub, sampleset)
+        else:
+            if warm and consensus is not None:
+                run["initial_states"] = (sub.feasible_state(consensus)[None, :], sub.labels)
+            sampleset = _sample(sampler, sub, run)
+            w, obj, share = replay.best_valid(sub, sampleset, consensus, opts.merge)
         accepted = w is not None and obj < state["objective"] - 1e-9
         if accepted:
             state.update(weights=w, objective=obj)
@@ -409,6 +513,7 @@ def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, opt
                 "phase": phase,
                 "batch": rows.tolist(),
                 "batch_size": int(rows.size),
+                "block": "all" if block is None else block.name,
                 "reads": len(sampleset),
                 "valid_share": share,
                 "best_objective": float(obj),
@@ -418,14 +523,25 @@ def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, opt
         )
         return share
 
+    def block_subsolve(rows: np.ndarray, phase: str) -> float:
+        return subsolve(rows, phase, blocks[next(turn) % len(blocks)])
+
     batch = opts.batch_size
     if batch is None:
         batch = _probe_batch(n, opts.min_valid, rng, subsolve)
+        if blocks and state["weights"] is not None:  # a smaller QUBO: larger batches stay valid
+            batch = _probe_batch(n, opts.min_valid, rng, block_subsolve, start=batch)
+    elif blocks:  # the first consensus: one sub-solve over every parameter
+        subsolve(np.sort(rng.choice(n, size=min(batch, n), replace=False)), "probe")
     batch = min(int(batch), n)
     for _ in range(opts.epochs):
         order = rng.permutation(n)
         for i in range(0, n, batch):
-            subsolve(np.sort(order[i : i + batch]), "round")
+            rows = np.sort(order[i : i + batch])
+            if not blocks:
+                subsolve(rows, "round")
+            for block in blocks if state["weights"] is not None else []:
+                subsolve(rows, "round", block)
     if state["weights"] is None:
         raise _no_valid_error("decompose", subsolves)
     _warn_invalid("decompose", subsolves)
@@ -433,6 +549,7 @@ def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, opt
         "mode": "decompose",
         "strategy": "decompose",
         "batch_size": batch,
+        "blocks": opts.blocks,
         "subsolves": subsolves,
         "timing": {"strategy_s": time.perf_counter() - start},
     }
@@ -440,19 +557,18 @@ def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, opt
 
 
 def _probe_batch(
-    n: int, min_valid: float, rng: np.random.Generator, subsolve: Callable[..., float]
+    n: int, min_valid: float, rng: np.random.Generator, subsolve: Callable[..., float], start=0
 ) -> int:
-    """The largest batch (1, 2, 4, ...) whose sub-solve reaches ``min_valid`` valid reads.
+    """The largest batch (1, 2, 4, ... or 2 start, 4 start, ...) whose sub-solve reaches
+    ``min_valid`` valid reads; ``start`` (known to pass) when none of the larger ones does.
 
     The probe's sub-solves count: their best valid network is the first consensus."""
-    size, passed = 1, 0
-    while True:
+    size, passed = (1, 0) if start < 1 else (min(2 * start, n), start)
+    while passed < n:
         share = subsolve(np.sort(rng.choice(n, size=size, replace=False)), "probe")
         if share < min_valid:
             break
         passed = size
-        if size >= n:
-            break
         size = min(2 * size, n)
     return max(passed, 1)
 

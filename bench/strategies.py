@@ -29,12 +29,17 @@ from qubonn.formulation import objective_value
 from qubonn.training.labels import encode_targets
 
 SPEC = "input pixels[8x8]\nhidden h[4] <- pixels\noutput y[1] <- h\n"
-#: bench label -> (strategy, strategy options); "decompose-nomerge" is the ablation of the merge
+#: bench label -> (strategy, strategy options); "decompose-nomerge" is the ablation of the merge,
+#: "decompose-neuron" block coordinate descent (one neuron's parameters free per sub-QUBO),
+#: "decompose-8epochs" twice the default passes, "decompose-anchor1" a 4x stronger consensus prior
 STRATEGIES = {
     "direct": ("direct", None),
     "continuation": ("continuation", None),
     "decompose": ("decompose", None),
     "decompose-nomerge": ("decompose", {"merge": False}),
+    "decompose-neuron": ("decompose", {"blocks": "neuron"}),
+    "decompose-8epochs": ("decompose", {"epochs": 8}),
+    "decompose-anchor1": ("decompose", {"anchor": 1.0}),
 }
 
 

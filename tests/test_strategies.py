@@ -49,6 +49,81 @@ def test_decompose_returns_a_valid_network_better_than_its_first_subsolve(backen
     assert ss.info["batch_size"] >= 1
 
 
+@pytest.mark.parametrize("backend", ["neal", "openjij-sa"])
+def test_neuron_blocks_return_a_valid_network_better_than_the_first_block_subsolve(backend):
+    problem = _problem(per_class=10)
+    opts = {"blocks": "neuron", "epochs": 2}
+    ss = qubonn.solve(problem, backend=backend, strategy="decompose", strategy_options=opts, **FAST)
+    assert problem.broken_share(ss) == 0.0
+    weights = problem.weights_of(ss.first.sample)
+    assert ss.first.energy == pytest.approx(_replayed(problem, weights))
+    subs = ss.info["subsolves"]
+    assert ss.info["blocks"] == "neuron"
+    rounds = [s for s in subs if s["block"] != "all"]
+    assert {s["block"] for s in rounds} == set(problem.network.neuron_names)
+    assert any(s["valid_share"] > 0 for s in rounds)
+    first_block = next(s for s in rounds if s["valid_share"] > 0)
+    assert _replayed(problem, weights) < first_block["best_objective"] - 1e-9
+
+
+class _RecordingSampler(dimod.Sampler):
+    """neal, recording the variables of every BQM it is handed."""
+
+    parameters = {"num_reads": [], "num_sweeps": [], "seed": [], "initial_states": []}
+    properties: dict = {}
+
+    def __init__(self):
+        from dwave.samplers import SimulatedAnnealingSampler
+
+        self.child = SimulatedAnnealingSampler()
+        self.seen: list[set] = []
+
+    def sample(self, bqm, **kwargs):
+        self.seen.append(set(bqm.variables))
+        return self.child.sample(bqm, **kwargs)
+
+
+def test_a_neuron_block_hands_the_sampler_only_that_neurons_parameters():
+    problem = _problem(per_class=4)
+    sampler = _RecordingSampler()
+    opts = {"blocks": "neuron", "epochs": 1, "batch_size": 2}
+    ss = qubonn.solve(problem, backend=sampler, strategy="decompose", strategy_options=opts, **FAST)
+    assert problem.broken_share(ss) == 0.0
+    net = problem.network
+    for sub, seen in zip(ss.info["subsolves"], sampler.seen, strict=True):
+        params = {v for v in seen if v[0] in "wb"}
+        if sub["block"] == "all":
+            assert len(params) == problem.formulation.layout.n_parameters
+            continue
+        j = net.neuron_names.index(sub["block"])
+        arcs = (net.arc_dst == j) | (net.arc_src == net.n_inputs + j)
+        expected = {f"w[{e}]" for e in np.nonzero(arcs)[0]} | {f"b[{j}]"}
+        assert params == expected  # the rest fixed to the consensus, substituted as constants
+        assert {v.split(",")[0] for v in seen if v.startswith("a[")} <= {"a[0", "a[1"}
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), neuron=st.integers(0, 2))
+def test_a_blocks_free_variables_hold_everything_its_parameters_move(seed, neuron):
+    """Changing a neuron block's parameters changes the forward pass's state only inside the
+    block's free mask: fixing the rest to the consensus state loses no valid network."""
+    from qubonn.backends.strategies import _free_mask, _neuron_blocks
+
+    problem = _problem(per_class=3)
+    net = problem.network
+    rng = np.random.default_rng(seed)
+    consensus = net.random_weights(rng)
+    block = _neuron_blocks(net)[neuron]
+    other = net.random_weights(rng)
+    moved = qubonn.Weights(consensus.w.copy(), consensus.b.copy())
+    moved.w[block.arcs] = other.w[block.arcs]
+    moved.b[block.bias_neurons] = other.b[block.bias_neurons]
+    changed = problem.feasible_state(moved) != problem.feasible_state(consensus)
+    mask = _free_mask(problem, block)
+    assert not np.any(changed & ~mask)
+    assert mask[: problem.formulation.layout.n_parameters].sum() == block.params.size
+
+
 class _UsersSampler(dimod.Sampler):
     """A user's own sampler: dwave-samplers' annealer as it comes, with its own beta range;
     random (invalid) reads for sub-QUBOs of more than ``max_samples`` samples."""
@@ -122,6 +197,7 @@ def test_continuation_restores_the_weights_and_reports_each_round():
         ("decompose", {"batch_size": 0}, r"batch_size must be an integer >= 1, not 0"),
         ("decompose", {"min_valid": 1.5}, r"min_valid must be a share in \(0, 1\]"),
         ("decompose", {"warm_start": "yes"}, r"warm_start must be True or False"),
+        ("decompose", {"blocks": "layer"}, r"blocks must be one of all, neuron, not 'layer'"),
         ("continuation", {"growth": 0.5}, r"growth must be a number >= 1"),
         ("direct", {"epochs": 2}, r"strategy 'direct' has no option\(s\) 'epochs'; valid: none"),
     ],
