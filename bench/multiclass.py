@@ -35,6 +35,7 @@ NETWORKS = {
         "input pixels[8x8]\nhidden local[3x3] <- pixels window 4x4 stride 2\n"
         "hidden h[10] <- pixels\noutput y[10] <- h, local\n"
     ),
+    "64-20-10": "input pixels[8x8]\nhidden h[20] <- pixels\noutput y[10] <- h\n",
 }
 METHODS = ("multiclass", "ovr", "ovr-balanced", "ste", "multiclass-ste")
 #: (task, images per class or None for every training image)
@@ -56,14 +57,15 @@ def run_one(job: tuple) -> dict:
     net = qubonn.parse(NETWORKS[net_name])
     row = {"task": task, "network": net_name, "method": method, "seed": seed}
     row["n_train"] = int(len(data.y_train))
+    row["tag"] = args.tag
     t0 = time.perf_counter()
     if method == "ste":
-        clf = STEClassifier(net, seed=seed).fit(data.X_train, data.y_train)
+        clf = STEClassifier(net, random_state=seed).fit(data.X_train, data.y_train)
     else:
         if method == "multiclass-ste":
             import numpy as np
 
-            w = STEClassifier(net, seed=seed).fit(data.X_train, data.y_train).weights_
+            w = STEClassifier(net, random_state=seed).fit(data.X_train, data.y_train).weights_
             start = np.concatenate([w.w, w.b[net.has_bias]]).astype(np.int8)[None, :]
             warm = {"initial_states": start, "beta_range": (1.0, 1000.0)}
         else:
@@ -75,11 +77,12 @@ def run_one(job: tuple) -> dict:
             net,
             margin=args.mu,
             margin_scale="fan_in",
+            hard_margin=args.hard_margin,
+            loss_weight=args.loss_weight,
             num_reads=args.reads if few else args.reads_all,
-            seed=seed,
+            random_state=seed,
+            solver_options={**options, **warm},
             **LOSSES[method],
-            **options,
-            **warm,
         )
         clf.fit(data.X_train, data.y_train)
         final = clf.history_[-1]
@@ -88,28 +91,62 @@ def run_one(job: tuple) -> dict:
     row["fit_s"] = time.perf_counter() - t0
     row["train"] = clf.score(data.X_train, data.y_train)
     row["test"] = clf.score(data.X_test, data.y_test)
+    X_val, y_val = validation_images(data, task, seed)
+    if len(y_val):
+        row["val"] = clf.score(X_val, y_val)
     return row
+
+
+def validation_images(data, task: str, seed: int):
+    """The training images a few-shot split leaves unused: a validation set for choosing settings.
+
+    ``digits(per_class=n)`` keeps the first n training images of each class of the full split with
+    the same seed, so the rest of that split's training images never reach the fit or the test.
+    """
+    import numpy as np
+
+    import qubonn
+
+    if TASKS[task] is None:
+        return data.X_train[:0], data.y_train[:0]
+    full = qubonn.datasets.digits(classes=tuple(range(10)), seed=seed)
+    per_class = TASKS[task]
+    keep = np.concatenate([np.flatnonzero(full.y_train == c)[per_class:] for c in range(10)])
+    return full.X_train[keep], full.y_train[keep]
 
 
 def summarise(rows: list[dict]) -> str:
     """Test accuracy (mean ± sd, median) and median fit time per task, network and method."""
     lines = [
-        "| task | network | method | seeds | test % mean ± sd | median | train % | fit s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| task | network | method | setting | seeds | test % mean ± sd | median | train % "
+        "| valid % | fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     keys = sorted(
-        {(r["task"], r["network"], r["method"]) for r in rows},
-        key=lambda k: (list(TASKS).index(k[0]), list(NETWORKS).index(k[1]), METHODS.index(k[2])),
+        {(r["task"], r["network"], r["method"], r.get("tag", "")) for r in rows},
+        key=lambda k: (
+            list(TASKS).index(k[0]),
+            list(NETWORKS).index(k[1]),
+            METHODS.index(k[2]),
+            k[3],
+        ),
     )
-    for task, net, method in keys:
-        sel = [r for r in rows if (r["task"], r["network"], r["method"]) == (task, net, method)]
+    for task, net, method, tag in keys:
+        sel = [
+            r
+            for r in rows
+            if (r["task"], r["network"], r["method"], r.get("tag", "")) == (task, net, method, tag)
+        ]
         test = [100 * r["test"] for r in sel]
         sd = statistics.stdev(test) if len(test) > 1 else 0.0
         train = statistics.mean(100 * r["train"] for r in sel)
         fit = statistics.median(r["fit_s"] for r in sel)
+        val = [100 * r["val"] for r in sel if "val" in r]
+        val_text = f"{statistics.mean(val):.1f}" if val else "-"
         lines.append(
-            f"| {task} | {net} | {method} | {len(sel)} | {statistics.mean(test):.1f} ± {sd:.1f} "
-            f"| {statistics.median(test):.1f} | {train:.1f} | {fit:.1f} |"
+            f"| {task} | {net} | {method} | {tag or '-'} | {len(sel)} "
+            f"| {statistics.mean(test):.1f} ± {sd:.1f} | {statistics.median(test):.1f} "
+            f"| {train:.1f} | {val_text} | {fit:.1f} |"
         )
     return "\n".join(lines)
 
@@ -125,6 +162,10 @@ def main() -> None:
         "--time-limit", type=float, default=50.0, help="seconds per solve (every image)"
     )
     ap.add_argument("--mu", type=float, default=0.2, help="soft margin (fan-in scaled)")
+    ap.add_argument("--hard-margin", type=int, default=0, help="hard margin m (M = 2m + 1)")
+    ap.add_argument("--loss-weight", type=float, default=1.0, help="loss weight L")
+    ap.add_argument("--seed0", type=int, default=0, help="first seed")
+    ap.add_argument("--tag", default="", help="a label for this run's setting in the table")
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--networks", default="64-10-10")
     ap.add_argument("--methods", default=",".join(METHODS))
@@ -142,7 +183,7 @@ def main() -> None:
         (task, net, method, seed, args)
         for task in args.tasks.split(",")
         for net in args.networks.split(",")
-        for seed in range(args.seeds)
+        for seed in range(args.seed0, args.seed0 + args.seeds)
         for method in args.methods.split(",")
     ]
     t0 = time.perf_counter()
