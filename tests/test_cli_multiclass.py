@@ -111,3 +111,22 @@ def test_a_class_missing_from_the_training_data_is_named(tmp_path):
     net = qubonn.parse("input x[4]\noutput y[3] <- x\n")
     with pytest.raises(DataError, match=r"class\(es\) \[2\] have no training samples"):
         check_data_fits(data, net, SimpleNamespace(data="d.npz"))
+
+
+def _objective(argv, tmp_path, capsys):
+    code, out, err, model = _train(argv, tmp_path, capsys)
+    assert code == 0, err
+    return json.loads(model.read_text())["metadata"]["objective"]
+
+
+def test_multiclass_margins_default_to_the_measured_ones(tmp_path, capsys):
+    """Under the multiclass loss, train defaults to hard margin 3 and mu 0.5 (docs/results.md,
+    ten classes); explicit flags win, and one-output networks keep 0 and 0.2."""
+    quick = ["--per-class", "4", "--sweeps", "20", "--reads", "2", "--force"]
+    objective = _objective(["examples/multiclass.qnn", *quick], tmp_path, capsys)
+    assert (objective["hard_margin"], objective["margin"]) == (3, 0.5)
+    argv = ["examples/multiclass.qnn", *quick, "--hard-margin", "0", "--margin", "0.2"]
+    objective = _objective(argv, tmp_path, capsys)
+    assert (objective["hard_margin"], objective["margin"]) == (0, 0.2)
+    objective = _objective(["examples/digits.qnn", *quick], tmp_path, capsys)
+    assert (objective["hard_margin"], objective["margin"]) == (0, 0.2)
