@@ -158,6 +158,58 @@ def summarise(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: the figure's names of the settings (untagged multiclass rows ran the old margins m0 mu0.2)
+_SETTING_NAMES = {
+    "multiclass": "multiclass m0 mu0.2",
+    "m0mu0.2": "multiclass m0 mu0.2",
+    "m3mu0.5": "multiclass m3 mu0.5",
+    "m3mu0.5-r4": "multiclass m3 mu0.5",
+    "m3mu0.5-r2": "multiclass m3 mu0.5, 2 reads",
+    "STE": "ste",
+}
+
+
+def _figure_groups(rows: list[dict]) -> dict[str, dict[str, list[float]]]:
+    """Test accuracies (%) by task and network + setting, the confirmation runs only (seeds
+    0-9; the margin search's validation seeds 10-14 are left out), each seed once."""
+    groups: dict[str, dict[str, list[float]]] = {}
+    seen = set()
+    for r in rows:
+        tag = r.get("tag", "")
+        if tag.startswith("seeds 10-14"):
+            continue
+        setting = tag.split(": ", 1)[-1] if tag else r["method"]
+        label = f"{r['network']}: {_SETTING_NAMES.get(setting, setting)}"
+        if (r["task"], label, r["seed"]) in seen:
+            continue
+        seen.add((r["task"], label, r["seed"]))
+        groups.setdefault(r["task"], {}).setdefault(label, []).append(100 * r["test"])
+    return groups
+
+
+def plot(paths: list[str], figure: str) -> None:
+    """Test accuracy (mean, sd bars) by task and setting from result files, into ``figure``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for path in paths for r in json.load(open(path))["rows"]]
+    groups = _figure_groups(rows)
+    fig, axes = plt.subplots(1, len(groups), figsize=(6 * len(groups), 4), squeeze=False)
+    for ax, (task, by_label) in zip(axes[0], sorted(groups.items()), strict=True):
+        labels = sorted(by_label, key=lambda k: (k.endswith("ste"), k))
+        means = [statistics.mean(by_label[k]) for k in labels]
+        sds = [statistics.stdev(by_label[k]) if len(by_label[k]) > 1 else 0 for k in labels]
+        ax.bar(range(len(labels)), means, yerr=sds, capsize=3, color="tab:blue")
+        ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"ten classes, {task} training images (mean, sd over seeds)")
+    fig.tight_layout()
+    fig.savefig(figure, dpi=120)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
@@ -178,7 +230,12 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--out", default="multiclass.json")
     ap.add_argument("--summary", help="only summarise this results file")
+    ap.add_argument("--plot", nargs="+", help="only plot these results files (to --figure)")
+    ap.add_argument("--figure", default="multiclass.png", help="the figure --plot writes")
     args = ap.parse_args()
+    if args.plot:
+        plot(args.plot, args.figure)
+        return
     if args.summary:
         print(summarise(json.load(open(args.summary))["rows"]))
         return
