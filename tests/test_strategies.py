@@ -347,3 +347,23 @@ def test_train_cli_names_the_subsolves_that_came_back_invalid(tmp_path, capsys, 
     )
     assert "(sub-solves 0, 1;" in captured.err
     assert "3 sub-solves, 1 accepted, 2 without a valid read" in captured.out
+
+
+def test_decompose_trains_the_multiclass_loss():
+    """The strategy compiles sub-problems through the compiler, so issue 17's multiclass terms
+    flow through it: prototypes of three classes are learnt by neal."""
+    net = qubonn.parse("input x[6]\nhidden h[3] <- x\noutput y[3] <- h\n")
+    rng = np.random.default_rng(0)
+    protos = rng.choice([-1, 1], (3, 6))
+    y = rng.integers(0, 3, 12)
+    X = protos[y] * np.where(rng.random((12, 6)) < 0.1, -1, 1)
+    problem = qubonn.compile(net, X, np.eye(3, dtype=int)[y], loss="multiclass", hard_margin=1)
+    ss = qubonn.solve(
+        problem, backend="neal", strategy="decompose", num_reads=4, num_sweeps=300, seed=0
+    )
+    assert problem.broken_share(ss) == 0.0
+    first = next(s["best_objective"] for s in ss.info["subsolves"] if s["accepted"])
+    x = np.array([ss.first.sample[v] for v in problem.labels])
+    assert problem.accuracy(problem.weights_of(x)) == 1.0
+    assert problem.formulation.objective.loss == "multiclass"
+    assert ss.first.energy < first
