@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from qubonn.backends._schedule import memory_budget
 from qubonn.errors import SolverOptionError
 
 from . import _rng
@@ -467,16 +468,6 @@ class _GpuRunner:
         return self.state["best_params"].get(), self.state["best_energy"].get()
 
 
-def _memory_budget() -> int:
-    try:
-        from qubonn.compiler import default_memory_budget
-    except ImportError:  # a bare GPU machine without scipy: half the memory
-        import os
-
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
-    return default_memory_budget()
-
-
 def anneal_structured(
     model: StructuredModel,
     *,
@@ -503,7 +494,7 @@ def anneal_structured(
     t_start = time.perf_counter()
     num_reads, num_sweeps, beta_range = _check_options(
         model, algorithm, num_reads, num_sweeps, time_limit, beta_range,
-        _memory_budget() if max_memory is None else max_memory,
+        memory_budget() if max_memory is None else max_memory,
     )
     seed = resolve_seed(seed)
     device = resolve_device(device)
