@@ -31,10 +31,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _runs import run_jobs, write_results  # noqa: E402
 
 NETWORKS = {
     "64-10-10": "input pixels[8x8]\nhidden h[10] <- pixels\noutput y[10] <- h\n",
@@ -251,20 +254,8 @@ def main() -> None:
         for method in args.methods.split(",")
     ]
     t0 = time.perf_counter()
-    rows = []
-    with ProcessPoolExecutor(args.jobs) as pool:
-        for row in pool.map(run_one, jobs):
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-    meta = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "wall_s": time.perf_counter() - t0,
-        "settings": {k: v for k, v in vars(args).items() if k != "summary"},
-    }
-    with open(args.out, "w") as fh:
-        json.dump({"meta": meta, "rows": rows}, fh, indent=1)
+    rows = run_jobs(run_one, jobs, args.jobs)
+    write_results(args.out, rows, t0, args, skip=("summary", "plot", "figure"))
     print(summarise(rows))
 
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _runs import run_jobs, write_results  # noqa: E402
 
 BINARY_NET = "input pixels[8x8]\nhidden h[4] <- pixels\noutput y[1] <- h\n"
 TEN_CLASS_NET = "input pixels[8x8]\nhidden h[10] <- pixels\noutput y[10] <- h\n"
@@ -98,18 +101,13 @@ def run_one(job: tuple) -> dict:
 
 def fit_previous(net, data, seed: int, objective: dict) -> dict:
     """Train as the trainer did until 2026-12-01: native single-spin SA, best read, polish."""
-    import sys
-    from pathlib import Path
-
     import numpy as np
+    from _previous_pipeline import pick_best, polish
 
     import qubonn
     from qubonn.formulation import objective_value
     from qubonn.training.labels import encode_targets
     from qubonn.training.metrics import predict_targets
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _previous_pipeline import pick_best, polish
 
     classes = list(np.unique(data.y_train))
     T = encode_targets(data.y_train, classes, net.n_outputs)
@@ -255,20 +253,8 @@ def main() -> None:
         for m in args.methods.split(",")
     ]
     t0 = time.perf_counter()
-    rows = []
-    with ProcessPoolExecutor(args.jobs) as pool:
-        for row in pool.map(run_one, jobs):
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-    meta = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "wall_s": time.perf_counter() - t0,
-        "settings": {k: v for k, v in vars(args).items() if k not in ("plot",)},
-    }
-    with open(args.out, "w") as fh:
-        json.dump({"meta": meta, "rows": rows}, fh, indent=1)
+    rows = run_jobs(run_one, jobs, args.jobs)
+    write_results(args.out, rows, t0, args, skip=("plot",))
     print(summarise(rows))
     plot(rows, args.figure)
 
