@@ -60,11 +60,9 @@ def test_scikit_learn_check_estimator(estimator, check):
         check(estimator)
 
 
-@pytest.mark.parametrize("estimator", _checked_estimators(), ids=lambda e: type(e).__name__)
-def test_classifiers_train_apart_from_its_accuracy_bar(estimator):
-    """check_classifiers_train with only its accuracy bar off (scikit-learn's ``poor_score``
-    tag, declared by a subclass here, not by the estimator): fit on lists, shapes, errors on
-    malformed input, and decision_function agreeing with predict (binary and multiclass)."""
+def _with_poor_score(estimator):
+    """A copy of ``estimator`` whose class declares scikit-learn's ``poor_score`` tag, which
+    turns off only the accuracy bars of the checks."""
 
     class Declared(type(estimator)):
         def __sklearn_tags__(self):
@@ -72,10 +70,18 @@ def test_classifiers_train_apart_from_its_accuracy_bar(estimator):
             tags.classifier_tags.poor_score = True
             return tags
 
-    declared = Declared(**estimator.get_params(deep=False))
+    return Declared(**estimator.get_params(deep=False))
+
+
+@pytest.mark.parametrize("estimator", _checked_estimators(), ids=lambda e: type(e).__name__)
+def test_classifiers_train_apart_from_its_accuracy_bar(estimator):
+    """check_classifiers_train with only its accuracy bar off (scikit-learn's ``poor_score``
+    tag, declared by a subclass here, not by the estimator): fit on lists, shapes, errors on
+    malformed input, and decision_function agreeing with predict (binary and multiclass)."""
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstantPredictionWarning)
-        check_classifiers_train(type(estimator).__name__, declared)
+        check_classifiers_train(type(estimator).__name__, _with_poor_score(estimator))
 
 
 def test_class_weights_apart_from_their_accuracy_bar():
@@ -83,18 +89,9 @@ def test_class_weights_apart_from_their_accuracy_bar():
     classes) with only its accuracy bar off, as above."""
     from sklearn.utils.estimator_checks import check_class_weight_classifiers
 
-    estimator = _checked_estimators()[0]
-
-    class Declared(BNNClassifier):
-        def __sklearn_tags__(self):
-            tags = super().__sklearn_tags__()
-            tags.classifier_tags.poor_score = True
-            return tags
-
-    declared = Declared(**estimator.get_params(deep=False))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstantPredictionWarning)
-        check_class_weight_classifiers("BNNClassifier", declared)
+        check_class_weight_classifiers("BNNClassifier", _with_poor_score(_checked_estimators()[0]))
 
 
 @pytest.fixture(scope="module")
