@@ -312,11 +312,23 @@ def _seeded(options: dict, sampler: dimod.Sampler, seeds: np.random.SeedSequence
     return out
 
 
-def _result(problem: Any, weights: Weights, info: dict) -> dimod.SampleSet:
-    """The full problem's state implied by ``weights``, with the sub-solve report."""
+def _result(
+    problem: Any,
+    strategy: str,
+    weights: Weights | None,
+    subsolves: list[dict],
+    start: float,
+    **info: Any,
+) -> dimod.SampleSet:
+    """The full problem's state implied by the best ``weights``, with the sub-solve report;
+    an error when no sub-solve was valid, a warning naming those that were not."""
+    if weights is None:
+        raise _no_valid_error(strategy, subsolves)
+    _warn_invalid(strategy, subsolves)
     x = problem.feasible_state(weights)
     out = dimod.SampleSet.from_samples_bqm((x[None, :], problem.labels), problem.bqm)
-    out.info.update(info)
+    out.info.update(mode=strategy, strategy=strategy, **info, subsolves=subsolves)
+    out.info["timing"] = {"strategy_s": time.perf_counter() - start}
     return out
 
 
@@ -330,7 +342,7 @@ def _warn_invalid(strategy: str, subsolves: list[dict]) -> None:
             f"read (sub-solves {shown}; see info['subsolves']); give the sampler more sweeps or "
             "a smaller batch_size",
             InvalidSubsolveWarning,
-            stacklevel=5,
+            stacklevel=6,
         )
 
 
@@ -542,18 +554,10 @@ def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, opt
                 subsolve(rows, "round")
             for block in blocks if state["weights"] is not None else []:
                 subsolve(rows, "round", block)
-    if state["weights"] is None:
-        raise _no_valid_error("decompose", subsolves)
-    _warn_invalid("decompose", subsolves)
-    info = {
-        "mode": "decompose",
-        "strategy": "decompose",
-        "batch_size": batch,
-        "blocks": opts.blocks,
-        "subsolves": subsolves,
-        "timing": {"strategy_s": time.perf_counter() - start},
-    }
-    return _result(problem, state["weights"], info)
+    return _result(
+        problem, "decompose", state["weights"], subsolves, start,
+        batch_size=batch, blocks=opts.blocks,
+    )
 
 
 def _probe_batch(
@@ -614,13 +618,4 @@ def _continue(problem: Any, sampler: dimod.Sampler, opts: ContinuationOptions, o
             current = {k: v * opts.growth if counts.get(k, 0) else v for k, v in current.items()}
     finally:
         problem.set_weights(**safe)
-    if best[0] is None:
-        raise _no_valid_error("continuation", subsolves)
-    _warn_invalid("continuation", subsolves)
-    info = {
-        "mode": "continuation",
-        "strategy": "continuation",
-        "subsolves": subsolves,
-        "timing": {"strategy_s": time.perf_counter() - start},
-    }
-    return _result(problem, best[0], info)
+    return _result(problem, "continuation", best[0], subsolves, start)
