@@ -155,15 +155,18 @@ def true_class(Y: np.ndarray) -> np.ndarray:
     return np.argmax(Y, axis=1)
 
 
+def class_weight_value(w: object, where: str) -> float:
+    """One class's weight as a float: a positive finite number, or an error naming ``where``."""
+    if isinstance(w, bool) or not isinstance(w, int | float | np.number) or not (
+        np.isfinite(w) and w > 0
+    ):
+        raise ValueError(f"{where} must be a positive number, not {w!r}")
+    return float(w)
+
+
 def _per_class_weights(weights: list | tuple) -> tuple[float, ...]:
     """One positive finite weight per class index, as floats (refusing anything else)."""
-    out = []
-    for k, w in enumerate(weights):
-        if isinstance(w, bool) or not isinstance(w, int | float | np.number) or not (
-            np.isfinite(w) and w > 0
-        ):
-            raise ValueError(f"class_weight[{k}] must be a positive number, not {w!r}")
-        out.append(float(w))
+    out = [class_weight_value(w, f"class_weight[{k}]") for k, w in enumerate(weights)]
     if len(out) < 2:
         raise ValueError(f"class_weight needs one weight per class (at least two), not {weights!r}")
     return tuple(out)

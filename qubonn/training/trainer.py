@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from qubonn.errors import ConstantPredictionWarning, Interrupted
 from qubonn.formulation import Objective, objective_value
+from qubonn.formulation.objective import class_weight_value
 from qubonn.network import Network, SubNetwork, Weights, check_inputs
 from qubonn.training.labels import encode_targets
 from qubonn.training.metrics import predict_targets
@@ -326,10 +327,7 @@ def _run_round(task: _RoundTask) -> tuple[np.ndarray, dict]:
 
 def _check_class_weight_dict(class_weight: dict) -> None:
     for label, w in class_weight.items():
-        if isinstance(w, bool) or not isinstance(w, int | float | np.number) or not (
-            np.isfinite(w) and w > 0
-        ):
-            raise ValueError(f"class_weight[{label!r}] must be a positive number, not {w!r}")
+        class_weight_value(w, f"class_weight[{label!r}]")
 
 
 def _class_weights_in_order(class_weight: dict, classes: np.ndarray) -> tuple[float, ...]:
