@@ -339,19 +339,24 @@ def _warn_invalid(strategy: str, subsolves: list[dict]) -> None:
         shown = ", ".join(map(str, bad[:20])) + (" ..." if len(bad) > 20 else "")
         warnings.warn(
             f"strategy {strategy!r}: {len(bad)} of {len(subsolves)} sub-solves returned no valid "
-            f"read (sub-solves {shown}; see info['subsolves']); give the sampler more sweeps or "
-            "a smaller batch_size",
+            f"read (sub-solves {shown}; see info['subsolves']); {_advice(strategy)}",
             InvalidSubsolveWarning,
             stacklevel=6,
         )
 
 
+def _advice(strategy: str) -> str:
+    """What to change when sub-solves come back invalid, in the strategy's own options."""
+    own = "a smaller batch_size" if strategy == "decompose" else "more rounds or a larger growth"
+    return f"give the sampler more sweeps or reads, {own}, or compile with slack_encoding='unary'"
+
+
 def _no_valid_error(strategy: str, subsolves: list[dict]) -> StrategyError:
-    sizes = sorted({s.get("batch_size", 0) for s in subsolves})
+    sizes = sorted({s["batch_size"] for s in subsolves if "batch_size" in s})
+    tried = f" (batch sizes {sizes})" if sizes else ""
     return StrategyError(
-        f"strategy {strategy!r}: none of the {len(subsolves)} sub-solves returned a valid read "
-        f"(batch sizes {sizes}); the sampler cannot solve even these sub-QUBOs: give it more "
-        "sweeps or reads, or use a smaller batch_size"
+        f"strategy {strategy!r}: none of the {len(subsolves)} sub-solves returned a valid read"
+        f"{tried}; the sampler cannot solve even these sub-QUBOs: {_advice(strategy)}"
     )
 
 

@@ -5,11 +5,14 @@ and repair off.  For every training-set size, backend (neal, openjij-sa) and str
 the structured native annealer as the reference, in the same run, it prints medians over seeds:
 the share of valid reads the solver returned (for a strategy, of its sub-solves' reads), whether
 the returned network is a valid state, train and test accuracy, the replayed objective, the
-time, and the test-accuracy gap to the structured native annealer.
+time, and the test-accuracy gap to the structured native annealer.  ``--encodings`` adds the
+third approach, a slack encoding that single-spin samplers can follow: every (backend, strategy)
+cell runs on the QUBO of each encoding (binary, the default, and unary).
 
     .venv/bin/python bench/strategies.py                     # N = 40 and 100, 5 seeds
     .venv/bin/python bench/strategies.py --sizes 40 --seeds 7
     .venv/bin/python bench/strategies.py --quick             # a smoke run (seconds)
+    .venv/bin/python bench/strategies.py --sizes 40 --encodings binary unary --strategies direct
 """
 
 from __future__ import annotations
@@ -49,6 +52,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, default=5, help="seeds per cell (5)")
     p.add_argument("--backends", nargs="+", default=["neal", "openjij-sa"])
     p.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    p.add_argument(
+        "--encodings",
+        nargs="+",
+        choices=("binary", "unary"),
+        default=["binary"],
+        help="slack encodings of the QUBO the samplers get (binary)",
+    )
     p.add_argument("--reads", type=int, default=8, help="num_reads per (sub-)solve (8)")
     p.add_argument("--sweeps", type=int, default=1000, help="num_sweeps per read (1000)")
     p.add_argument("--quick", action="store_true", help="N = 8, 1 seed, 200 sweeps: a smoke run")
@@ -63,11 +73,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def build(n: int):
+def build(n: int, encoding: str = "binary"):
     data = qubonn.datasets.digits(classes=(3, 8), train=n, seed=0)
     net = qubonn.parse(SPEC)
     T = encode_targets(data.y_train, list(data.classes), 1)
-    problem = qubonn.compile(net, data.X_train, T, margin=0.2, margin_scale="fan_in")
+    problem = qubonn.compile(
+        net, data.X_train, T, margin=0.2, margin_scale="fan_in", slack_encoding=encoding
+    )
     return data, net, problem
 
 
@@ -116,16 +128,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# bench/strategies.py on {platform.node()}, python {platform.python_version()}")
     print(f"# {args.seeds} seeds, {args.reads} reads x {args.sweeps} sweeps per (sub-)solve\n")
     for n in args.sizes:
-        data, net, problem = build(n)
-        cells = [("native", None)] + [(b, s) for b in args.backends for s in args.strategies]
-        print(f"## N = {n} ({problem.n_variables:,} variables, {len(data.y_test)} test images)\n")
+        problems = {e: build(n, e) for e in dict.fromkeys(["binary", *args.encodings])}
+        data, net, _ = problems["binary"]
+        sizes = ", ".join(f"{p.n_variables:,} ({e})" for e, (_, _, p) in problems.items())
+        cells = [("native", None, "binary")] + [
+            (b, s, e) for b in args.backends for s in args.strategies for e in args.encodings
+        ]
+        print(f"## N = {n} (variables {sizes}; {len(data.y_test)} test images)\n")
         print(
-            "| backend | strategy | trained | valid reads | returned valid | train | test "
+            "| backend | strategy | slack | trained | valid reads | returned valid | train | test "
             "| objective | time s | test gap to native |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+        print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
         ref = None
-        for backend, strategy in cells:  # a row as soon as its cell is done
+        for backend, strategy, encoding in cells:  # a row as soon as its cell is done
+            problem = problems[encoding][2]
             rows = [
                 run_one(problem, data, net, backend, strategy, seed, args)
                 for seed in range(args.seeds)
@@ -133,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             test = median(rows, "test")
             ref = test if ref is None else ref  # the structured native annealer, run first
             print(
-                f"| {backend} | {strategy or 'structured'} "
+                f"| {backend} | {strategy or 'structured'} | {encoding} "
                 f"| {sum('test' in r for r in rows)}/{len(rows)} | {median(rows, 'valid'):.0%} "
                 f"| {median(rows, 'returned_valid'):.0%} | {median(rows, 'train'):.1%} "
                 f"| {test:.1%} | {median(rows, 'objective'):.2f} | {median(rows, 'time'):.1f} "

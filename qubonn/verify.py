@@ -5,6 +5,8 @@ once the activation and product bits are fixed, each neuron's slack (and tie) bi
 small group.  So the minimum over all non-parameter variables is found exactly by enumerating the
 activation/product bits of each sample and, for each, every slack group independently.  This scales
 to real network sizes (2^(hidden + hidden arcs) per sample), unlike enumerating the whole QUBO.
+A group of exchangeable bits (a unary slack: the energy is the same under any permutation of
+them) is enumerated by its count alone, size + 1 states, which is still exact.
 """
 
 from __future__ import annotations
@@ -24,6 +26,29 @@ MAX_GROUP_BITS = 16
 
 def _all_assignments(k: int) -> np.ndarray:
     return ((np.arange(1 << k)[:, None] >> np.arange(k)[None, :]) & 1).astype(float)
+
+
+def _exchangeable(gi: np.ndarray, lin: np.ndarray, rest, enum: np.ndarray) -> bool:
+    """Whether the energy is symmetric under any permutation of the bits ``gi``: equal linear
+    biases, one coupling between every pair of them, equal couplings to every outside bit."""
+    if gi.size < 2 or not np.allclose(lin[gi], lin[gi[0]], rtol=0, atol=1e-12):
+        return False
+    inner = rest[gi][:, gi].toarray()
+    off = inner[~np.eye(gi.size, dtype=bool)]
+    if not np.allclose(off, off[0], rtol=0, atol=1e-12):
+        return False
+    outer = rest[gi][:, enum].toarray()
+    return bool(np.allclose(outer, outer[0], rtol=0, atol=1e-12))
+
+
+def _group_assignments(gi: np.ndarray, lin: np.ndarray, rest, enum: np.ndarray) -> np.ndarray:
+    """The states of one slack group to try: all 2^size, or, for exchangeable bits (a unary
+    slack), one per count (the first k on), which reach every energy the group can take."""
+    if _exchangeable(gi, lin, rest, enum):
+        return (np.arange(gi.size + 1)[:, None] > np.arange(gi.size)[None, :]).astype(float)
+    if gi.size > MAX_GROUP_BITS:
+        raise ValueError(f"a slack group has {gi.size} bits; limit {MAX_GROUP_BITS}")
+    return _all_assignments(gi.size)
 
 
 def min_energy_given_weights(problem: Problem, weights: Weights) -> float:
@@ -66,9 +91,7 @@ def min_energy_given_weights(problem: Problem, weights: Weights) -> float:
             k, groups = csgraph.connected_components(sub, directed=False)
             for g in range(k):
                 gi = free[groups == g]
-                if gi.size > MAX_GROUP_BITS:
-                    raise ValueError(f"a slack group has {gi.size} bits; limit {MAX_GROUP_BITS}")
-                YC = _all_assignments(gi.size)
+                YC = _group_assignments(gi, lin, rest, enum)
                 SC = rest[gi][:, gi].toarray() / 2
                 own = YC @ lin[gi] + np.einsum("ai,ij,aj->a", YC, SC, YC)
                 cross = YE @ rest[enum][:, gi].toarray() @ YC.T  # (2^E, 2^C)

@@ -52,7 +52,12 @@ def objectives(draw):
     hard = draw(st.integers(0, 1)) if loss == "hinge" else 0
     weight = draw(st.sampled_from([None, "balanced"]))
     return Objective(
-        loss=loss, margin=margin, margin_scale=scale, hard_margin=hard, class_weight=weight
+        loss=loss,
+        margin=margin,
+        margin_scale=scale,
+        hard_margin=hard,
+        class_weight=weight,
+        slack_encoding=draw(st.sampled_from(["binary", "unary"])),
     )
 
 
@@ -66,6 +71,7 @@ def multiclass_objectives(draw):
         hard_margin=draw(st.integers(0, 1)),
         class_weight=draw(st.sampled_from([None, "balanced"])),
         loss_weight=draw(st.sampled_from([1.0, 0.5])),
+        slack_encoding=draw(st.sampled_from(["binary", "unary"])),
     )
 
 

@@ -185,3 +185,66 @@ def test_bad_data_is_refused_clearly(X, y, message):
     net = qubonn.parse("input x[3]\noutput y[1] <- x\n")
     with pytest.raises(ValueError, match=message):
         qubonn.compile(net, X, y)
+
+
+# -- the unary slack encoding ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss, hard_margin", [("hinge", 0), ("hinge", 1), ("01", 0)])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "input x[6]\nhidden h[1] <- x\noutput y[1] <- h, x nobias\n",  # slack ranges of 3
+        "input x[8]\nhidden h[1] <- x nobias\noutput y[1] <- h, x nobias\n",  # even: tie bits
+    ],
+)
+def test_unary_slack_is_exact_with_the_binary_minimum(spec, loss, hard_margin):
+    """The unary encoding gives the same minimum as the binary one for every weight assignment
+    tried, and both equal the replayed objective."""
+    net = qubonn.parse(spec)
+    X, y = _data(net, 4, 7)
+    kw = dict(loss=loss, hard_margin=hard_margin, margin=0.5)
+    unary = qubonn.compile(net, X, y, slack_encoding="unary", **kw)
+    binary = qubonn.compile(net, X, y, **kw)
+    assert unary.n_variables > binary.n_variables  # one bit per unit of slack
+    rng = np.random.default_rng(3)
+    weights = [net.random_weights(rng) for _ in range(24)]
+    assert check_exact(unary, weights) == []
+    for w in weights:
+        assert min_energy_given_weights(unary, w) == pytest.approx(
+            min_energy_given_weights(binary, w), abs=1e-9
+        )
+
+
+def test_unary_slack_is_exact_on_a_digits_sized_network():
+    """The checker takes a unary slack of 32 bits by its count (its bits are exchangeable)."""
+    net = qubonn.load_spec("examples/digits.qnn")
+    data = qubonn.datasets.digits(classes=(3, 8), per_class=3, seed=0)
+    y = np.where(data.y_train == 8, 1, -1)
+    problem = qubonn.compile(net, data.X_train, y, margin=0.2, slack_encoding="unary")
+    assert any(lab.startswith("s[0,0,31]") for lab in problem.labels)
+    rng = np.random.default_rng(1)
+    assert check_exact(problem, [net.random_weights(rng) for _ in range(3)]) == []
+
+
+def test_unary_slack_with_weak_penalties_is_caught():
+    """The count shortcut of the checker still sees a broken minimum."""
+    net = qubonn.parse("input x[2]\nhidden h[2] <- x nobias\noutput y[1] <- h\n")
+    X, y = _data(net, 6, 1)
+    weak = {"sign": 0.4, "and": 0.4, "tie": 0.4}
+    problem = qubonn.compile(net, X, y, margin=0.5, penalties=weak, slack_encoding="unary")
+    assert check_exact(problem, all_weight_assignments(problem)) != []
+
+
+def test_unary_slack_coefficients_reach_exactly_the_range():
+    for upper in range(0, 12):
+        c = slack_coefficients(upper, "unary")
+        assert c.size == max(upper, 0) and set(c.tolist()) <= {1}
+        reach = {int(np.dot(bits, c)) for bits in itertools.product([0, 1], repeat=c.size)}
+        assert reach == set(range(upper + 1))
+
+
+def test_unknown_slack_encoding_is_refused_with_the_choices():
+    net = qubonn.parse("input x[3]\noutput y[1] <- x\n")
+    with pytest.raises(ValueError, match="slack_encoding must be 'binary' or 'unary', not 'gray'"):
+        qubonn.compile(net, np.ones((2, 3)), np.array([1, -1]), slack_encoding="gray")

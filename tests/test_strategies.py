@@ -271,10 +271,13 @@ def test_the_strategies_bench_runs_on_a_tiny_setting():
     from test_bench_solvers import run_script, table_of
 
     bench = pathlib.Path(__file__).resolve().parents[1] / "bench" / "strategies.py"
-    out = table_of(bench, "--quick", "--backends", "neal", "--strategies", "decompose")
-    assert "| native | structured | 1/1 | 100% | 100% |" in out
-    row = next(line for line in out.splitlines() if line.startswith("| neal | decompose |"))
-    assert row.split("|")[5].strip() == "100%"  # the returned network is a valid state
+    argv = ["--quick", "--backends", "neal", "--strategies", "decompose"]
+    out = table_of(bench, *argv, "--encodings", "binary", "unary")
+    assert "| native | structured | binary | 1/1 | 100% | 100% |" in out
+    for encoding in ("binary", "unary"):
+        start = f"| neal | decompose | {encoding} |"
+        row = next(line for line in out.splitlines() if line.startswith(start))
+        assert row.split("|")[6].strip() == "100%"  # the returned network is a valid state
     proc = run_script(bench, "--seeds", "0")
     assert proc.returncode == 2 and "--seeds must be >= 1" in proc.stderr
 
@@ -367,3 +370,21 @@ def test_decompose_trains_the_multiclass_loss():
     assert problem.accuracy(problem.weights_of(x)) == 1.0
     assert problem.formulation.objective.loss == "multiclass"
     assert ss.first.energy < first
+
+
+def test_a_continuation_that_never_got_valid_names_its_own_options():
+    """Its advice is about rounds and growth (it has no batches), and the unary encoding."""
+    problem = _problem(per_class=10)
+    with pytest.raises(StrategyError) as err:
+        qubonn.solve(
+            problem,
+            backend="neal",
+            strategy="continuation",
+            strategy_options={"rounds": 1},
+            num_reads=2,
+            num_sweeps=1,
+            seed=0,
+        )
+    message = str(err.value)
+    assert "more rounds or a larger growth" in message and "slack_encoding='unary'" in message
+    assert "batch" not in message

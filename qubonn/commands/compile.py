@@ -68,6 +68,14 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
         f"{MULTICLASS_HARD_MARGIN} under the multiclass loss, 0 otherwise)",
     )
     g.add_argument(
+        "--slack-encoding",
+        choices=("binary", "unary"),
+        default="binary",
+        help="how each sign constraint's slack becomes bits: binary (fewest bits) or unary (one "
+        "bit per unit: generic single-spin samplers such as neal return valid states on it) "
+        "(default %(default)s)",
+    )
+    g.add_argument(
         "--penalty",
         action="append",
         default=[],

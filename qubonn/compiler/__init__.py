@@ -59,6 +59,7 @@ def compile(  # noqa: A001 - the public name the docs promise
     hard_margin: int = 0,
     penalties: dict[str, float] | None = None,
     class_weight: str | None = None,
+    slack_encoding: str = "binary",
     linear_penalties: np.ndarray | None = None,
     extra: Any = None,
     extra_feed_dict: dict[str, float] | None = None,
@@ -71,7 +72,9 @@ def compile(  # noqa: A001 - the public name the docs promise
     "auto": hinge for one output, multiclass for several),
     ``loss_weight``, ``margin`` (soft margin strength mu), ``margin_scale`` ("fan_in",
     the default, or "none"), ``hard_margin`` (m), ``penalties`` (overrides of the safe
-    constraint weights "and", "sign", "tie"), ``class_weight`` (None or "balanced").
+    constraint weights "and", "sign", "tie"), ``class_weight`` (None or "balanced"),
+    ``slack_encoding`` ("binary", the default, or "unary": one bit per unit of slack, which
+    generic single-spin samplers follow; see :mod:`qubonn.formulation.slack`).
     ``linear_penalties``: h_e per parameter (arcs, then biases) for sum_e h_e w_e.
     ``extra``: a PyQUBO expression over the problem's variable labels ("w[0]", "b[3]", ...),
     compiled by PyQUBO and added in either engine.
@@ -93,6 +96,7 @@ def compile(  # noqa: A001 - the public name the docs promise
             hard_margin=hard_margin,
             penalties=dict(penalties or {}),
             class_weight=class_weight,
+            slack_encoding=slack_encoding,
         )
     X = np.asarray(X)
     n = X.shape[0] if X.ndim == 2 else 0

@@ -60,11 +60,12 @@ def estimate(network: Network, n_samples: int, objective: Objective | None = Non
     if objective.loss != "01":
         has_alpha[network.outputs] = False
     r = np.where(has_alpha, theta - 1, K - theta - objective.hard_margin)
-    bits = n_bits(r)  # the formulation's own slack encoder
+    encoding = objective.slack_encoding
+    bits = n_bits(r, encoding)  # the formulation's own slack encoder
     cross = shared_cross = 0
     if objective.loss == "multiclass":  # pair slacks, averaged over the true class
         out = network.outputs
-        pair = n_bits(multiclass_slack_range(network, objective))
+        pair = n_bits(multiclass_slack_range(network, objective), encoding)
         np.fill_diagonal(pair, 0)
         bits[out] = 0
         pair_bits = int(round(float(pair.sum(axis=1).mean())))

@@ -151,7 +151,7 @@ def _layout(
     K = network.fan_in.astype(np.int64)
     n_neurons = network.n_neurons
     alpha_neurons = np.nonzero(~clamped)[0]
-    slack = encode(slack_ranges(network, objective, targets, clamped))
+    slack = encode(slack_ranges(network, objective, targets, clamped), objective.slack_encoding)
     layout = Layout(
         n_samples=targets.shape[0],
         n_arcs=network.n_arcs,

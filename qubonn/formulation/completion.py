@@ -62,6 +62,7 @@ def feasible_state(formulation: Formulation, X: np.ndarray, weights: Weights) ->
         m = f.objective.hard_margin
         hi = np.where(y == 1, K[out] - theta[out] - m, theta[out] - 1 - m)
         r[:, out] = np.clip(c[:, out] - (theta[out] + m) * y, 0, hi)
-    bits = slack.encode(slack_ranges(net, f.objective, f.targets, clamped))
+    ranges = slack_ranges(net, f.objective, f.targets, clamped)
+    bits = slack.encode(ranges, f.objective.slack_encoding)
     x[lay.s0 :] = slack.digits(bits, r)
     return x

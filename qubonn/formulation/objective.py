@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from qubonn.formulation.slack import SlackEncoding, check_encoding
 from qubonn.network import Network
 
 LossName = Literal["auto", "hinge", "01", "multiclass"]
@@ -47,6 +48,11 @@ class Objective:
                    weigh its class's weight; the classifier maps scikit-learn's dict to it).
     penalties:     overrides of the constraint weights {"and", "sign", "tie"}; missing ones get
                    the safe value from :func:`safe_penalties`.
+    slack_encoding: how each sign constraint's integer slack becomes bits: "binary" (the
+                   fewest bits; the default) or "unary" (one bit per unit, so a single flip
+                   follows every change of a count: generic single-spin samplers return valid
+                   states far more often).  Both are exact; the minimum is the same
+                   (:mod:`qubonn.formulation.slack`).
     """
 
     loss: LossName = "hinge"
@@ -56,8 +62,10 @@ class Objective:
     hard_margin: int = 0
     penalties: dict[str, float] = field(default_factory=dict)
     class_weight: ClassWeight = None
+    slack_encoding: SlackEncoding = "binary"
 
     def __post_init__(self) -> None:
+        check_encoding(self.slack_encoding)
         if self.loss not in LOSSES:
             raise ValueError(
                 f"loss must be 'auto', 'hinge', '01' or 'multiclass', not {self.loss!r}"

@@ -1,32 +1,53 @@
 """The slack encoder: the one place that knows how an integer slack 0..R becomes bits.
 
-A slack that must take every value 0..R (R >= 1) gets ``R.bit_length()`` bits with weights
-1, 2, 4, ..., 2^(k-2) and a *trimmed* last weight R - (2^(k-1) - 1), so that the bits reach
-exactly 0..R and nothing above (no extra constraint needed).  A range R <= 0 gets no bits.
+Two encodings (``Objective.slack_encoding``), both exact: every value 0..R is reachable and
+nothing above, so no extra constraint is needed.
 
-The formulation lays the bits out with :func:`encode`, the size estimate counts them with
-:func:`n_bits`, and the feasible completion writes a value's bits with :func:`digits`.
+* ``"binary"`` (the default): ``R.bit_length()`` bits with weights 1, 2, 4, ..., 2^(k-2) and a
+  *trimmed* last weight R - (2^(k-1) - 1).  The fewest bits, but a change of the slack by one can
+  need many flips (7 -> 8 flips four), so a single-spin sampler must cross states that break the
+  constraint to follow a count.
+* ``"unary"``: R bits of weight 1; the slack is their sum.  Every change by one is one flip, so
+  single-spin samplers follow counts and return valid states far more often (measured:
+  bench/strategies.py, docs/results.md), at R bits instead of about log2 R.  A value has many
+  bit patterns; the completion writes the first v bits on.
+
+A range R <= 0 gets no bits.  The formulation lays the bits out with :func:`encode`, the size
+estimate counts them with :func:`n_bits`, and the feasible completion writes a value's bits with
+:func:`digits`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+SlackEncoding = Literal["binary", "unary"]
+ENCODINGS = ("binary", "unary")
 
-def n_bits(upper: np.ndarray | int) -> np.ndarray:
-    """Bits of the trimmed encoding of 0..upper, per entry (0 where upper <= 0)."""
+
+def check_encoding(encoding: object) -> None:
+    if encoding not in ENCODINGS:
+        raise ValueError(f"slack_encoding must be 'binary' or 'unary', not {encoding!r}")
+
+
+def n_bits(upper: np.ndarray | int, encoding: SlackEncoding = "binary") -> np.ndarray:
+    """Bits of the encoding of 0..upper, per entry (0 where upper <= 0)."""
+    check_encoding(encoding)
     upper = np.asarray(upper, dtype=np.int64)
+    if encoding == "unary":
+        return np.maximum(upper, 0)
     out = np.zeros(upper.shape, dtype=np.int64)
     pos = upper > 0
     out[pos] = np.floor(np.log2(upper[pos])).astype(np.int64) + 1
     return out
 
 
-def slack_coefficients(upper: int) -> np.ndarray:
-    """Bit weights 1, 2, 4, ..., trimmed so that the bits reach exactly every integer 0..upper."""
-    return encode(np.array([upper], dtype=np.int64)).coef
+def slack_coefficients(upper: int, encoding: SlackEncoding = "binary") -> np.ndarray:
+    """Bit weights of a slack 0..upper: 1, 2, 4, ..., trimmed (binary), or all 1 (unary)."""
+    return encode(np.array([upper], dtype=np.int64), encoding).coef
 
 
 @dataclass(frozen=True)
@@ -38,20 +59,23 @@ class SlackBits:
     owner: np.ndarray  # (bits,) per bit
     bit: np.ndarray
     coef: np.ndarray
+    encoding: SlackEncoding = "binary"
 
     @property
     def size(self) -> int:
         return int(self.bit.size)
 
 
-def encode(ranges: np.ndarray) -> SlackBits:
-    """Lay out the trimmed binary encoding of a slack 0..ranges[r] for every row r, in order."""
+def encode(ranges: np.ndarray, encoding: SlackEncoding = "binary") -> SlackBits:
+    """Lay out the encoding of a slack 0..ranges[r] for every row r, in order."""
     ranges = np.asarray(ranges, dtype=np.int64).reshape(-1)
-    nbits = n_bits(ranges)
+    nbits = n_bits(ranges, encoding)
     start = np.concatenate([[0], np.cumsum(nbits)[:-1]])
     total = int(nbits.sum())
     owner = np.repeat(np.arange(ranges.size), nbits)
     k = np.arange(total) - start[owner]
+    if encoding == "unary":
+        return SlackBits(ranges, owner, k, np.ones(total, dtype=np.int64), encoding)
     coef = (1 << k).astype(np.int64)
     last = k == nbits[owner] - 1
     coef[last] = ranges[owner][last] - ((1 << k[last]) - 1)
@@ -61,10 +85,12 @@ def encode(ranges: np.ndarray) -> SlackBits:
 def digits(bits: SlackBits, values: np.ndarray) -> np.ndarray:
     """The bit values (0/1 per bit of ``bits``) that encode ``values[r]`` (in 0..R_r) per row.
 
-    The last bit is on exactly when the value is above what the lower bits reach; the lower
-    bits then carry the rest in plain binary."""
+    Unary: the first v bits on.  Binary: the last bit is on exactly when the value is above what
+    the lower bits reach; the lower bits then carry the rest in plain binary."""
     values = np.asarray(values, dtype=np.int64).reshape(-1)
     v = values[bits.owner]
+    if bits.encoding == "unary":
+        return (bits.bit < v).astype(np.int64)
     k_last = n_bits(bits.ranges)[bits.owner] - 1
     low_cap = (1 << k_last) - 1  # what the bits below the last reach
     last_on = v > low_cap

@@ -358,11 +358,14 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
     network:        a :class:`~qubonn.network.Network` (one output for two classes, or one
                     output per class for one-vs-rest); None trains :func:`default_network`,
                     the inputs wired straight to the outputs, sized from the data in ``fit``.
-    loss, loss_weight, margin, margin_scale, hard_margin, penalties, class_weight: the
-                    objective (see :class:`~qubonn.formulation.Objective`); ``loss="auto"``
+    loss, loss_weight, margin, margin_scale, hard_margin, penalties, class_weight,
+    slack_encoding: the objective (see :class:`~qubonn.formulation.Objective`); ``loss="auto"``
                     (the default) is "hinge" for one output and "multiclass" for several;
                     ``margin_scale="fan_in"``, the default everywhere, divides the margin
-                    by each neuron's fan-in.
+                    by each neuron's fan-in; ``slack_encoding="unary"`` writes the
+                    sign constraints' slack one bit per unit (larger, but generic single-spin
+                    samplers return valid states on it; the structured native annealer does
+                    not need it).
     dropout:        a :class:`Dropout` (or a dict of its options) to run the dropout scheme;
                     with a ``Dropout``, ``dropout__p`` etc. are nested parameters.
     backend:        a solver name from ``qubonn.backends_available()``; ``num_reads``,
@@ -399,6 +402,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         hard_margin: int = 0,
         penalties: dict[str, float] | None = None,
         class_weight: str | dict | None = None,
+        slack_encoding: str = "binary",
         dropout: Dropout | dict | None = None,
         backend: str = "native",
         num_reads: int = 16,
@@ -420,6 +424,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         self.hard_margin = hard_margin
         self.penalties = penalties
         self.class_weight = class_weight
+        self.slack_encoding = slack_encoding
         self.dropout = dropout
         self.backend = backend
         self.num_reads = num_reads
