@@ -34,7 +34,8 @@ from qubonn.training.labels import encode_targets
 SPEC = "input pixels[8x8]\nhidden h[4] <- pixels\noutput y[1] <- h\n"
 #: bench label -> (strategy, strategy options); "decompose-nomerge" is the ablation of the merge,
 #: "decompose-neuron" block coordinate descent (one neuron's parameters free per sub-QUBO),
-#: "decompose-8epochs" twice the default passes, "decompose-anchor1" a 4x stronger consensus prior
+#: "decompose-8epochs" twice the default passes, "decompose-anchor1" a 4x stronger consensus prior,
+#: "decompose-batch2" a fixed batch of 2 (what the probe picks for the binary QUBO)
 STRATEGIES = {
     "direct": ("direct", None),
     "continuation": ("continuation", None),
@@ -43,6 +44,7 @@ STRATEGIES = {
     "decompose-neuron": ("decompose", {"blocks": "neuron"}),
     "decompose-8epochs": ("decompose", {"epochs": 8}),
     "decompose-anchor1": ("decompose", {"anchor": 1.0}),
+    "decompose-batch2": ("decompose", {"batch_size": 2}),
 }
 
 
@@ -123,6 +125,11 @@ def median(rows: list[dict], key: str) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def cell(value: float, spec: str, unit: str = "") -> str:
+    """A table cell: ``value`` formatted, or "-" when no run measured it (nothing trained)."""
+    return "-" if value != value else format(value, spec) + unit
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(f"# bench/strategies.py on {platform.node()}, python {platform.python_version()}")
@@ -152,9 +159,9 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"| {backend} | {strategy or 'structured'} | {encoding} "
                 f"| {sum('test' in r for r in rows)}/{len(rows)} | {median(rows, 'valid'):.0%} "
-                f"| {median(rows, 'returned_valid'):.0%} | {median(rows, 'train'):.1%} "
-                f"| {test:.1%} | {median(rows, 'objective'):.2f} | {median(rows, 'time'):.1f} "
-                f"| {100 * (test - ref):+.1f} pt |",
+                f"| {median(rows, 'returned_valid'):.0%} | {cell(median(rows, 'train'), '.1%')} "
+                f"| {cell(test, '.1%')} | {cell(median(rows, 'objective'), '.2f')} "
+                f"| {median(rows, 'time'):.1f} | {cell(100 * (test - ref), '+.1f', ' pt')} |",
                 flush=True,
             )
         print()
