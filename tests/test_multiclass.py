@@ -135,10 +135,11 @@ def test_ties_go_to_the_lowest_index_everywhere():
     np.testing.assert_array_equal(qubonn.training.metrics.predict_targets(net, X, w), [0, 2])
     # the objective: the tied class 1 is not predicted, and the loss says so (margin >= 1)
     Y = np.eye(3, dtype=np.int64)[[1, 2]]
-    loss = objective_value(net, X, Y, w, Objective(loss="multiclass"))
+    plain = Objective(loss="multiclass", hard_margin=0, margin=0.0)
+    loss = objective_value(net, X, Y, w, plain)
     assert loss == pytest.approx(1.0)  # sample 0: (1 - 0)^2 against class 0; sample 1: 0
     Y0 = np.eye(3, dtype=np.int64)[[0, 2]]
-    assert objective_value(net, X, Y0, w, Objective(loss="multiclass")) == pytest.approx(1.0)
+    assert objective_value(net, X, Y0, w, plain) == pytest.approx(1.0)
 
 
 @settings(max_examples=30, deadline=None)
@@ -358,3 +359,62 @@ def test_a_class_weight_dict_is_scikit_learns_label_to_weight():
         BNNClassifier(net, class_weight={"c": 2.0}, **kw).fit(X, y)
     with pytest.raises(ValueError, match=r"class_weight\['a'\] must be a positive number"):
         BNNClassifier(net, class_weight={"a": -1}, **kw).fit(X, y)
+
+
+# -- the "auto" margins ------------------------------------------------------------------------
+def test_auto_margins_are_the_measured_ones_under_multiclass_and_none_otherwise():
+    ten = qubonn.parse("input x[4]\nhidden h[2] <- x\noutput y[3] <- h\n")
+    two = qubonn.parse("input x[4]\nhidden h[2] <- x\noutput y[1] <- h\n")
+    auto = Objective(loss="auto")
+    assert (auto.hard_margin, auto.margin) == ("auto", "auto") and not auto.resolved
+    multi = auto.for_network(ten)
+    assert (multi.loss, multi.hard_margin, multi.margin) == ("multiclass", 3, 0.5)
+    assert multi.resolved
+    hinge = auto.for_network(two)
+    assert (hinge.loss, hinge.hard_margin, hinge.margin) == ("hinge", 0, 0.0)
+    # a value the user gave is kept; 0-1 has no margin of its own
+    mine = Objective(loss="multiclass", margin=0.2, hard_margin=1).for_network(ten)
+    assert (mine.hard_margin, mine.margin) == (1, 0.2)
+    assert Objective(loss="01").for_network(ten).hard_margin == 0
+    with pytest.raises(ValueError, match="resolve them with for_network"):
+        auto.neuron_margins(ten)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(margin="big"), "margin \\(mu\\) must be a number >= 0 or 'auto', not 'big'"),
+        (dict(margin=True), "margin \\(mu\\) must be a number"),
+        (dict(hard_margin=1.5), "hard_margin must be an integer >= 0 or 'auto', not 1.5"),
+        (dict(hard_margin="auto", loss="01", margin=-1.0), "margin \\(mu\\) must be"),
+    ],
+)
+def test_bad_margins_are_refused_with_what_is_allowed(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Objective(**kwargs)
+
+
+def test_the_classifier_and_compile_use_the_auto_margins_for_several_outputs():
+    net = qubonn.parse("input x[4]\nhidden h[2] <- x\noutput y[3] <- h\n")
+    rng = np.random.default_rng(0)
+    X = rng.choice([-1, 1], (9, 4))
+    y = np.arange(9) % 3
+    clf = qubonn.BNNClassifier(net, num_reads=2, solver_options={"num_sweeps": 20}).fit(X, y)
+    objective = clf.objective_
+    assert (objective.loss, objective.hard_margin, objective.margin) == ("multiclass", 3, 0.5)
+    problem = qubonn.compile(net, X, np.eye(3, dtype=int)[y], loss="multiclass")
+    assert problem.formulation.objective == objective
+    assert problem.weights["margin"] == 0.5
+
+
+def test_the_auto_margin_bench_runs_on_one_task_and_seed():
+    import pathlib
+
+    from test_bench_solvers import run_script, table_of
+
+    bench = pathlib.Path(__file__).resolve().parents[1] / "bench" / "multiclass_auto.py"
+    out = table_of(bench, "--tasks", "16-6-3", "--seeds", "1")
+    row = next(line for line in out.splitlines() if line.startswith("| 16-6-3 |"))
+    values = [float(c.strip("* ")) for c in row.split("|")[3:8]]
+    assert len(values) == 5 and all(0 <= v <= 100 for v in values)
+    assert run_script(bench, "--seeds", "0").returncode == 2

@@ -124,7 +124,7 @@ def test_grid_points_set_the_classifier_by_set_params(tmp_path):
     settings = clf.check_params()
     assert settings.objective.margin_scale == "fan_in" and settings.objective.margin == 0.2
     assert settings.objective.penalties == {"sign": 7}
-    assert base.dropout is None and base.margin == 0.0  # the base is never changed
+    assert base.dropout is None and base.margin == "auto"  # the base is never changed
     with pytest.raises(SweepError, match="penalties.x.*unknown penalty"):
         _tasks(base, [{"penalties.x": 1}], {}, [0])
     # the CLI reads "none" as None: for a parameter of words it is the word (before: refused)

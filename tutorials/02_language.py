@@ -232,18 +232,14 @@ print(problem.size_report())
 # ## Several outputs, trained
 #
 # A three-class problem (digits 0, 1 and 7 at 4x4) with the multiclass network. Labels are
-# the digits themselves; the classifier maps them to one output each. We use the `neal`
-# backend here (solvers are the topic of tutorial 3).
+# the digits themselves; the classifier maps them to one output each. The default backend,
+# the native annealer, trains it (solvers are the topic of tutorial 3); under the multiclass
+# loss the margins default to the measured ones (`hard_margin="auto"`, `margin="auto"`: 3 and
+# 0.5).
 
 # %%
 three = qubonn.datasets.digits(classes=(0, 1, 7), per_class=10, size=4, seed=0)
-clf = BNNClassifier(
-    networks["multiclass"],
-    backend="neal",
-    num_reads=8,
-    solver_options={"num_sweeps": 500},
-    random_state=0,
-)
+clf = BNNClassifier(networks["multiclass"], random_state=0)
 clf.fit(three.X_train, three.y_train)
 print(
     f"{clf.history_[-1]['variables']:,} variables; "
@@ -258,8 +254,8 @@ print("confusion (rows: true 0, 1, 7; columns: predicted)")
 print(confusion)
 
 # %% [markdown]
-# Thirty images and 123 binary parameters; don't expect miracles, but the three digits are
-# told apart well above chance (33%).
+# Thirty images and 123 binary parameters: the training set is fitted almost entirely, and
+# the three digits are told apart well above chance (33%) on the test images (74% here).
 #
 # ## Reading error messages
 #

@@ -49,9 +49,8 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--margin",
         type=float,
-        default=0.0,
         help="soft margin strength mu, divided by each neuron's fan-in unless --margin-scale "
-        "none (default: 0 for compile; 0.2 for train, 0.5 there under the multiclass loss)",
+        "none (default: 0.5 under the multiclass loss; otherwise 0, and 0.2 for train)",
     )
     g.add_argument(
         "--margin-scale",
@@ -64,8 +63,8 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--hard-margin",
         type=int,
-        help="hard margin m for the hinge and multiclass losses (default: "
-        f"{MULTICLASS_HARD_MARGIN} under the multiclass loss, 0 otherwise)",
+        help="hard margin m for the hinge and multiclass losses (default: 3 under the "
+        "multiclass loss, 0 otherwise)",
     )
     g.add_argument(
         "--slack-encoding",
@@ -84,15 +83,13 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-#: ``--hard-margin``'s default under the multiclass loss: m = 3 (pairwise margin 2m + 1 = 7) with
-#: mu = 0.5 was the best on validation images at ten classes (bench/multiclass.py, docs/results.md)
-MULTICLASS_HARD_MARGIN = 3
-#: objective fields the flags leave to objective_from_args (their defaults depend on the loss)
-NETWORK_DEFAULTS = ("penalties", "hard_margin")
+#: flags whose absence means the Objective's "auto" (resolved per loss: AUTO_MARGINS)
+AUTO_FLAGS = ("margin", "hard_margin")
 
 
 def objective_from_args(args: argparse.Namespace, network=None):
-    """The objective of the flags; ``--loss auto`` is resolved for ``network`` when given."""
+    """The objective of the flags; every "auto" (the loss, and the margins of a flag not given)
+    is resolved for ``network`` when given."""
     from qubonn.formulation import Objective
     from qubonn.options import parse_key_value
 
@@ -103,16 +100,11 @@ def objective_from_args(args: argparse.Namespace, network=None):
             raise ValueError(f"--penalty {name} needs a number, e.g. {name}=40; not {item!r}")
         penalties[name] = float(value)
     # every other field of the objective has a flag of its own name (--loss-weight: loss_weight)
-    names = [f.name for f in dataclasses.fields(Objective) if f.name not in NETWORK_DEFAULTS]
+    names = [f.name for f in dataclasses.fields(Objective) if f.name != "penalties"]
     fields = {name: getattr(args, name) for name in names}
+    fields.update({name: "auto" for name in AUTO_FLAGS if fields[name] is None})
     objective = Objective(**fields, penalties=penalties)
-    if network is not None:
-        objective = objective.for_network(network)
-    # the hard margin's default depends on the loss (measured: docs/results.md, ten classes)
-    hard_margin = args.hard_margin
-    if hard_margin is None:
-        hard_margin = MULTICLASS_HARD_MARGIN if objective.loss == "multiclass" else 0
-    return dataclasses.replace(objective, hard_margin=hard_margin)
+    return objective if network is None else objective.for_network(network)
 
 
 def add_parser(subparsers) -> None:

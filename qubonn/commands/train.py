@@ -194,13 +194,14 @@ def add_parser(subparsers) -> None:
     add_force_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     # the regularisation experiment (docs/results.md): the soft margin helps on unseen data;
-    # its default (0.2, or MULTICLASS_MARGIN under the multiclass loss) is set in run
-    p.set_defaults(func=run, per_class_default=20, margin=None)
+    # its default for one output (0.2) is set in run; the multiclass loss's is the Objective's
+    # "auto" (formulation.objective.AUTO_MARGINS)
+    p.set_defaults(func=run, per_class_default=20)
 
 
-#: the soft margin's default under the multiclass loss (with the hard margin m = 3: the best of a
-#: small grid on validation images at ten classes; bench/multiclass.py, docs/results.md)
-MULTICLASS_MARGIN = 0.5
+#: ``qubonn train``'s soft margin for losses without an "auto" margin of their own (the hinge
+#: and 0-1 losses): the regularisation experiment's choice (docs/results.md)
+TRAIN_MARGIN = 0.2
 
 
 def _resolved_loss(args: argparse.Namespace, network) -> str:
@@ -213,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     import qubonn
+    from qubonn.formulation.objective import AUTO_MARGINS
     from qubonn.training import BNNClassifier, Dropout, STEClassifier
 
     if args.data == "digits" and args.per_class is None and args.train is None:
@@ -221,8 +223,8 @@ def run(args: argparse.Namespace) -> int:
     infer_digits_options(args, network)
     data = dataset_from_args(args)
     check_data_fits(data, network, args)
-    if args.margin is None:
-        args.margin = MULTICLASS_MARGIN if _resolved_loss(args, network) == "multiclass" else 0.2
+    if args.margin is None and _resolved_loss(args, network) not in AUTO_MARGINS:
+        args.margin = TRAIN_MARGIN
     objective = objective_from_args(args, network)
     dropout = None
     if args.dropout_p is not None:

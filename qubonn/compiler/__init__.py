@@ -54,9 +54,9 @@ def compile(  # noqa: A001 - the public name the docs promise
     objective: Objective | None = None,
     loss: str = "hinge",
     loss_weight: float = 1.0,
-    margin: float = 0.0,
+    margin: float | str = "auto",
     margin_scale: str = "fan_in",
-    hard_margin: int = 0,
+    hard_margin: int | str = "auto",
     penalties: dict[str, float] | None = None,
     class_weight: str | None = None,
     slack_encoding: str = "binary",
@@ -71,8 +71,10 @@ def compile(  # noqa: A001 - the public name the docs promise
     Objective keywords (or an :class:`Objective`): ``loss`` ("hinge", "01", "multiclass", or
     "auto": hinge for one output, multiclass for several),
     ``loss_weight``, ``margin`` (soft margin strength mu), ``margin_scale`` ("fan_in",
-    the default, or "none"), ``hard_margin`` (m), ``penalties`` (overrides of the safe
-    constraint weights "and", "sign", "tie"), ``class_weight`` (None or "balanced"),
+    the default, or "none"), ``hard_margin`` (m; "auto", the default for both margins, is
+    m = 3 and mu = 0.5 under the multiclass loss and no margin otherwise), ``penalties``
+    (overrides of the safe constraint weights "and", "sign", "tie"), ``class_weight`` (None
+    or "balanced"),
     ``slack_encoding`` ("binary", the default, or "unary": one bit per unit of slack, which
     generic single-spin samplers follow; see :mod:`qubonn.formulation.slack`).
     ``linear_penalties``: h_e per parameter (arcs, then biases) for sum_e h_e w_e.

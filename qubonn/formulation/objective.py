@@ -19,6 +19,11 @@ from qubonn.network import Network
 LossName = Literal["auto", "hinge", "01", "multiclass"]
 LOSSES = ("auto", "hinge", "01", "multiclass")
 ClassWeight = Literal["balanced"] | tuple[float, ...] | None
+#: what ``margin="auto"`` and ``hard_margin="auto"`` become, per resolved loss: (m, mu).  Ten
+#: classes: m = 3, mu = 0.5, the best of a grid on validation images (bench/multiclass.py,
+#: docs/results.md, "Margins for ten classes"); every other loss: no margin, as before.
+AUTO_MARGINS = {"multiclass": (3, 0.5)}
+NO_MARGINS = (0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -36,11 +41,14 @@ class Objective:
                    sum_{k != y} max(0, 2m + 1 - (z_y - z_k))^2  (m = ``hard_margin``): zero
                    exactly when the true class wins every pair by at least 2m + 1.
     loss_weight:   L, the weight of the loss term.
-    margin:        mu >= 0, soft margin reward  -mu * sum_n sum_j a_nj z_nj  (= -mu sum |z|).
+    margin:        mu >= 0, soft margin reward  -mu * sum_n sum_j a_nj z_nj  (= -mu sum |z|);
+                   "auto" (the default): 0.5 under the multiclass loss, 0 otherwise
+                   (:data:`AUTO_MARGINS`, resolved by :meth:`for_network`).
     margin_scale:  "fan_in" (the default everywhere: mu / K_j per neuron, so that one mu means
                    the same for narrow and wide neurons) or "none" (mu for every neuron).
     hard_margin:   m >= 0 (hinge and multiclass): an output counts as correct only if
-                   |z| >= 2m + 1 (hinge), the true class only if z_y - z_k >= 2m + 1 (multiclass).
+                   |z| >= 2m + 1 (hinge), the true class only if z_y - z_k >= 2m + 1
+                   (multiclass); "auto" (the default): 3 under the multiclass loss, 0 otherwise.
     class_weight:  None, or "balanced": per-row loss weights so that every class weighs the
                    same (one-vs-rest: each output's positive and negative rows weigh N / 2 in
                    all; multiclass: each class's samples weigh N / n_classes), as scikit-learn;
@@ -57,9 +65,9 @@ class Objective:
 
     loss: LossName = "hinge"
     loss_weight: float = 1.0
-    margin: float = 0.0
+    margin: float | Literal["auto"] = "auto"
     margin_scale: Literal["none", "fan_in"] = "fan_in"
-    hard_margin: int = 0
+    hard_margin: int | Literal["auto"] = "auto"
     penalties: dict[str, float] = field(default_factory=dict)
     class_weight: ClassWeight = None
     slack_encoding: SlackEncoding = "binary"
@@ -79,13 +87,14 @@ class Objective:
             )
         if not (np.isfinite(self.loss_weight) and self.loss_weight > 0):
             raise ValueError(f"loss_weight must be a positive number, not {self.loss_weight!r}")
-        if not (np.isfinite(self.margin) and self.margin >= 0):
-            raise ValueError(f"margin (mu) must be a number >= 0, not {self.margin!r}")
+        if self.margin != "auto" and not (_is_real(self.margin) and self.margin >= 0):
+            raise ValueError(f"margin (mu) must be a number >= 0 or 'auto', not {self.margin!r}")
         if self.margin_scale not in ("none", "fan_in"):
             raise ValueError(f"margin_scale must be 'none' or 'fan_in', not {self.margin_scale!r}")
-        if int(self.hard_margin) != self.hard_margin or self.hard_margin < 0:
-            raise ValueError(f"hard_margin must be an integer >= 0, not {self.hard_margin!r}")
-        if self.hard_margin and self.loss == "01":
+        m = self.hard_margin
+        if m != "auto" and not (_is_real(m) and int(m) == m and m >= 0):
+            raise ValueError(f"hard_margin must be an integer >= 0 or 'auto', not {m!r}")
+        if m != "auto" and m and self.loss == "01":
             raise ValueError(
                 "hard_margin needs loss='hinge' or 'multiclass' (it shifts the hinge's target)"
             )
@@ -99,10 +108,21 @@ class Objective:
                 raise ValueError(f"penalty '{k}' must be a positive number, not {v!r}")
 
     def for_network(self, network: Network) -> Objective:
-        """This objective with ``loss="auto"`` resolved for ``network`` (:func:`default_loss`)."""
-        if self.loss != "auto":
-            return self
-        return replace(self, loss=default_loss(network))
+        """This objective with every "auto" resolved for ``network``: the loss
+        (:func:`default_loss`), then the margins of that loss (:data:`AUTO_MARGINS`)."""
+        loss = default_loss(network) if self.loss == "auto" else self.loss
+        m, mu = AUTO_MARGINS.get(loss, NO_MARGINS)
+        return replace(
+            self,
+            loss=loss,
+            hard_margin=m if self.hard_margin == "auto" else int(self.hard_margin),
+            margin=mu if self.margin == "auto" else float(self.margin),
+        )
+
+    @property
+    def resolved(self) -> bool:
+        """Whether nothing is left "auto" (:meth:`for_network` resolves it)."""
+        return "auto" not in (self.loss, self.margin, self.hard_margin)
 
     def margin_scales(self, network: Network) -> np.ndarray:
         """mu_j / mu per neuron: 1, or 1 / K_j under ``margin_scale="fan_in"``."""
@@ -112,6 +132,7 @@ class Objective:
     def neuron_margins(self, network: Network) -> np.ndarray:
         """mu_j per neuron; 0 at multiclass outputs (they have no activation: the multiclass
         margin m takes the soft margin's place there)."""
+        self._check_resolved()
         mu = self.margin * self.margin_scales(network)
         if self.loss == "multiclass":
             mu[network.outputs] = 0.0
@@ -120,7 +141,18 @@ class Objective:
     @property
     def multiclass_margin(self) -> int:
         """The pairwise margin in pre-activation units, 2m + 1 (multiclass loss)."""
+        self._check_resolved()
         return 2 * int(self.hard_margin) + 1
+
+    def _check_resolved(self) -> None:
+        if not self.resolved:
+            raise ValueError(f"{self} has 'auto' settings: resolve them with for_network(network)")
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool
+    ) and bool(np.isfinite(value))
 
 
 def default_loss(network: Network) -> str:

@@ -361,6 +361,9 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
     loss, loss_weight, margin, margin_scale, hard_margin, penalties, class_weight,
     slack_encoding: the objective (see :class:`~qubonn.formulation.Objective`); ``loss="auto"``
                     (the default) is "hinge" for one output and "multiclass" for several;
+                    ``margin="auto"`` and ``hard_margin="auto"`` (the defaults) are mu = 0.5
+                    and m = 3 under the multiclass loss (measured on validation images at ten
+                    classes), no margin otherwise;
                     ``margin_scale="fan_in"``, the default everywhere, divides the margin
                     by each neuron's fan-in; ``slack_encoding="unary"`` writes the
                     sign constraints' slack one bit per unit (larger, but generic single-spin
@@ -397,9 +400,9 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         *,
         loss: str = "auto",
         loss_weight: float = 1.0,
-        margin: float = 0.0,
+        margin: float | str = "auto",
         margin_scale: str = "fan_in",
-        hard_margin: int = 0,
+        hard_margin: int | str = "auto",
         penalties: dict[str, float] | None = None,
         class_weight: str | dict | None = None,
         slack_encoding: str = "binary",
@@ -513,10 +516,11 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
             network = default_network(X.shape[1], classes.size)
         X = binary_inputs(X, self.input_threshold, network)
         T = encode_targets(y, classes.tolist(), network.n_outputs)
+        objective = settings.objective.for_network(network)  # the "auto" loss and margins
         if isinstance(self.class_weight, dict):
             weights = _class_weights_in_order(self.class_weight, classes)
-            objective = dataclasses.replace(settings.objective, class_weight=weights)
-            settings = settings._replace(objective=objective)
+            objective = dataclasses.replace(objective, class_weight=weights)
+        settings = settings._replace(objective=objective)
         dropout = settings.dropout
         seeds = seed_sequence(self.random_state).generate_state(
             (dropout.rounds if dropout else 0) + 1
@@ -549,8 +553,9 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         if bar is not None:
             bar.update(1)
             bar.close()
-        hint = "a smaller margin" if self.margin else "a margin (e.g. margin=0.2)"
-        if self.margin and self.margin_scale == "none":
+        margin = self.objective_.margin
+        hint = "a smaller margin" if margin else "a margin (e.g. margin=0.2)"
+        if margin and self.margin_scale == "none":
             hint = "margin_scale='fan_in' (the default) or a smaller margin"
         warn_if_constant(
             self,
