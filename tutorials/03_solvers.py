@@ -224,3 +224,25 @@ print(
     f"{sum(s['accepted'] for s in subsolves)} accepted; the network: valid {decoded.report.ok}, "
     f"train accuracy {decoded.accuracy:.0%}"
 )
+
+# %% [markdown]
+# ## A slack encoding single-spin samplers can follow
+#
+# Each sign constraint's integer slack is written in binary by default: the fewest bits, but a
+# change of one (7 to 8) can flip four of them, so a single-spin annealer that follows a count
+# must pass through broken states. `slack_encoding="unary"` writes one bit per unit instead:
+# exact as well (the same minimum), with more variables, and every change of one is one flip.
+# On it, neal's reads of the *whole* QUBO come back valid. They are not good networks, though:
+# every weight still couples to every image, so the weights freeze before the loss can steer
+# them (docs/benchmarks.md, "Slack encodings"). Use it for valid full-QUBO reads (cross-checks);
+# train generic samplers with `decompose` on the default encoding.
+
+# %%
+unary = qubonn.compile(network, data.X_train, y, slack_encoding="unary")
+for name, p in (("binary", problem), ("unary", unary)):
+    reads = qubonn.solve(p, backend="neal", num_reads=8, num_sweeps=1000, seed=0)
+    best = p.decode(reads.first.sample)
+    print(
+        f"{name:6s} {p.n_variables:5d} variables: valid reads {1 - p.broken_share(reads):4.0%}, "
+        f"best read's network: train accuracy {best.accuracy:.0%}"
+    )
