@@ -35,7 +35,7 @@ SPEC = "input pixels[8x8]\nhidden h[4] <- pixels\noutput y[1] <- h\n"
 #: bench label -> (strategy, strategy options); "decompose-nomerge" is the ablation of the merge,
 #: "decompose-neuron" block coordinate descent (one neuron's parameters free per sub-QUBO),
 #: "decompose-8epochs" twice the default passes, "decompose-anchor1" a 4x stronger consensus prior,
-#: "decompose-batch2" a fixed batch of 2 (what the probe picks for the binary QUBO)
+#: "decompose-batch1"/"-batch2" a fixed batch of 1 or 2 (2: what the probe picks on binary QUBOs)
 STRATEGIES = {
     "direct": ("direct", None),
     "continuation": ("continuation", None),
@@ -44,6 +44,7 @@ STRATEGIES = {
     "decompose-neuron": ("decompose", {"blocks": "neuron"}),
     "decompose-8epochs": ("decompose", {"epochs": 8}),
     "decompose-anchor1": ("decompose", {"anchor": 1.0}),
+    "decompose-batch1": ("decompose", {"batch_size": 1}),
     "decompose-batch2": ("decompose", {"batch_size": 2}),
 }
 
