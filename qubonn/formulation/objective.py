@@ -19,8 +19,9 @@ from qubonn.network import Network
 LossName = Literal["auto", "hinge", "01", "multiclass"]
 LOSSES = ("auto", "hinge", "01", "multiclass")
 ClassWeight = Literal["balanced"] | tuple[float, ...] | None
-#: what ``margin="auto"`` and ``hard_margin="auto"`` become, per resolved loss: (m, mu).  Ten
-#: classes: m = 3, mu = 0.5, the best of a grid on validation images (bench/multiclass.py,
+#: what ``margin="auto"`` and ``hard_margin="auto"`` become, per resolved loss: (m, mu).
+#: Multiclass: m = 3, mu = 0.5, the best of a grid on validation images at ten classes
+#: (bench/multiclass.py), checked on four other tasks (bench/multiclass_auto.py; both in
 #: docs/results.md, "Margins for ten classes"); every other loss: no margin, as before.
 AUTO_MARGINS = {"multiclass": (3, 0.5)}
 NO_MARGINS = (0, 0.0)
