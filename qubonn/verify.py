@@ -28,27 +28,28 @@ def _all_assignments(k: int) -> np.ndarray:
     return ((np.arange(1 << k)[:, None] >> np.arange(k)[None, :]) & 1).astype(float)
 
 
-def _exchangeable(gi: np.ndarray, lin: np.ndarray, rest, enum: np.ndarray) -> bool:
-    """Whether the energy is symmetric under any permutation of the bits ``gi``: equal linear
-    biases, one coupling between every pair of them, equal couplings to every outside bit."""
-    if gi.size < 2 or not np.allclose(lin[gi], lin[gi[0]], rtol=0, atol=1e-12):
+def _exchangeable(lin: np.ndarray, inner: np.ndarray, outer: np.ndarray) -> bool:
+    """Whether a group's energy is symmetric under any permutation of its bits: equal linear
+    biases ``lin``, one coupling between every pair (``inner``, the group's own block) and equal
+    couplings to every outside bit (``outer``, one row per bit)."""
+    if lin.size < 2 or not np.allclose(lin, lin[0], rtol=0, atol=1e-12):
         return False
-    inner = rest[gi][:, gi].toarray()
-    off = inner[~np.eye(gi.size, dtype=bool)]
-    if not np.allclose(off, off[0], rtol=0, atol=1e-12):
-        return False
-    outer = rest[gi][:, enum].toarray()
-    return bool(np.allclose(outer, outer[0], rtol=0, atol=1e-12))
+    off = inner[~np.eye(lin.size, dtype=bool)]
+    return bool(
+        np.allclose(off, off[0], rtol=0, atol=1e-12)
+        and np.allclose(outer, outer[0], rtol=0, atol=1e-12)
+    )
 
 
-def _group_assignments(gi: np.ndarray, lin: np.ndarray, rest, enum: np.ndarray) -> np.ndarray:
+def _group_assignments(lin: np.ndarray, inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
     """The states of one slack group to try: all 2^size, or, for exchangeable bits (a unary
     slack), one per count (the first k on), which reach every energy the group can take."""
-    if _exchangeable(gi, lin, rest, enum):
-        return (np.arange(gi.size + 1)[:, None] > np.arange(gi.size)[None, :]).astype(float)
-    if gi.size > MAX_GROUP_BITS:
-        raise ValueError(f"a slack group has {gi.size} bits; limit {MAX_GROUP_BITS}")
-    return _all_assignments(gi.size)
+    size = lin.size
+    if _exchangeable(lin, inner, outer):
+        return (np.arange(size + 1)[:, None] > np.arange(size)[None, :]).astype(float)
+    if size > MAX_GROUP_BITS:
+        raise ValueError(f"a slack group has {size} bits; limit {MAX_GROUP_BITS}")
+    return _all_assignments(size)
 
 
 def min_energy_given_weights(problem: Problem, weights: Weights) -> float:
@@ -91,10 +92,11 @@ def min_energy_given_weights(problem: Problem, weights: Weights) -> float:
             k, groups = csgraph.connected_components(sub, directed=False)
             for g in range(k):
                 gi = free[groups == g]
-                YC = _group_assignments(gi, lin, rest, enum)
-                SC = rest[gi][:, gi].toarray() / 2
-                own = YC @ lin[gi] + np.einsum("ai,ij,aj->a", YC, SC, YC)
-                cross = YE @ rest[enum][:, gi].toarray() @ YC.T  # (2^E, 2^C)
+                inner = rest[gi][:, gi].toarray()
+                outer = rest[enum][:, gi].toarray()  # (E, C)
+                YC = _group_assignments(lin[gi], inner, outer.T)
+                own = YC @ lin[gi] + np.einsum("ai,ij,aj->a", YC, inner / 2, YC)
+                cross = YE @ outer @ YC.T  # (2^E, 2^C)
                 energy = energy + np.min(cross + own[None, :], axis=1)
         total += float(np.min(energy))
     assert n_rest == sum(bounds[1:] - bounds[:-1])
