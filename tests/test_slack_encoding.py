@@ -119,3 +119,18 @@ def test_the_command_line_flag(tmp_path, capsys):
     assert json.loads(model.read_text())["metadata"]["objective"]["slack_encoding"] == "unary"
     assert main(["compile", *common, "--slack-encoding", "gray"]) == 2
     assert "invalid choice: 'gray'" in capsys.readouterr().err
+
+
+def test_the_domain_wall_bench_counts_broken_walls():
+    """bench/domain_wall.py on a tiny setting: a row per encoding; the plain unary QUBO
+    charges nothing for walls, so a short anneal leaves some broken there."""
+    import pathlib
+
+    from test_bench_solvers import table_of
+
+    bench = pathlib.Path(__file__).resolve().parents[1] / "bench" / "domain_wall.py"
+    out = table_of(bench, "--sizes", "4", "--seeds", "1", "--sweeps", "50", "--wall", "1")
+    rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith("| 4 |")]
+    assert [r[1].strip() for r in rows] == ["unary", "domain wall"]
+    assert float(rows[0][5]) > 0  # broken walls per read on the unary QUBO
+    assert rows[1][4].strip().endswith("%")  # valid with walls is measured for domain walls
