@@ -1,5 +1,6 @@
 """What the accuracy benches share: run the jobs in worker processes (printing each row as it
-finishes) and write the rows with the run's metadata as JSON."""
+finishes), write the rows with the run's metadata as JSON, and the validation images of a
+few-shot split."""
 
 from __future__ import annotations
 
@@ -34,3 +35,18 @@ def write_results(
     }
     with open(path, "w") as fh:
         json.dump({"meta": meta, "rows": rows}, fh, indent=1)
+
+
+def validation_images(classes: tuple[int, ...], per_class: int, seed: int, size: int = 8):
+    """(X, y) of the training images that ``digits(classes, per_class=per_class, size, seed)``
+    leaves unused: a validation set for choosing settings, never fitted, disjoint from the test.
+
+    ``digits(per_class=n)`` keeps the first n training images of each class of the full split
+    with the same seed, so the rest of that split's training images are these."""
+    import numpy as np
+
+    import qubonn
+
+    full = qubonn.datasets.digits(classes=classes, size=size, seed=seed)
+    keep = np.concatenate([np.flatnonzero(full.y_train == c)[per_class:] for c in classes])
+    return full.X_train[keep], full.y_train[keep]

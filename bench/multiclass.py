@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _runs import run_jobs, write_results  # noqa: E402
+from _runs import run_jobs, validation_images, write_results  # noqa: E402
 
 NETWORKS = {
     "64-10-10": "input pixels[8x8]\nhidden h[10] <- pixels\noutput y[10] <- h\n",
@@ -101,28 +101,10 @@ def run_one(job: tuple) -> dict:
     row["fit_s"] = time.perf_counter() - t0
     row["train"] = clf.score(data.X_train, data.y_train)
     row["test"] = clf.score(data.X_test, data.y_test)
-    X_val, y_val = validation_images(data, task, seed)
-    if len(y_val):
+    if TASKS[task] is not None:  # a few-shot split: its unused training images validate
+        X_val, y_val = validation_images(tuple(range(10)), TASKS[task], seed)
         row["val"] = clf.score(X_val, y_val)
     return row
-
-
-def validation_images(data, task: str, seed: int):
-    """The training images a few-shot split leaves unused: a validation set for choosing settings.
-
-    ``digits(per_class=n)`` keeps the first n training images of each class of the full split with
-    the same seed, so the rest of that split's training images never reach the fit or the test.
-    """
-    import numpy as np
-
-    import qubonn
-
-    if TASKS[task] is None:
-        return data.X_train[:0], data.y_train[:0]
-    full = qubonn.datasets.digits(classes=tuple(range(10)), seed=seed)
-    per_class = TASKS[task]
-    keep = np.concatenate([np.flatnonzero(full.y_train == c)[per_class:] for c in range(10)])
-    return full.X_train[keep], full.y_train[keep]
 
 
 def summarise(rows: list[dict]) -> str:

@@ -19,10 +19,12 @@ import statistics
 import sys
 import time
 import warnings
-
-import numpy as np
+from pathlib import Path
 
 import qubonn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _runs import validation_images  # noqa: E402
 
 #: name -> (classes, image size, spec)
 TASKS = {
@@ -36,14 +38,12 @@ SETTINGS = [(0, 0.0), (0, 0.2), (1, 0.5), (2, 0.5), (3, 0.5)]
 
 def validation_accuracy(task: str, m: int, mu: float, seed: int, per_class: int) -> float:
     classes, size, spec = TASKS[task]
-    full = qubonn.datasets.digits(classes=classes, size=size, seed=seed)
-    fit = np.concatenate([np.flatnonzero(full.y_train == c)[:per_class] for c in classes])
-    held = np.setdiff1d(np.arange(len(full.y_train)), fit)
+    data = qubonn.datasets.digits(classes=classes, per_class=per_class, size=size, seed=seed)
     clf = qubonn.BNNClassifier(qubonn.parse(spec), hard_margin=m, margin=mu, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant-prediction warnings of the no-margin rows
-        clf.fit(full.X_train[fit], full.y_train[fit])
-    return clf.score(full.X_train[held], full.y_train[held])
+        clf.fit(data.X_train, data.y_train)
+    return clf.score(*validation_images(classes, per_class, seed, size))
 
 
 def main(argv: list[str] | None = None) -> int:
