@@ -9,6 +9,13 @@ from qubonn.formulation import Objective
 from qubonn.network import NetworkBuilder, Source
 
 
+def _at_most(net, max_parameters: int):
+    """``net``, or a rejected draw when it has more parameters than the enumeration can take."""
+    if net.n_parameters > max_parameters:
+        reject()
+    return net
+
+
 @st.composite
 def tiny_networks(draw, max_parameters: int = 8):
     """Random small DAGs: skip connections, slices, odd and even fan-in, bias on and off."""
@@ -38,10 +45,7 @@ def tiny_networks(draw, max_parameters: int = 8):
         if not used:
             srcs.append("x")
     b.output("y", draw(st.integers(1, 2)), *srcs, bias=draw(st.booleans()))
-    net = b.build()
-    if net.n_parameters > max_parameters:
-        reject()
-    return net
+    return _at_most(b.build(), max_parameters)
 
 
 @st.composite
@@ -89,7 +93,4 @@ def tiny_multiclass_networks(draw, max_parameters: int = 8):
     if not srcs or draw(st.booleans()):
         srcs.append("x")
     b.output("y", draw(st.integers(2, 3)), *srcs, bias=draw(st.booleans()))
-    net = b.build()
-    if net.n_parameters > max_parameters:
-        reject()
-    return net
+    return _at_most(b.build(), max_parameters)
