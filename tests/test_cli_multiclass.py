@@ -130,3 +130,20 @@ def test_multiclass_margins_default_to_the_measured_ones(tmp_path, capsys):
     assert (objective["hard_margin"], objective["margin"]) == (0, 0.2)
     objective = _objective(["examples/digits.qnn", *quick], tmp_path, capsys)
     assert (objective["hard_margin"], objective["margin"]) == (0, 0.2)
+    # "auto" said out loud is the Objective's rule: no margin for one output
+    argv = ["examples/digits.qnn", *quick, "--margin", "auto", "--hard-margin", "auto"]
+    objective = _objective(argv, tmp_path, capsys)
+    assert (objective["hard_margin"], objective["margin"]) == (0, 0.0)
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--margin", "big", "argument --margin: 'big' is not a number or 'auto'"),
+        ("--hard-margin", "1.5", "argument --hard-margin: '1.5' is not an integer or 'auto'"),
+    ],
+)
+def test_bad_margin_flags_say_what_is_allowed(flag, value, message, capsys):
+    assert main(["compile", "examples/digits.qnn", flag, value]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -22,6 +22,20 @@ def _class_weight(text: str) -> str | None:
     return None if text == "none" else text
 
 
+def _auto_or(kind: type, what: str):
+    """An argparse type: the word "auto" (the Objective's per-loss default) or a ``kind``."""
+
+    def parse(text: str):
+        if text == "auto":
+            return "auto"
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} or 'auto'") from None
+
+    return parse
+
+
 def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("objective")
     g.add_argument(
@@ -48,9 +62,10 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--margin",
-        type=float,
+        type=_auto_or(float, "a number"),
         help="soft margin strength mu, divided by each neuron's fan-in unless --margin-scale "
-        "none (default: 0.5 under the multiclass loss; otherwise 0, and 0.2 for train)",
+        "none, or auto (0.5 under the multiclass loss, otherwise 0) (default: auto; for "
+        "train 0.2 under the hinge and 0-1 losses)",
     )
     g.add_argument(
         "--margin-scale",
@@ -62,9 +77,9 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--hard-margin",
-        type=int,
-        help="hard margin m for the hinge and multiclass losses (default: 3 under the "
-        "multiclass loss, 0 otherwise)",
+        type=_auto_or(int, "an integer"),
+        help="hard margin m for the hinge and multiclass losses, or auto (3 under the "
+        "multiclass loss, 0 otherwise) (default: auto)",
     )
     g.add_argument(
         "--slack-encoding",
