@@ -139,7 +139,8 @@ def check_X(X: Any, network: Network, what: str = "X") -> np.ndarray:
 
 def default_network(n_features: int, n_classes: int) -> Network:
     """The network ``network=None`` trains: the inputs wired straight to one output (two
-    classes) or one output per class (one-vs-rest), i.e. a binary perceptron."""
+    classes) or one output per class (the arg-max of the outputs predicts), i.e. a binary
+    perceptron."""
     from qubonn.language import parse
 
     outputs = 1 if n_classes == 2 else n_classes
@@ -349,7 +350,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
     >>> clf.fit(X_train, y_train).score(X_test, y_test)
 
     network:        a :class:`~qubonn.network.Network` (one output for two classes, or one
-                    output per class for one-vs-rest); None trains :func:`default_network`,
+                    output per class, trained with ``loss``); None trains :func:`default_network`,
                     the inputs wired straight to the outputs, sized from the data in ``fit``.
     loss, loss_weight, margin, margin_scale, hard_margin, penalties, class_weight,
     slack_encoding: the objective (see :class:`~qubonn.formulation.Objective`); ``loss="auto"``
@@ -660,7 +661,8 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Output pre-activations of the trained network: shape (n,) for two classes,
-        (n, n_classes) for one-vs-rest.  For two classes it is z + 1/2 (z the integer
+        (n, n_classes) for one output per class (the arg-max, lowest index among equal
+        maxima, is the prediction).  For two classes it is z + 1/2 (z the integer
         pre-activation), so that ``> 0`` means ``classes_[1]`` exactly as the network's
         sign(0) = +1 does."""
         X = self._inputs(X)
