@@ -30,6 +30,7 @@
 # Everything runs on a laptop CPU in well under a minute.
 
 # %%
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -37,6 +38,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import qubonn
+from qubonn.export.c import export_c
+from qubonn.export.toolchain import compile_c, find_c_compiler
 from qubonn.training import BNNClassifier
 
 np.random.seed(0)  # qubonn itself takes explicit seeds; this only pins numpy's global state
@@ -194,8 +197,6 @@ print("loaded model gives the same test predictions")
 # index. It computes exactly what `model.predict` computes, ties included.
 
 # %%
-from qubonn.export.c import export_c
-
 exported = export_c(model, workdir, "digits38")
 header = (workdir / "digits38.h").read_text()
 print("\n".join(line for line in header.splitlines() if "Memory" in line or "RAM" in line))
@@ -207,10 +208,6 @@ print([p.name for p in sorted(workdir.iterdir())])
 # says so and moves on.
 
 # %%
-import subprocess
-
-from qubonn.export.toolchain import compile_c, find_c_compiler
-
 image = data.X_test[0]
 program = f"""#include <stdio.h>
 #include "digits38.h"
