@@ -405,3 +405,19 @@ def test_ternary_weights_are_refused_naming_the_field():
     w.w[4] = 0
     with pytest.raises(ExportError, match=r"weights\[4\] is 0"):
         generate_c(TrainedModel(net, w, {}))
+
+
+def test_compiler_lookup_and_its_absence(monkeypatch, tmp_path):
+    """$CC may carry flags; with no compiler at all the helpers say so (and the C tests skip)."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CC", raising=False)
+    assert find_c_compiler() is None
+    with pytest.raises(ExportError, match="no C compiler found"):
+        compile_c([tmp_path / "m.c"], tmp_path / "m")
+    fake = tmp_path / "mycc"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("CC", "mycc -m32")
+    assert find_c_compiler() == ["mycc", "-m32"]
+    with pytest.raises(ExportError, match="failed"):
+        compile_c([tmp_path / "m.c"], tmp_path / "m")
