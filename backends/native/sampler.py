@@ -236,8 +236,6 @@ class NativeSampler(BackendSampler):
         device = options.pop("device", "auto")
         if device not in DEVICES:
             raise SolverOptionError(f"device={device!r} is not one of {', '.join(DEVICES)}")
-        if device == "auto":  # the CUDA kernel has not yet run on a GPU here: opt in with "gpu"
-            device = "cpu"
         model = structured.model_from_problem(problem)
         init = options.pop("initial_states", None)
         if init is not None:

@@ -434,6 +434,9 @@ class _CpuRunner:
     def best(self) -> tuple[np.ndarray, np.ndarray]:
         return self.state.best_params.copy(), self.state.best_energy.copy()
 
+    def best_energy(self) -> float:
+        return float(self.state.best_energy.min())
+
 
 class _GpuRunner:
     """Sweeps on a CUDA GPU (CuPy RawKernel, ``_kernels_structured_cuda``); the same decisions
@@ -467,6 +470,11 @@ class _GpuRunner:
     def best(self) -> tuple[np.ndarray, np.ndarray]:
         return self.state["best_params"].get(), self.state["best_energy"].get()
 
+    def best_energy(self) -> float:
+        """The lowest best energy, without copying the parameters off the GPU (``best`` after
+        every chunk copied R x P bytes: 52 MB per chunk at 4096 replicas on MNIST)."""
+        return float(self.state["best_energy"].min())
+
 
 def anneal_structured(
     model: StructuredModel,
@@ -479,7 +487,7 @@ def anneal_structured(
     seed: int | None = None,
     initial_params: Any = None,
     progress: Any = None,
-    device: str = "cpu",
+    device: str = "auto",
     max_memory: int | None = None,
 ) -> StructuredResult:
     """Anneal (``"sa"``) or temper (``"pt"``) ``num_reads`` replicas of ``model`` by exact
@@ -489,7 +497,8 @@ def anneal_structured(
     is given) sweeps of every parameter.  ``progress(sweeps_done, sweeps_total, best_energy)``; a
     KeyboardInterrupt (Ctrl-C, or raised by ``progress``) ends the run at once and returns the
     best states so far with ``info["interrupted"] = True``.  ``device``: "cpu", "gpu" or
-    "auto"; the same seed gives the same samples on both.
+    "auto" (the GPU when one is usable, as in spin mode); the same seed gives the same samples
+    on both.
     """
     t_start = time.perf_counter()
     num_reads, num_sweeps, beta_range = _check_options(
@@ -556,7 +565,7 @@ def _drive(runner, algorithm, betas, num_sweeps, time_limit, seed, progress, inf
         done += n
         info["num_sweeps"] = done
         left = time_limit - (time.perf_counter() - t_start) if time_limit else math.inf
-        best = float(runner.best()[1].min())
+        best = runner.best_energy()
         if progress is not None:
             progress(done, done if timed else total, best)
         if best <= bound:  # proven optimal: nothing left to find
