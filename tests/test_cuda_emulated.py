@@ -188,7 +188,7 @@ NETWORKS_AND_OBJECTIVES = st.one_of(
 )
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=40)
 @given(
     case=NETWORKS_AND_OBJECTIVES,
     n=st.integers(1, 12),

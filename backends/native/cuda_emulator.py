@@ -187,7 +187,8 @@ class EmulatedKernel:
             raise TypeError(
                 f"kernel {self.name} takes {len(self.params)} arguments, got {len(args)}"
             )
-        keep = [_argument(self.name, i, a, p) for i, (a, p) in enumerate(zip(args, self.params))]
+        pairs = enumerate(zip(args, self.params, strict=True))
+        keep = [_argument(self.name, i, a, p) for i, (a, p) in pairs]
         ptrs = (ctypes.c_void_p * max(len(keep), 1))(*[k.ctypes.data for k in keep])
         g = tuple(grid) + (1,) * (3 - len(grid))
         b = tuple(block) + (1,) * (3 - len(block))
@@ -367,6 +368,6 @@ def emulated_cupy(threads: int | None = None) -> Iterator[types.ModuleType]:
             sys.modules.pop("cupy", None)
         else:
             sys.modules["cupy"] = saved["cupy"]
-        for m, t in zip(mods, old_threads):
+        for m, t in zip(mods, old_threads, strict=True):
             m.THREADS = t
             m.clear_cache()
