@@ -65,9 +65,12 @@ def move_bytes(model, params: np.ndarray) -> tuple[float, float]:
     rejected = accepted = 0.0
     for p in range(model.n_params):
         j, s = int(model.param_neuron[p]), int(model.param_src[p])
-        src_bytes, src = (0, 1) if s < 0 else (
-            (1, model.XT[s].astype(np.int64)) if s < n_in else (4, np.where(z[s - n_in] >= 0, 1, -1))
-        )
+        if s < 0:  # a bias: no source read
+            src_bytes, src = 0, 1
+        elif s < n_in:
+            src_bytes, src = 1, model.XT[s].astype(np.int64)
+        else:
+            src_bytes, src = 4, np.where(z[s - n_in] >= 0, 1, -1)
         zn = z[j] - 2 * params[p] * src
         flips = int(np.count_nonzero((z[j] >= 0) != (zn >= 0)))
         has_out = model.out_ptr[j + 1] > model.out_ptr[j]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import random_networks
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from strategies import multiclass_objectives, objectives, tiny_multiclass_networks, tiny_networks
 
@@ -188,7 +188,7 @@ NETWORKS_AND_OBJECTIVES = st.one_of(
 )
 
 
-@settings(SETTINGS, max_examples=40)
+@settings(SETTINGS, max_examples=60)
 @given(
     case=NETWORKS_AND_OBJECTIVES,
     n=st.integers(1, 12),
@@ -196,20 +196,22 @@ NETWORKS_AND_OBJECTIVES = st.one_of(
     seed=st.integers(0, 10**6),
     algorithm=st.sampled_from(["sa", "pt"]),
     num_reads=st.integers(2, 5),
-    threads=BLOCKS,
+    threads=st.lists(BLOCKS, min_size=2, max_size=2),
 )
 def test_structured_kernel_equals_the_numba_path(
     case, n, penalties, seed, algorithm, num_reads, threads
 ):
     net, objective = case
     problem = _compiled(net, objective, seed, n, penalties)
+    event(f"{objective.loss}{' (refused)' if problem is None else ''}")
     if problem is None:
         return
     model = structured.model_from_problem(problem)
-    cpu, gpu = _cpu_and_emulated(
-        model, threads, num_reads=num_reads, num_sweeps=8, seed=seed, algorithm=algorithm
-    )
+    kw = dict(num_reads=num_reads, num_sweeps=8, seed=seed, algorithm=algorithm)
+    cpu, gpu = _cpu_and_emulated(model, threads[0], **kw)
     _assert_same(cpu, gpu)
+    with emu.emulated_cupy(threads=threads[1]):  # again, at another block size
+        _assert_same(cpu, structured.anneal_structured(model, device="gpu", **kw))
 
 
 DIGITS_SPECS = {
@@ -326,3 +328,24 @@ def test_auto_picks_the_gpu_in_both_modes_where_one_is_usable():
     assert auto.info["device"] == "gpu" and auto.info["mode"] == "structured"
     assert spin.info["device"] == "gpu"
     np.testing.assert_array_equal(auto.record.sample, cpu.record.sample)
+
+
+# --------------------------------------------------------------------------- the GPU check
+@pytest.mark.slow
+def test_the_gpu_checks_cases_pass_on_the_emulator(tmp_path, capsys):
+    """bench/gpu_check.py: its exported cases (the numba path's samples) against the emulated
+    GPU, as the GPU machine runs them."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import gpu_check
+
+    gpu_check.export_cases(tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 2 * len(gpu_check.STRUCTURED_CASES) + len(
+        gpu_check.SPIN_CASES
+    )
+    with emu.emulated_cupy(threads=4):
+        assert gpu_check.check_cases(tmp_path)
+    table = capsys.readouterr().out
+    assert table.count("| equal |") == 14 and "DIFFERENT" not in table
