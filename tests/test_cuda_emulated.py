@@ -88,6 +88,28 @@ def test_a_barrier_that_a_thread_never_reaches_is_an_error_not_a_hang(monkeypatc
         emu.configure_library(mod._lib)
 
 
+def test_more_shared_memory_than_a_gpu_gives_is_refused():
+    kernel = emu.compile_module(KERNELS).get_function("block_sums")
+    args = (np.zeros(32, dtype=np.int64), np.zeros(1, dtype=np.int64))
+    with pytest.raises(emu.EmulatorError, match="too much dynamic shared memory: 49160"):
+        kernel((1,), (32,), args, shared_mem=48 * 1024 + 8)
+
+
+def test_a_network_over_the_gpu_kernels_shared_memory_stays_on_the_cpu_with_auto():
+    from types import SimpleNamespace
+
+    from qubonn.errors import SolverOptionError
+
+    big = SimpleNamespace(n_neurons=7000, lw=np.ones(1))
+    small = SimpleNamespace(n_neurons=100, lw=np.ones(2))
+    with emu.emulated_cupy():
+        assert structured._structured_device(small, "auto") == "gpu"
+        assert structured._structured_device(big, "auto") == "cpu"
+        with pytest.raises(SolverOptionError, match="7000 neurons are over the GPU kernel"):
+            structured._structured_device(big, "gpu")
+    assert structured._structured_device(small, "cpu") == "cpu"
+
+
 def test_arguments_of_the_wrong_width_or_kind_are_refused():
     kernel = emu.compile_module(KERNELS).get_function("ids")
     out = np.zeros(4, dtype=np.int32)

@@ -264,6 +264,21 @@ def kernel() -> Any:
     return cupy.RawKernel(_SOURCE, "structured_sweeps", options=NVCC_OPTIONS)
 
 
+#: dynamic shared memory a kernel may use without opting in to more (every CUDA GPU)
+MAX_SHARED = 48 * 1024
+
+
+def shared_bytes(n_neurons: int, n_buckets: int) -> int:
+    """Shared memory of one block: a margin sum per neuron, a loss sum per bucket, a flag."""
+    return 8 * (n_neurons + n_buckets + 1)
+
+
+def fits(n_neurons: int, n_buckets: int) -> bool:
+    """Whether the kernel can run this model: its per-block sums fit in shared memory (about
+    6,000 neurons)."""
+    return shared_bytes(n_neurons, n_buckets) <= MAX_SHARED
+
+
 def clear_cache() -> None:
     """Forget the compiled kernel (the CUDA emulator swaps CuPy in and out)."""
     kernel.cache_clear()
@@ -314,7 +329,7 @@ def sweeps(dev: DeviceModel, state: dict[str, Any], betas: Any, sweep0: int, key
     S = int(betas.shape[0])
     if S == 0:
         return
-    shared = 8 * (dev.J + dev.B + 1)
+    shared = shared_bytes(dev.J, dev.B)
     kernel()(
         (R,),
         (THREADS,),

@@ -124,6 +124,7 @@ struct Settings {
     std::atomic<int> jitter{1};
     std::atomic<int> max_threads{256};  /* threads alive at once: whole blocks, at least one */
     double barrier_timeout_s = 60.0;
+    std::size_t max_shared_bytes = 48 * 1024;  /* CUDA's default limit of dynamic shared memory */
 };
 inline Settings settings;
 
@@ -170,6 +171,12 @@ inline int launch(dim3 grid, dim3 block, std::size_t shared_bytes,
     if (nthreads <= 0 || nthreads > 1024 || nblocks <= 0) {
         last_error() = "invalid launch configuration (block of " + std::to_string(nthreads) +
                        " threads, grid of " + std::to_string(nblocks) + " blocks)";
+        return 1;
+    }
+    if (shared_bytes > settings.max_shared_bytes) {
+        last_error() = "too much dynamic shared memory: " + std::to_string(shared_bytes) +
+                       " bytes, over the " + std::to_string(settings.max_shared_bytes) +
+                       " a kernel gets without opting in to more";
         return 1;
     }
     const long long per_wave = std::max(1LL, settings.max_threads.load() / nthreads);

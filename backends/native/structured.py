@@ -506,7 +506,7 @@ def anneal_structured(
         memory_budget() if max_memory is None else max_memory,
     )
     seed = resolve_seed(seed)
-    device = resolve_device(device)
+    device = _structured_device(model, device)
     state = state_from_params(model, _initial_params(model, initial_params, num_reads, seed))
     key = _rng.seed_key(seed, _rng.STREAM_SA)
     hot, cold = beta_range or default_beta_range(model, state)
@@ -529,6 +529,25 @@ def anneal_structured(
     info["timing"] = {"setup_s": t_ready - t_start, "anneal_s": t_end - t_ready}
     params, energies = runner.best()
     return StructuredResult(params, energies, info)
+
+
+def _structured_device(model: StructuredModel, device: str) -> str:
+    """:func:`resolve_device`, and the CPU for "auto" where the model is too large for the GPU
+    kernel's shared memory (a clear error for "gpu")."""
+    resolved = resolve_device(device)
+    if resolved == "cpu":
+        return "cpu"
+    from . import _kernels_structured_cuda as kc
+
+    if kc.fits(model.n_neurons, model.lw.size):
+        return "gpu"
+    if device == "auto":
+        return "cpu"
+    raise SolverOptionError(
+        f"device='gpu': this network's {model.n_neurons} neurons are over the GPU kernel's "
+        f"limit (its per-neuron sums take {kc.shared_bytes(model.n_neurons, model.lw.size)} "
+        f"bytes of shared memory, over {kc.MAX_SHARED}); use device='cpu' or 'auto'"
+    )
 
 
 def _drive(runner, algorithm, betas, num_sweeps, time_limit, seed, progress, info, t_start):
