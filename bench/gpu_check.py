@@ -24,6 +24,7 @@ import contextlib
 import importlib.util
 import json
 import pathlib
+import pickle
 import sys
 import time
 import types
@@ -73,22 +74,24 @@ SPARSE_N, SPARSE_EDGES = 10_000, 100_000
 
 
 # --------------------------------------------------------------------------- model files
-def save_model(path: pathlib.Path, model: structured.StructuredModel, spec: str, **extra) -> None:
-    """A structured model as plain arrays (the GPU machine cannot compile problems)."""
+def save_model(path: pathlib.Path, model: structured.StructuredModel, **extra) -> None:
+    """A structured model as plain arrays, its network pickled: the GPU machine can neither
+    compile problems nor parse specs (no scipy, no lark), but it can unpickle a Network."""
     fields = {
         k: getattr(model, k) for k in structured.StructuredModel.__dataclass_fields__
         if k != "network"
     }
-    np.savez_compressed(path, spec=spec, **fields, **extra)
+    network = np.frombuffer(pickle.dumps(model.network), dtype=np.uint8)
+    np.savez_compressed(path, network=network, **fields, **extra)
 
 
 def load_model(path: pathlib.Path) -> tuple[structured.StructuredModel, dict]:
     d = dict(np.load(path))
+    network = pickle.loads(d.pop("network").tobytes())  # written by save_model: trusted
     fields = {k: d.pop(k) for k in structured.StructuredModel.__dataclass_fields__ if k in d}
     fields["mc_margin"] = int(fields["mc_margin"])
     fields["L"] = float(fields["L"])
-    model = structured.StructuredModel(network=qubonn.parse(str(d.pop("spec"))), **fields)
-    return model, d
+    return structured.StructuredModel(network=network, **fields), d
 
 
 def save_ising(path: pathlib.Path, p: IsingProblem, **extra) -> None:
@@ -134,7 +137,7 @@ def export_cases(folder: pathlib.Path) -> None:
             kw = dict(num_reads=9, num_sweeps=20, seed=11 + i, algorithm=algorithm,
                       beta_range=BETAS)
             ref = structured.anneal_structured(model, device="cpu", **kw)
-            save_model(folder / f"structured-{i}-{algorithm}.npz", model, spec,
+            save_model(folder / f"structured-{i}-{algorithm}.npz", model,
                        name=f"{name}, {algorithm}", kw=json.dumps(kw), ref_params=ref.params,
                        ref_energies=ref.energies, ref_exchanges=ref.info["exchanges"])
     for i, (name, n, density, integer, dtype, matrix) in enumerate(SPIN_CASES):
@@ -190,7 +193,7 @@ def export_rates(folder: pathlib.Path) -> None:
         rate = cpu_structured_rate(model)
         print(f"{name}: {model.n_samples} samples, {model.n_params} parameters, CPU "
               f"{rate:.3g} moves/s")
-        save_model(folder / f"rate-structured-{i}.npz", model, spec, name=name, cpu_rate=rate)
+        save_model(folder / f"rate-structured-{i}.npz", model, name=name, cpu_rate=rate)
     sys.path.insert(0, str(pathlib.Path(__file__).parent))
     from solvers import load_gset
 
