@@ -42,14 +42,14 @@ fi
         --target /tmp/site bench/.carry/wheels/*.whl && export PYTHONPATH="$PYTHONPATH:/tmp/site"
     fi
     echo "== tests (CuPy vs numpy)"
-    timeout 100 "$PY" -m pytest -q --noconftest -p no:cacheprovider -o addopts="" -m gpu -rs \
+    timeout 90 "$PY" -m pytest -q --noconftest -p no:cacheprovider -o addopts="" -m gpu -rs \
       tests/test_native_gpu.py
     echo "tests exit: $?"
   else
     "$PY" -c "import sys, numpy; print(sys.version.split()[0], 'numpy', numpy.__version__, 'no GPU: CUDA emulator')"
   fi
   echo "== the table"
-  timeout 240 "$PY" bench/gpu_check.py --carry bench/.carry $EMULATE
+  timeout 190 "$PY" bench/gpu_check.py --carry bench/.carry $EMULATE
   echo "table exit: $?"
   if [ -n "$FULL" ] && [ -z "$EMULATE" ] && [ -f bench/.carry/bnn-1000.npz ]; then
     echo "== side by side with neal (time-to-target)"
