@@ -190,6 +190,7 @@ def solve(
     or a ``dimod.Sampler`` instance of your own; ``options`` go to it."""
     from qubonn.problem import Problem  # on use: listing backends needs no compiled problems
 
+    from .contract import sample_problem
     from .strategies import check_strategy, solve_with_strategy
 
     check_strategy(strategy, strategy_options)
@@ -197,14 +198,6 @@ def solve(
     sampler = backend if isinstance(backend, dimod.Sampler) else get_backend(backend)
     if strategy != "direct":
         return solve_with_strategy(problem_or_bqm, sampler, strategy, strategy_options, options)
-    if isinstance(problem_or_bqm, Problem) and hasattr(sampler, "sample_problem"):
-        # a sampler that uses the problem's structure (native's structured mode), models the
-        # network itself (cpsat) or maps reads back to it (repair)
-        return sampler.sample_problem(problem_or_bqm, **options)
-    if isinstance(problem_or_bqm, Problem) and hasattr(sampler, "sample_qubo_arrays"):
-        # a compiled Problem and a sampler that takes arrays: skip building the dimod BQM
-        q = problem_or_bqm.qubo()
-        return sampler.sample_qubo_arrays(
-            q.quadratic, q.linear, q.offset, problem_or_bqm.labels, **options
-        )
+    if isinstance(problem_or_bqm, Problem):
+        return sample_problem(sampler, problem_or_bqm, **options)
     return sampler.sample(as_bqm(problem_or_bqm), **options)
