@@ -239,8 +239,6 @@ class NativeSampler(BackendSampler):
         progress = _stopping(PROGRESS.check("progress", options.pop("progress", None)))
         device = options.pop("device", "auto")
         check_choice(*DEVICES)("device", device)
-        if device == "auto":  # the CUDA kernel has not yet run on a GPU here: opt in with "gpu"
-            device = "cpu"
         model = structured.model_from_problem(problem)
         init = options.pop("initial_states", None)
         if init is not None:
