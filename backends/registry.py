@@ -35,7 +35,7 @@ BUILTIN: dict[str, _Spec] = {
     ),
     "tabu": _Spec("qubonn.backends.local_search:TabuBackend", "dwave-samplers tabu search"),
     "descent": _Spec("qubonn.backends.local_search:DescentBackend", "dwave-samplers descent"),
-    "cpsat": _Spec("qubonn.backends.cpsat:CpsatSampler", "OR-Tools CP-SAT, proven optimum"),
+    "cpsat": _Spec("qubonn.backends.network.cpsat:CpsatSampler", "OR-Tools CP-SAT, proven optimum"),
     "exact": _Spec("qubonn.backends.exact:ExactSampler", "exhaustive search, small problems"),
     "native": _Spec(
         "qubonn.backends.native:NativeSampler", "qubonn's replica-parallel annealer (CPU/GPU)"
@@ -132,9 +132,10 @@ def _spec(name: str) -> _Spec:
 def get_backend(name: str, **init_kwargs: Any) -> dimod.Sampler:
     """A fresh sampler instance for backend ``name`` (``init_kwargs`` go to its constructor).
 
-    ``"repair:NAME"`` wraps backend NAME in :class:`~qubonn.backends.repair.RepairComposite`."""
+    ``"repair:NAME"`` wraps backend NAME in
+    :class:`~qubonn.backends.network.repair.RepairComposite`."""
     if isinstance(name, str) and name.startswith("repair:"):
-        from .repair import RepairComposite
+        from .network.repair import RepairComposite
 
         return RepairComposite(get_backend(name.removeprefix("repair:"), **init_kwargs))
     cls = _load_class(name, _spec(name))
@@ -184,14 +185,14 @@ def solve(
 ) -> dimod.SampleSet:
     """Sample a problem (anything with ``.bqm``) or a BQM with the named backend.
 
-    ``strategy`` says how (:mod:`qubonn.backends.strategies`): "direct" hands the whole QUBO
+    ``strategy`` says how (:mod:`qubonn.backends.network.strategies`): "direct" hands the whole QUBO
     to the backend once; "decompose" and "continuation" hand it a series of plain QUBOs built
     from a compiled Problem, so that generic samplers train.  ``backend`` is a registered name
     or a ``dimod.Sampler`` instance of your own; ``options`` go to it."""
     from qubonn.problem import Problem  # on use: listing backends needs no compiled problems
 
     from .contract import sample_problem
-    from .strategies import check_strategy, solve_with_strategy
+    from .network.strategies import check_strategy, solve_with_strategy
 
     check_strategy(strategy, strategy_options)
     # a user's own sampler instance is taken as it is (the strategies are built for them)

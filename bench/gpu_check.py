@@ -148,7 +148,7 @@ def export_cases(folder: pathlib.Path) -> None:
         h = rng.integers(-4, 5, n) if integer else rng.normal(0, 0.5, n)
         p = IsingProblem.from_ising(h.astype(float), r[keep], c[keep], vals.astype(float))
         kw = dict(num_reads=37, num_sweeps=30, seed=5 + i, dtype=dtype, matrix=matrix)
-        ref = anneal(p, device="cpu", engine="compiled", **kw)
+        ref = anneal(p, device="cpu", implementation="compiled", **kw)
         save_ising(folder / f"spin-{i}.npz", p, name=name, kw=json.dumps(kw),
                    ref_samples=ref.samples, ref_energies=ref.energies)
 
@@ -242,7 +242,7 @@ def check_cases(folder: pathlib.Path) -> bool:
         print(f"| structured: {d['name']} | {'equal' if same else 'DIFFERENT'} |")
     for path in sorted(folder.glob("spin-*.npz")):
         p, d = load_ising(path)
-        gpu = anneal(p, device="gpu", engine="kernel", **json.loads(str(d["kw"])))
+        gpu = anneal(p, device="gpu", implementation="kernel", **json.loads(str(d["kw"])))
         same = (np.array_equal(gpu.samples, d["ref_samples"])
                 and np.array_equal(gpu.energies, d["ref_energies"]))
         ok &= same

@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 import qubonn
-from qubonn.backends.strategies import StrategyError
+from qubonn.backends.network.strategies import StrategyError
 from qubonn.formulation import objective_value
 from qubonn.training.labels import encode_targets
 

@@ -391,7 +391,7 @@ def test_missing_ortools_names_the_install_command(monkeypatch: pytest.MonkeyPat
     for mod in [m for m in sys.modules if m == "ortools" or m.startswith("ortools.")]:
         monkeypatch.delitem(sys.modules, mod)
     monkeypatch.setitem(sys.modules, "ortools", None)  # import ortools now fails
-    monkeypatch.delitem(sys.modules, "qubonn.backends.cpsat", raising=False)
+    monkeypatch.delitem(sys.modules, "qubonn.backends.network.cpsat", raising=False)
     with pytest.raises(BackendUnavailableError, match=r'pip install -e "\.\[cpsat\]"'):
         get_backend("cpsat")
     row = {r.name: r for r in backends_available()}["cpsat"]

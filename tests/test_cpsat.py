@@ -157,7 +157,7 @@ def test_bare_qubo_and_bad_options_are_refused_clearly():
             sampler.sample_problem(problem, **{option: value})
     import dimod
 
-    from qubonn.backends.cpsat import CpsatSampler
+    from qubonn.backends.network.cpsat import CpsatSampler
 
     with pytest.warns(dimod.exceptions.SamplerUnknownArgWarning, match="did you mean 'time_limit'"):
         sampler.sample_problem(problem, time_limt=3)  # dimod's contract: ignored, with a warning
@@ -203,7 +203,7 @@ def test_model_admits_every_network_at_its_objective(size, n):
     objective must be objective_value: a cut that removed a real network would fail here."""
     from ortools.sat.python import cp_model
 
-    from qubonn.backends.cpsat import _build, _integer_objective
+    from qubonn.backends.network.cpsat import _build, _integer_objective
 
     spec = "input x[4x4]\nhidden h[3] <- x\noutput y[1] <- h\n"
     net = qubonn.load_spec("examples/digits.qnn") if size == 8 else qubonn.parse(spec)

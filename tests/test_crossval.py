@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from qubonn.backends import UnknownBackendError, registry
-from qubonn.backends.crossval import crossval
+from qubonn.backends.network.crossval import crossval
 from qubonn.backends.qubo_io import save_qubo_npz
 from qubonn.commands import crossval as crossval_cmd
 from qubonn.errors import QubonnError

@@ -164,9 +164,9 @@ def ising_problems(draw):
 )
 def test_spin_kernels_equal_the_numba_path(problem, dtype, matrix, num_reads, seed, threads):
     kw = dict(num_reads=num_reads, num_sweeps=12, seed=seed, dtype=dtype, matrix=matrix)
-    cpu = anneal(problem, device="cpu", engine="compiled", **kw)
+    cpu = anneal(problem, device="cpu", implementation="compiled", **kw)
     with emu.emulated_cupy(threads=threads):
-        gpu = anneal(problem, device="gpu", engine="kernel", **kw)
+        gpu = anneal(problem, device="gpu", implementation="kernel", **kw)
     assert gpu.info["device"] == "gpu" and gpu.info["matrix"] == matrix
     np.testing.assert_array_equal(gpu.samples, cpu.samples)
     np.testing.assert_array_equal(gpu.energies, cpu.energies)
@@ -321,11 +321,11 @@ def test_a_broken_spin_kernel_fails_the_comparison(monkeypatch, matrix):
     r, c = np.triu_indices(25, 1)
     problem = IsingProblem.from_ising(rng.normal(0, 1, 25), r, c, rng.normal(0, 1, r.size))
     kw = dict(num_reads=6, num_sweeps=10, seed=1, matrix=matrix)
-    cpu = anneal(problem, device="cpu", engine="compiled", **kw)
+    cpu = anneal(problem, device="cpu", implementation="compiled", **kw)
 
     def emulated():
         with emu.emulated_cupy(threads=4):
-            return anneal(problem, device="gpu", engine="kernel", **kw)
+            return anneal(problem, device="gpu", implementation="kernel", **kw)
 
     _use_source(monkeypatch, kc, broken)
     gpu = emulated()

@@ -116,8 +116,8 @@ def test_compiled_sweeps_equal_array_reference(
     monkeypatch.setattr(_rng, "FREE_MOVE_ACCEPT", free_accept)
     p = problem_of(random_qubo_bqm(13, seed=7))
     kw = dict(num_reads=6, num_sweeps=40, seed=11, matrix=matrix, dtype=dtype, device="cpu")
-    ref = anneal(p, engine="array", **kw)
-    fast = anneal(p, engine="compiled", **kw)
+    ref = anneal(p, implementation="array", **kw)
+    fast = anneal(p, implementation="compiled", **kw)
     np.testing.assert_array_equal(fast.samples, ref.samples)
     np.testing.assert_array_equal(fast.energies, ref.energies)
 
@@ -138,7 +138,10 @@ def test_compiled_sweeps_get_one_contiguous_row_per_replica(matrix: str, monkeyp
 
     monkeypatch.setattr(kn, "sa_dense" if matrix == "dense" else "sa_sparse", spy)
     p = problem_of(random_qubo_bqm(13, seed=7))
-    anneal(p, num_reads=5, num_sweeps=10, seed=1, matrix=matrix, device="cpu", engine="compiled")
+    anneal(
+        p, num_reads=5, num_sweeps=10, seed=1, matrix=matrix, device="cpu",
+        implementation="compiled",
+    )
     assert seen and all(all(flags) for flags in seen)
 
 
@@ -153,7 +156,7 @@ def test_free_move_rule_reaches_the_compiled_kernels(monkeypatch) -> None:
     runs = {}
     for rule in (0.2, 0.9):
         monkeypatch.setattr(_rng, "FREE_MOVE_ACCEPT", rule)
-        runs[rule] = anneal(ring, engine="compiled", **kw).samples
+        runs[rule] = anneal(ring, implementation="compiled", **kw).samples
     assert not np.array_equal(runs[0.2], runs[0.9])
 
 
@@ -294,8 +297,8 @@ def test_time_limit_alone_sizes_the_schedule() -> None:
         ({"num_sweeps": 10**12}, "'num_sweeps'.*time_limit"),
         ({"beta_range": (-1.0, 2.0)}, "beta_range"),
         ({"time_limit": 0}, "time_limit"),
-        ({"engine": "kernel", "device": "cpu"}, "engine='kernel'"),
-        ({"algorithm": "ma", "engine": "compiled"}, "engine='compiled'.*ma"),
+        ({"implementation": "kernel", "device": "cpu"}, "implementation='kernel'"),
+        ({"algorithm": "ma", "implementation": "compiled"}, "implementation='compiled'.*ma"),
         ({"initial_states": ([[0, 1]], ["a", "b"])}, "initial_states.*one value per variable"),
     ],
 )
@@ -340,7 +343,7 @@ def test_core_imports_without_dimod_pyqubo_openjij() -> None:
         "from qubonn.backends.native.problem import IsingProblem\n"
         "from qubonn.backends.native.anneal import anneal\n"
         "p = IsingProblem.from_ising(np.zeros(3), [0, 1], [1, 2], [1.0, 1.0])\n"
-        "r = anneal(p, num_reads=2, num_sweeps=50, seed=1, device='cpu', engine='array')\n"
+        "r = anneal(p, num_reads=2, num_sweeps=50, seed=1, device='cpu', implementation='array')\n"
         "assert r.energies.min() == -2.0, r.energies\n"
         "import qubonn.backends.native as nat\n"
         "assert 'qubonn.backends.native.sampler' not in sys.modules\n"

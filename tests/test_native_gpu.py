@@ -43,12 +43,12 @@ def integer_problem(n: int, seed: int, density: float) -> IsingProblem:
 
 @pytest.mark.parametrize("matrix, density", [("sparse", 0.1), ("dense", 0.8)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("engine", ["kernel", "array"])
-def test_sa_gpu_equals_numpy(engine: str, dtype: str, matrix: str, density: float) -> None:
+@pytest.mark.parametrize("implementation", ["kernel", "array"])
+def test_sa_gpu_equals_numpy(implementation: str, dtype: str, matrix: str, density: float) -> None:
     p = integer_problem(60, seed=1, density=density)
     kw = dict(num_reads=37, num_sweeps=30, seed=5, dtype=dtype, matrix=matrix)
-    ref = anneal(p, device="cpu", engine="array", **kw)
-    gpu = anneal(p, device="gpu", engine=engine, **kw)
+    ref = anneal(p, device="cpu", implementation="array", **kw)
+    gpu = anneal(p, device="gpu", implementation=implementation, **kw)
     assert gpu.info["device"] == "gpu"
     np.testing.assert_array_equal(gpu.samples, ref.samples)
     np.testing.assert_array_equal(gpu.energies, ref.energies)

@@ -13,7 +13,7 @@ from strategies import objectives, tiny_networks
 
 import qubonn
 from qubonn.backends import UnknownBackendError, get_backend
-from qubonn.backends.repair import RepairComposite
+from qubonn.backends.network.repair import RepairComposite
 from qubonn.errors import QubonnError
 
 SMALL_NET = "input x[3]\nhidden h[2] <- x\noutput y[1] <- h\n"

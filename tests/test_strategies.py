@@ -1,4 +1,4 @@
-"""Strategies through which generic dimod samplers train (backends/strategies.py)."""
+"""Strategies through which generic dimod samplers train (backends/network/strategies.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import qubonn
-from qubonn.backends.strategies import InvalidSubsolveWarning, StrategyError, strategy_names
+from qubonn.backends.network.strategies import InvalidSubsolveWarning, StrategyError, strategy_names
 from qubonn.cli import main
 from qubonn.formulation import objective_value
 from qubonn.training.labels import encode_targets
@@ -107,7 +107,7 @@ def test_a_neuron_block_hands_the_sampler_only_that_neurons_parameters():
 def test_a_blocks_free_variables_hold_everything_its_parameters_move(seed, neuron):
     """Changing a neuron block's parameters changes the forward pass's state only inside the
     block's free mask: fixing the rest to the consensus state loses no valid network."""
-    from qubonn.backends.strategies import _free_mask, _neuron_blocks
+    from qubonn.backends.network.strategies import _free_mask, _neuron_blocks
 
     problem = _problem(per_class=3)
     net = problem.network
@@ -289,7 +289,7 @@ def test_the_strategies_bench_runs_on_a_tiny_setting():
 def test_merge_puts_a_permuted_neuron_back_in_its_slot(seed, moved):
     """A sub-solve's read that holds the right neuron in another slot (hidden neurons come back
     permuted) offers, through the merge, the network with that neuron in the right slot."""
-    from qubonn.backends.strategies import _neuron_swaps
+    from qubonn.backends.network.strategies import _neuron_swaps
 
     net = qubonn.parse("input x[5]\nhidden h[3] <- x\noutput y[1] <- h\n")
     rng = np.random.default_rng(seed)

@@ -32,7 +32,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import qubonn
-from qubonn.backends.crossval import crossval
+from qubonn.backends.network.crossval import crossval
 from qubonn.errors import SolverOptionError
 from qubonn.verify import all_weight_assignments, expected_energy
 

@@ -81,7 +81,8 @@ ss = sampler.sample(glass, num_reads=16, num_sweeps=1000, seed=0)  # the first c
 ss = sampler.sample(glass, num_reads=16, num_sweeps=1000, seed=0)
 info = ss.info
 print("best energy", ss.first.energy, " mean", ss.record.energy.mean())
-print({k: info[k] for k in ("algorithm", "device", "engine", "dtype", "matrix", "num_sweeps")})
+shown = ("algorithm", "device", "implementation", "dtype", "matrix", "num_sweeps")
+print({k: info[k] for k in shown})
 rate = info["flip_attempts"] / info["timing"]["anneal_s"]
 print(
     f"{info['flip_attempts']:,} flip attempts in {info['timing']['anneal_s']:.2f} s: "
@@ -89,20 +90,20 @@ print(
 )
 
 # %% [markdown]
-# ## Same seed, same samples, whatever the engine
+# ## Same seed, same samples, whatever the implementation
 #
-# On the CPU there are two implementations of SA: `engine="compiled"` (numba kernels, whole
-# sweeps per call) and `engine="array"` (numpy, all replicas vectorised, the reference). On a
-# GPU there are two more (`kernel` and the array code on CuPy). With integer couplings every
-# path makes the same decisions, so they return identical samples. The array engine is slow on
-# the CPU, so we compare on a short run:
+# On the CPU there are two implementations of SA: `implementation="compiled"` (numba kernels,
+# whole sweeps per call) and `implementation="array"` (numpy, all replicas vectorised, the
+# reference). On a GPU there are two more (`kernel` and the array code on CuPy). With integer
+# couplings every path makes the same decisions, so they return identical samples. The array
+# implementation is slow on the CPU, so we compare on a short run:
 
 # %%
 short = dict(num_reads=4, num_sweeps=20, seed=7)
-a = sampler.sample(glass, engine="array", **short)
-b = sampler.sample(glass, engine="compiled", **short)
+a = sampler.sample(glass, implementation="array", **short)
+b = sampler.sample(glass, implementation="compiled", **short)
 same = np.array_equal(a.record.sample, b.record.sample)
-print("array and compiled engines give identical samples:", same)
+print("array and compiled implementations give identical samples:", same)
 assert same
 
 # %% [markdown]
@@ -231,7 +232,7 @@ print(
 
 # %% [markdown]
 # Which single-spin algorithm suits a QUBO is an empirical question, and one seed decides
-# nothing. Try both (and `qubonn.backends.crossval`, tutorial 3) on your own problem.
+# nothing. Try both (and `qubonn.backends.network.crossval`, tutorial 3) on your own problem.
 #
 # ## Running on a GPU
 #

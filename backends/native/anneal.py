@@ -4,9 +4,10 @@ Both algorithms are written once against an array module ``xp`` (numpy or CuPy) 
 random numbers from a counter-based hash (``_rng``), so every code path draws the same number for
 the same decision and can be compared with the others sample for sample:
 
-* ``engine="array"``: the reference, plain array code on ``xp`` (vectorised across replicas).
-* ``engine="compiled"``: CPU, numba kernels running whole sweeps (fast path; needs numba).
-* ``engine="kernel"``: GPU, CuPy RawKernels running whole sweeps (one thread per replica).
+* ``implementation="array"``: the reference, plain array code on ``xp`` (vectorised across
+  replicas).
+* ``implementation="compiled"``: CPU, numba kernels running whole sweeps (fast path; needs numba).
+* ``implementation="kernel"``: GPU, CuPy RawKernels running whole sweeps (one thread per replica).
 
 Momentum Annealing updates all spins at once, so its array form is already one matrix product per
 step for all replicas; it has no separate kernel.
@@ -48,7 +49,7 @@ from .problem import IsingProblem
 
 ALGORITHMS = ("sa", "ma")
 DEVICES = ("auto", "cpu", "gpu")
-ENGINES = ("auto", "compiled", "array", "kernel")
+IMPLEMENTATIONS = ("auto", "compiled", "array", "kernel")
 SCHEDULES = ("geometric", "linear", "custom")
 DTYPES = ("float32", "float64")
 MATRIX_FORMATS = ("auto", "sparse", "dense")
@@ -110,28 +111,33 @@ def numba_available() -> bool:
     return True
 
 
-def _resolve_engine(engine: str, device: str, algorithm: str) -> str:
-    check_choice(*ENGINES)("engine", engine)
+def _resolve_implementation(implementation: str, device: str, algorithm: str) -> str:
+    check_choice(*IMPLEMENTATIONS)("implementation", implementation)
     if algorithm == "ma":
-        if engine not in ("auto", "array"):
+        if implementation not in ("auto", "array"):
             raise SolverOptionError(
-                f"engine={engine!r} is not available for algorithm='ma'; valid: auto, array"
+                f"implementation={implementation!r} is not available for algorithm='ma'; "
+                "valid: auto, array"
             )
         return "array"
-    if engine == "auto":
+    if implementation == "auto":
         if device == "gpu":
             return "kernel"
         return "compiled" if numba_available() else "array"
-    if engine == "kernel" and device != "gpu":
+    if implementation == "kernel" and device != "gpu":
         raise SolverOptionError(
-            "engine='kernel' runs on the GPU only; valid on cpu: compiled, array"
+            "implementation='kernel' runs on the GPU only; valid on cpu: compiled, array"
         )
-    if engine == "compiled":
+    if implementation == "compiled":
         if device != "cpu":
-            raise SolverOptionError("engine='compiled' runs on the CPU only; valid on gpu: kernel")
+            raise SolverOptionError(
+                "implementation='compiled' runs on the CPU only; valid on gpu: kernel"
+            )
         if not numba_available():
-            raise SolverOptionError("engine='compiled' needs numba; valid without it: array")
-    return engine
+            raise SolverOptionError(
+                "implementation='compiled' needs numba; valid without it: array"
+            )
+    return implementation
 
 
 # --------------------------------------------------------------------------- state
@@ -545,7 +551,7 @@ def anneal(
     initial_states: Any = None,
     device: str = "auto",
     dtype: str = "float64",
-    engine: str = "auto",
+    implementation: str = "auto",
     matrix: str = "auto",
     progress: ProgressCallback | None = None,
 ) -> AnnealResult:
@@ -557,7 +563,7 @@ def anneal(
     schedule from a short timed calibration so that the anneal ends near the limit.
     A KeyboardInterrupt (Ctrl-C, or raised by ``progress``) ends the run at once; the best states
     so far are returned with ``info["interrupted"] = True``.  Same ``seed`` and options give the
-    same samples on every engine and device (see module docstring).
+    same samples on every implementation and device (see module docstring).
     """
     t_start = time.perf_counter()
     check_choice(*ALGORITHMS)("algorithm", algorithm)
@@ -566,7 +572,7 @@ def anneal(
     time_limit = check_optional_positive_float("time_limit", time_limit)
     seed = resolve_seed(seed)
     dev = resolve_device(device)
-    eng = _resolve_engine(engine, dev, algorithm)
+    eng = _resolve_implementation(implementation, dev, algorithm)
     beta_range = problem.default_beta_range() if beta_range is None else beta_range
     beta_range = check_beta_range("beta_range", beta_range)
     betas_for, total = _schedule(
@@ -586,7 +592,7 @@ def anneal(
     info: dict[str, Any] = {
         "algorithm": algorithm,
         "device": dev,
-        "engine": eng,
+        "implementation": eng,
         "dtype": dtype,
         "matrix": "dense" if dense else "sparse",
         "beta_range": (

@@ -34,7 +34,7 @@ from .anneal import (
     ALGORITHMS,
     DEVICES,
     DTYPES,
-    ENGINES,
+    IMPLEMENTATIONS,
     MATRIX_FORMATS,
     SCHEDULES,
     anneal,
@@ -97,7 +97,7 @@ class NativeSampler(BackendSampler):
         INITIAL_STATES,
         TIME_LIMIT,
         PROGRESS,
-        _choices("engine", ENGINES, "auto"),
+        _choices("implementation", IMPLEMENTATIONS, "auto"),
         _choices("matrix", MATRIX_FORMATS, "auto"),
         _choices("mode", MODES, "auto"),
     )
@@ -115,7 +115,7 @@ class NativeSampler(BackendSampler):
             "devices": list(DEVICES),
             "dtypes": list(DTYPES),
             "beta_schedule_options": list(SCHEDULES),
-            "engines": list(ENGINES),
+            "implementations": list(IMPLEMENTATIONS),
             "matrix_formats": list(MATRIX_FORMATS),
             "modes": list(MODES),
             "structured_algorithms": list(structured.ALGORITHMS),
@@ -133,8 +133,8 @@ class NativeSampler(BackendSampler):
         ``num_sweeps`` defaults to 1000 (with ``time_limit`` alone, the anneal follows its
         schedule in time to the limit).  ``initial_states``: samples-like in ``bqm``'s vartype,
         tiled to ``num_reads``.  ``info``: ``timing`` (seconds), ``interrupted`` / ``timed_out``
-        flags, the ``beta_range`` used, ``seed``, ``device``, ``engine``, ``num_sweeps`` done
-        and ``flip_attempts``."""
+        flags, the ``beta_range`` used, ``seed``, ``device``, ``implementation``,
+        ``num_sweeps`` done and ``flip_attempts``."""
         t0 = time.perf_counter()
         if opts["mode"] == "structured":
             raise SolverOptionError(

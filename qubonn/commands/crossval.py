@@ -56,7 +56,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run the cross-validation described by ``args``; print the table; return the exit code."""
-    from qubonn.backends.crossval import crossval
+    from qubonn.backends.network.crossval import crossval
 
     names = [b.strip() for b in str(args.backends).split(",") if b.strip()]
     try:

@@ -368,7 +368,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
     backend:        a solver name from ``qubonn.backends_available()``; ``num_reads``,
                     ``solver_options`` (a dict, e.g. ``{"num_sweeps": 500}``) and a seed drawn
                     from ``random_state`` go to it.
-    strategy:       how the backend solves (``qubonn.backends.strategies``): "direct" (the
+    strategy:       how the backend solves (``qubonn.backends.network.strategies``): "direct" (the
                     whole QUBO at once), "decompose" (mini-batch sub-QUBOs, for generic
                     samplers such as neal) or "continuation"; ``strategy_options`` tune it.
     engine:         compiler engine, "fast" or "pyqubo".
@@ -478,7 +478,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
                     "parameter; give it there"
                 )
         check_random_state(self.random_state)
-        from qubonn.backends.strategies import check_strategy
+        from qubonn.backends.network.strategies import check_strategy
 
         check_strategy(self.strategy, self.strategy_options)  # names the valid strategies
         return _Settings(objective, dropout, options)

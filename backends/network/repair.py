@@ -27,7 +27,7 @@ import numpy as np
 
 from qubonn.errors import QubonnError
 
-from .contract import as_problem, sample_problem
+from ..contract import as_problem, sample_problem
 
 if TYPE_CHECKING:
     from qubonn.problem import Problem

@@ -46,7 +46,7 @@ from qubonn.network import Network, Weights
 from qubonn.options import is_finite_real, is_whole
 from qubonn.problem import Problem
 
-from .contract import as_problem, sample_qubo
+from ..contract import as_problem, sample_qubo
 
 #: what a decompose sub-QUBO frees: every parameter, or one neuron's (block coordinate descent)
 BLOCKS = ("all", "neuron")

@@ -47,7 +47,7 @@ import numpy as np
 
 from qubonn.errors import QubonnError, SolverOptionError
 
-from ._common import (
+from .._common import (
     NUM_READS,
     BackendSampler,
     Option,
@@ -57,7 +57,7 @@ from ._common import (
     check_positive_int,
     check_seed,
 )
-from .contract import as_problem
+from ..contract import as_problem
 
 if TYPE_CHECKING:  # the compiled problem, for annotations only
     from qubonn.problem import Problem

@@ -24,8 +24,8 @@ import numpy as np
 
 from qubonn.errors import ProblemTooLargeError, QubonnError
 
-from .contract import ProblemSolver, sample_problem
-from .registry import BackendUnavailableError, as_bqm, get_backend
+from ..contract import ProblemSolver, sample_problem
+from ..registry import BackendUnavailableError, as_bqm, get_backend
 
 if TYPE_CHECKING:  # the compiled problem, for annotations only
     from qubonn.problem import Problem
