@@ -192,13 +192,14 @@ def solve(
     from qubonn.problem import Problem  # on use: listing backends needs no compiled problems
 
     from .contract import sample_problem
-    from .network.strategies import check_strategy, solve_with_strategy
+    from .network.strategies import StrategyComposite, check_strategy
 
     check_strategy(strategy, strategy_options)
     # a user's own sampler instance is taken as it is (the strategies are built for them)
     sampler = backend if isinstance(backend, dimod.Sampler) else get_backend(backend)
-    if strategy != "direct":
-        return solve_with_strategy(problem_or_bqm, sampler, strategy, strategy_options, options)
+    if strategy != "direct":  # the strategy's composite refuses a bare BQM, by name
+        composite = StrategyComposite(sampler, strategy, **(strategy_options or {}))
+        return composite.sample_problem(problem_or_bqm, **options)
     if isinstance(problem_or_bqm, Problem):
         return sample_problem(sampler, problem_or_bqm, **options)
     return sampler.sample(as_bqm(problem_or_bqm), **options)

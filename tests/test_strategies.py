@@ -390,3 +390,34 @@ def test_a_continuation_that_never_got_valid_names_its_own_options():
     message = str(err.value)
     assert "more rounds or a larger growth" in message and "slack_encoding='unary'" in message
     assert "batch" not in message
+
+
+def test_a_strategy_is_a_composite_over_any_sampler():
+    """StrategyComposite is the strategy as a dimod composite and a ProblemSolver: solve,
+    repair: and crossval dispatch to it; it gives what solve(strategy=...) gives."""
+    from qubonn.backends import get_backend
+    from qubonn.backends.contract import ProblemSolver
+    from qubonn.backends.network.strategies import StrategyComposite
+
+    problem = _problem(per_class=2)
+    composite = StrategyComposite(get_backend("neal"), "continuation", rounds=2)
+    assert isinstance(composite, dimod.Sampler) and isinstance(composite, ProblemSolver)
+    assert composite.properties["name"].startswith("continuation:")
+    a = qubonn.solve(problem, backend=composite, **FAST)
+    options = {"rounds": 2}
+    b = qubonn.solve(
+        problem, backend="neal", strategy="continuation", strategy_options=options, **FAST
+    )
+    assert [s["index"] for s in a.info["subsolves"]] == [0, 1]
+    np.testing.assert_array_equal(a.record.sample, b.record.sample)  # one path, same seed
+    # composites stack: repair dispatches to the strategy as to any ProblemSolver
+    from qubonn.backends.network.repair import RepairComposite
+
+    repaired = RepairComposite(composite).sample_problem(problem, **FAST)
+    assert problem.broken_share(repaired) == 0.0 and "subsolves" in repaired.info
+    with pytest.raises(StrategyError, match="not a bare BQM"):
+        composite.sample(problem.bqm)
+    with pytest.raises(StrategyError, match="has no option"):
+        StrategyComposite(get_backend("neal"), "decompose", batch=3)
+    with pytest.raises(StrategyError, match="needs a dimod.Sampler child"):
+        StrategyComposite(object(), "decompose")

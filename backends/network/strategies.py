@@ -207,6 +207,60 @@ def solve_with_strategy(
     return run(problem, sampler, opts, dict(options))
 
 
+class StrategyComposite(dimod.ComposedSampler):
+    """A strategy as a dimod composite over any sampler, in the style of dwave-hybrid's
+    decomposers and dimod's composites: ``StrategyComposite(neal, "decompose", batch_size=4)``.
+
+    It is a :class:`~qubonn.backends.contract.ProblemSolver`: ``sample_problem(problem,
+    **options)`` runs the strategy with ``options`` going to the child on every sub-solve, and
+    ``qubonn.solve``, ``repair:`` and ``crossval`` dispatch to it as to any other.  Its
+    options are checked when it is built.  A bare BQM is refused: the strategy builds its
+    sub-problems from the network and the data."""
+
+    def __init__(
+        self, child_sampler: dimod.Sampler, strategy: str = "decompose", **strategy_options: Any
+    ) -> None:
+        if not isinstance(child_sampler, dimod.Sampler):
+            raise StrategyError(
+                f"StrategyComposite needs a dimod.Sampler child, got {type(child_sampler).__name__}"
+            )
+        if strategy == "direct":
+            raise StrategyError("strategy 'direct' is the child itself: sample with it directly")
+        check_strategy(strategy, strategy_options)
+        self._children = [child_sampler]
+        self.strategy = strategy
+        self.strategy_options = dict(strategy_options)
+
+    @property
+    def children(self) -> list[dimod.Sampler]:
+        return self._children
+
+    @property
+    def parameters(self) -> dict[str, list]:
+        return {**self.child.parameters, "problem": []}
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        name = self.child.properties.get("name", type(self.child).__name__)
+        return {"name": f"{self.strategy}:{name}", "strategy_options": dict(self.strategy_options)}
+
+    def sample(
+        self, bqm: dimod.BinaryQuadraticModel, problem: Problem | None = None, **options: Any
+    ) -> dimod.SampleSet:
+        """Solve ``problem`` (whose QUBO ``bqm`` must be) with the strategy."""
+        if problem is None or bqm is not problem.bqm:
+            raise StrategyError(
+                f"strategy {self.strategy!r} solves a compiled qubonn Problem, not a bare BQM: "
+                "call sample_problem(problem), or sample(problem.bqm, problem=problem)"
+            )
+        return self.sample_problem(problem, **options)
+
+    def sample_problem(self, problem: Problem, **options: Any) -> dimod.SampleSet:
+        return solve_with_strategy(
+            problem, self.child, self.strategy, self.strategy_options, options
+        )
+
+
 # -- shared pieces ------------------------------------------------------------------------------
 def _sample(sampler: dimod.Sampler, problem: Problem, options: dict) -> dimod.SampleSet:
     """One plain-QUBO solve: the problem's QUBO handed to the sampler unchanged."""
