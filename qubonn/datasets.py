@@ -286,17 +286,36 @@ def _binarize_checked(X: np.ndarray, threshold: float | None, where: str, cell: 
     )
 
 
+#: labels beyond this are refused: floats past 2**53 are no longer exact integers (the value
+#: read may not be the one written), and int64 is where labels are kept
+_LABEL_LIMIT = 2**53
+
+
 def _labels(y: np.ndarray, where: str, cell: Any) -> np.ndarray:
-    """Integer class labels; non-integral or missing labels are an error."""
+    """Integer class labels as int64.  A label that is not an integer, is missing, or lies
+    beyond +-2**53 (where a float stops being an exact integer and int64 would wrap) is an
+    error that names the file and the label's place -- never a silently changed class."""
     y = np.asarray(y)
-    if y.dtype.kind in "iub":
+    if y.dtype.kind == "b":
         return y.astype(np.int64)
-    if y.dtype.kind != "f":
+    if y.dtype.kind not in "iuf":
         raise DataError(f"{where}: labels must be integers, not {y.dtype} values")
-    bad = ~np.isfinite(y) | (y != np.round(y))
-    if bad.any():
-        r = int(np.argmax(bad))
-        raise DataError(f"{where}: the label at {cell(r)} is {y[r]:g}; labels must be integers")
+    if y.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            r = int(np.argmax(bad))
+            raise DataError(
+                f"{where}: the label at {cell(r)} is {y[r]:g}; labels must be integers"
+            )
+    big = np.abs(y.astype(np.float64)) > _LABEL_LIMIT  # compared before any cast to int64
+    if big.any():
+        r = int(np.argmax(big))
+        value = f"{y[r]:g}" if y.dtype.kind == "f" else str(y[r])
+        raise DataError(
+            f"{where}: the label at {cell(r)} is {value}, out of range; labels must be "
+            f"integers between -2**53 and 2**53 (e.g. 0..K-1 for K classes)"
+        )
     return y.astype(np.int64)
 
 

@@ -175,6 +175,12 @@ def test_load_npz_continuous_needs_threshold(tmp_path):
         ({"X": np.ones((2, 2)), "y": np.array([0.5, 1.0])}, "y row 1 is 0.5"),
         ({"X": np.ones((2, 2)), "y": np.array([1.0, np.nan])}, "y row 2"),
         ({"X": np.array([["a", "b"]]), "y": np.zeros(1)}, "must hold numbers"),
+        # out-of-range labels are refused, never wrapped into another class
+        ({"X": np.ones((1, 2)), "y": np.array([2**64 - 1], np.uint64)}, "y row 1 is 1844674"),
+        ({"X": np.ones((2, 2)), "y": np.array([0, -(2**63)])}, "y row 2 .*out of range"),
+        ({"X": np.ones((1, 2)), "y": np.array([1e30])}, "y row 1 is 1e\\+30, out of range"),
+        ({"X": np.ones((1, 2)), "y": np.array([1e300])}, "y row 1 is 1e\\+300, out of range"),
+        ({"X": np.ones((1, 2)), "y": np.array([np.inf])}, "y row 1 is inf"),
         ({"X": np.array([[-1, 0, 1]]), "y": np.zeros(1)}, "0 at X row 1, column 2"),
     ],
 )
@@ -222,6 +228,8 @@ def test_load_csv_plain_header_and_label_column(tmp_path):
         ("1,nan,0\n1,1,1\n", {}, "line 1, column 2 is nan"),
         ("0.5,0.2,0\n1,1,1\n", {}, "pass a threshold"),
         ("1,1,0.5\n", {}, "label at line 1, column 3 is 0.5"),
+        ("1,1,1e30\n", {}, "label at line 1, column 3 is 1e\\+30, out of range"),
+        ("1,1,18446744073709551615\n", {}, "line 1, column 3 .* out of range"),
         ("1,1,0\n", {"label_column": 5}, "out of range"),
         ("1,1,0\n", {"label_column": "y"}, "no column named 'y'"),
         ("1\n2\n", {}, "at least one input"),
