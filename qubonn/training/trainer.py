@@ -703,8 +703,11 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         }
         return TrainedModel(self.network_, self.weights_, meta)
 
-    def save(self, path: str | Path, metadata: dict | None = None) -> Path:
-        """Write the trained model file (spec, weights, classes, training settings)."""
+    def save(
+        self, path: str | Path, metadata: dict | None = None, *, overwrite: bool = True
+    ) -> Path:
+        """Write the trained model file (spec, weights, classes, training settings);
+        ``overwrite=False`` never replaces an existing file (see :func:`save_model`)."""
         from qubonn.modelfile import save_model
 
-        return save_model(path, self.to_model(metadata))
+        return save_model(path, self.to_model(metadata), overwrite=overwrite)
