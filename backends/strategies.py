@@ -44,6 +44,8 @@ from qubonn.errors import QubonnError
 from qubonn.formulation import objective_value
 from qubonn.network import Weights
 
+from ._common import check_sampleset
+
 DEFAULT = "direct"
 #: what a decompose sub-QUBO frees: every parameter, or one neuron's (block coordinate descent)
 BLOCKS = ("all", "neuron")
@@ -214,10 +216,12 @@ def _sample(sampler: dimod.Sampler, problem: Any, options: dict) -> dimod.Sample
     """One plain-QUBO solve: the problem's QUBO handed to the sampler unchanged."""
     if hasattr(sampler, "sample_qubo_arrays"):
         q = problem.qubo()
-        return sampler.sample_qubo_arrays(
+        result = sampler.sample_qubo_arrays(
             q.quadratic, q.linear, q.offset, problem.labels, **options
         )
-    return sampler.sample(problem.bqm, **options)
+    else:
+        result = sampler.sample(problem.bqm, **options)
+    return check_sampleset(result, problem.labels, sampler)
 
 
 def _valid_reads(problem: Any, sampleset: dimod.SampleSet) -> tuple[np.ndarray, np.ndarray]:
@@ -471,7 +475,7 @@ def _sample_block(
     run = dict(options)
     if warm:
         run["initial_states"] = (x0[free][None, :], [labels[i] for i in free])
-    sampleset = sampler.sample(reduced, **run)
+    sampleset = check_sampleset(sampler.sample(reduced, **run), reduced.variables, sampler)
     order = [sampleset.variables.index(labels[i]) for i in free]
     reads = np.asarray(sampleset.record.sample)[:, order].astype(np.int8)
     if sampleset.vartype is dimod.SPIN:

@@ -58,3 +58,31 @@ def test_the_wheel_holds_every_module_and_data_file(tmp_path):
     assert not missing, f"the wheel leaves out {missing}"
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "qubonn = qubonn.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def declared_lower_bounds() -> dict[str, str]:
+    """pyproject.toml's dependencies: name -> lower bound."""
+    import re
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    bounds = {}
+    for dep in deps:
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*>=\s*([0-9][0-9A-Za-z.]*)\s*(,.*)?", dep)
+        assert match, f"dependency {dep!r} has no lower bound"
+        bounds[match[1].lower()] = match[2]
+    return bounds
+
+
+def test_ci_tests_the_declared_lower_bounds():
+    """The lowest-versions CI step pins exactly the lower bounds pyproject.toml declares."""
+    pins = {}
+    for line in (ROOT / ".ci" / "lowest-versions.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.strip().lower()] = version.strip()
+    declared = declared_lower_bounds()
+    assert set(pins) == set(declared)
+    for name, version in declared.items():
+        # "2.0" is declared, "2.0.0" pinned: the same release
+        assert pins[name].split(".")[: len(version.split("."))] == version.split("."), name
