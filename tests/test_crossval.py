@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import re
 import sys
 import types
 from pathlib import Path
@@ -291,3 +292,29 @@ def test_compile_writes_a_problem_file_that_crossval_judges(
     captured = capsys.readouterr()
     assert "comparing valid reads" in captured.err
     assert "100.0%" in captured.out  # repaired reads are all valid
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"drop": "data"}, "lacks array\\(s\\) data"),
+        ({"drop": "labels"}, "needs its array 'labels'"),
+        ({"float": "row"}, "row and col must be integer arrays"),
+        ({"float": "col"}, "row and col must be integer arrays"),
+    ],
+)
+def test_a_malformed_problem_file_is_an_error_naming_the_array(
+    tmp_path: Path, capsys: pytest.CaptureFixture, change: dict, message: str
+) -> None:
+    path = problem_file(tmp_path)
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    if "drop" in change:
+        del arrays[change["drop"]]
+    else:
+        arrays[change["float"]] = arrays[change["float"]].astype(np.float64)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    assert run_cli(str(bad), "--backends", "tabu") == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and str(bad) in err and "Traceback" not in err

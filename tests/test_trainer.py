@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -279,3 +280,27 @@ def test_cli_evaluate_refuses_labels_that_are_not_the_models_classes(tmp_path, c
     assert main(["evaluate", str(model), "--classes", "1,7"]) == 2
     err = capsys.readouterr().err
     assert "[1, 7]" in err and "[3, 8]" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        ("data", 123, "data_selection.data is 123; it must be text"),
+        ("per_class", "6", "data_selection.per_class is '6'; it must be an integer or null"),
+        ("classes", [3, "x"], "data_selection.classes is \\[3, 'x'\\]; it must list integers"),
+    ],
+)
+def test_cli_evaluate_names_a_bad_recorded_selection_field(tmp_path, capsys, field, value,
+                                                            fragment):
+    from qubonn.cli import main
+    from qubonn.modelfile import load_model, save_model
+
+    path = tmp_path / "m.json"
+    model = load_model(_train_small(tmp_path, "--per-class", "4"))
+    model.metadata["data_selection"][field] = value
+    save_model(path, model)
+    capsys.readouterr()
+    assert main(["evaluate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "Traceback" not in err
+    assert re.search(fragment, err), err
