@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import itertools
+import math
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -325,6 +326,27 @@ def _user_dataset(X: np.ndarray, y: np.ndarray, path: Path, info: dict[str, Any]
     return Dataset(X, y, empty_X, np.empty(0, np.int64), classes, path.stem, info)
 
 
+def _check_npy_header(archive: zipfile.ZipFile, member: str, where: str, key: str) -> None:
+    """Read array ``key``'s header only, and refuse it when the shape it claims is more data
+    than the file holds (a damaged or forged header would make numpy allocate it all)."""
+    info = archive.getinfo(member)
+    with archive.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        header_end = fh.tell()
+    claimed = math.prod(shape) * dtype.itemsize
+    held = info.file_size - header_end
+    if claimed > held:
+        raise DataError(
+            f"{where}: array {key} claims shape {shape} ({claimed:,} bytes of {dtype}) but the "
+            f"file holds {max(held, 0):,} bytes of it; the file is damaged, write it again with "
+            "np.savez(path, X=X, y=y)"
+        )
+
+
 def load_npz(path: str | Path, threshold: float | None = None) -> Dataset:
     """Load arrays ``X`` (N x d) and ``y`` (N,) from a NumPy ``.npz`` file.
 
@@ -342,6 +364,8 @@ def load_npz(path: str | Path, threshold: float | None = None) -> Dataset:
                     f"{where}: no array named {' or '.join(map(repr, missing))} (found: "
                     f"{', '.join(sorted(keys)) or 'none'}); save with np.savez(path, X=X, y=y)"
                 )
+            for key in ("X", "y"):
+                _check_npy_header(f.zip, f"{key}.npy", where, key)
             X = f["X"]
             y = f["y"]
     except DataError:

@@ -305,10 +305,24 @@ def _data_label(data: Any) -> str:
     return f"{data.name} train={len(data.y_train)} test={len(data.y_test)}"
 
 
+#: training runs one sweep may plan (grid points x seeds): a bound far above any real sweep,
+#: checked before the run list is built (``--seeds 1000000000`` once built a billion-element list)
+MAX_RUNS = 100_000
+
+
+def _too_many_runs(runs: int, what: str) -> SweepError:
+    return SweepError(
+        f"{what} make {runs:,} training runs, over the limit of {MAX_RUNS:,} per sweep; "
+        "use fewer seeds or grid values, or split the sweep (one --out keeps all rows)"
+    )
+
+
 def _seeds(seeds: int | Iterable[int]) -> list[int]:
     if isinstance(seeds, int | np.integer):
         if seeds < 1:
             raise SweepError(f"seeds must be a count >= 1 or a list of seeds, not {seeds}")
+        if seeds > MAX_RUNS:
+            raise _too_many_runs(int(seeds), f"{seeds:,} seeds")
         return list(range(int(seeds)))
     out = [int(s) for s in seeds]
     if not out or len(set(out)) != len(out) or min(out) < 0:
@@ -328,7 +342,10 @@ def _grid_points(grid: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not values:
             raise SweepError(f"grid axis {key!r} has no values")
         axes[key] = values
-    return list(ParameterGrid(axes))
+    grid_points = ParameterGrid(axes)
+    if len(grid_points) > MAX_RUNS:
+        raise _too_many_runs(len(grid_points), f"the grid's {len(axes)} axes")
+    return list(grid_points)
 
 
 # -- the results table -----------------------------------------------------------------------
@@ -503,6 +520,10 @@ def sweep(
     dataset = _dataset(data)
     seed_list = _seeds(seeds)
     points = _grid_points(grid)
+    if len(points) * len(seed_list) > MAX_RUNS:
+        raise _too_many_runs(
+            len(points) * len(seed_list), f"{len(points):,} grid points x {len(seed_list)} seeds"
+        )
     flat_fixed = _flatten(fixed)
     both = sorted(set(grid) & set(flat_fixed))
     if both:

@@ -264,3 +264,24 @@ def test_load_data_dispatch(tmp_path):
         load_data("mnist")
     with pytest.raises(DataError, match="cannot read 'x'"):
         load_data("digits:x")
+
+
+def test_load_npz_refuses_a_header_that_claims_more_than_the_file_holds(tmp_path):
+    """A forged shape (1e11 x 4) is refused from the header, before numpy allocates 400 GB."""
+    import io
+    import zipfile
+
+    path = tmp_path / "forged.npz"
+    np.savez(path, X=np.ones((3, 4), np.int8), y=np.zeros(3, np.int64))
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|i1", "fortran_order": False, "shape": (10**11, 4)}
+    )
+    parts["X.npy"] = header.getvalue() + np.ones(12, np.int8).tobytes()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    with pytest.raises(DataError, match=r"array X claims shape \(100000000000, 4\)"):
+        load_npz(path)

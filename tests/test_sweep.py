@@ -380,3 +380,16 @@ def test_cli_ray_missing_is_one_line(files, tmp_path, capsys, monkeypatch):
     assert main(argv + ["--out", str(tmp_path / "r.csv")]) == 2
     err = capsys.readouterr().err
     assert "pip install 'qubonn[distributed]'" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "grid, seeds, fragment",
+    [
+        ({"margin": [0.0]}, 10**9, "1,000,000,000 seeds make 1,000,000,000 training runs"),
+        ({"margin": list(range(400)), "eta": list(range(400))}, 1, "160,000 training runs"),
+        ({"margin": list(range(1000))}, 200, "1,000 grid points x 200 seeds"),
+    ],
+)
+def test_a_sweep_over_the_run_limit_is_refused_before_planning(tmp_path, grid, seeds, fragment):
+    with pytest.raises(SweepError, match=fragment):
+        sweep(qubonn.parse(SPEC), grid, seeds=seeds, data=_data(), out=tmp_path / "s.csv")
