@@ -225,8 +225,24 @@ def _umask() -> int:
     return mask
 
 
+class _LongInteger(str):
+    """An integer literal too long to be any value of a model (kept as its text: Python refuses
+    to convert integers of over 4300 digits, with a message that names no file or field)."""
+
+    def __repr__(self) -> str:
+        return f"a {len(self.lstrip('-'))}-digit number"
+
+
+def _parse_int(text: str) -> int | _LongInteger:
+    return int(text) if len(text) <= 4000 else _LongInteger(text)  # Python reads 4300
+
+
 def _int_list(doc: dict[str, Any], key: str, where: str, length: int, allowed: str) -> np.ndarray:
     values = doc.get(key)
+    if isinstance(values, list):
+        for i, v in enumerate(values):
+            if isinstance(v, _LongInteger):
+                raise ModelFileError(f"{where}: {key}[{i}] is {v!r}; {key} must be {allowed}")
     if not isinstance(values, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in values
     ):
@@ -296,7 +312,7 @@ def load_model(path: str | Path) -> TrainedModel:
     except OSError as e:
         raise ModelFileError(f"{where}: cannot read the model file: {e.strerror}") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_int=_parse_int)
     except RecursionError:
         raise ModelFileError(
             f"{where}: not a qubonn model file (its JSON is nested too deeply to read)"

@@ -349,6 +349,22 @@ def _grid_points(grid: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- the results table -----------------------------------------------------------------------
+#: the results file formats, by suffix
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def check_table_path(path: str | os.PathLike) -> Path:
+    """The results path, if its suffix names a format the sweep writes (never CSV text in a
+    file called .xlsx or .json)."""
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise SweepError(
+            f"--out {path}: the results table is written as .csv or .parquet, not "
+            f"{path.suffix or 'a file without a suffix'}; name it e.g. {path.with_suffix('.csv')}"
+        )
+    return path
+
+
 class _Table:
     """Reads finished rows and appends new ones, for .csv (in place) and .parquet (journal)."""
 
@@ -516,6 +532,8 @@ def sweep(
     from qubonn.distributed import get_executor, gpus_for
     from qubonn.training import BNNClassifier
 
+    if out is not None:
+        check_table_path(out)
     network, network_label = _network(spec_or_network)
     dataset = _dataset(data)
     seed_list = _seeds(seeds)

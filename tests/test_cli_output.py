@@ -131,3 +131,19 @@ def test_a_killed_writers_temporary_file_is_cleaned_by_the_next_save(tmp_path):
     net = parse(SPEC)
     save_model(tmp_path / "m.json", net, net.random_weights(0))
     assert not stale.exists() and live.exists()
+
+
+def test_out_in_a_folder_where_no_file_can_be_created_is_refused_before_training(
+    spec, capsys, monkeypatch
+):
+    import tempfile
+
+    from qubonn.training import BNNClassifier
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    monkeypatch.setattr(BNNClassifier, "fit", lambda *a: pytest.fail("trained first"))
+    assert main(["train", str(spec), *TRAIN, "--out", str(spec.parent / "m.json")]) == 2
+    assert "cannot create a file in the folder" in capsys.readouterr().err

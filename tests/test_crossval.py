@@ -318,3 +318,15 @@ def test_a_malformed_problem_file_is_an_error_naming_the_array(
     assert run_cli(str(bad), "--backends", "tabu") == 2
     err = capsys.readouterr().err
     assert re.search(message, err) and str(bad) in err and "Traceback" not in err
+
+
+def test_cli_no_backend_ran_is_an_error_not_a_disagreement(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from qubonn.backends.qubo_io import save_qubo_npz
+
+    path = tmp_path / "big.npz"
+    save_qubo_npz(dimod.generators.gnp_random_bqm(30, 0.2, "BINARY", random_state=0), path)
+    assert run_cli(str(path), "--backends", "exact") == 2
+    captured = capsys.readouterr()
+    assert "skipped exact" in captured.out and "no backend ran" in captured.err

@@ -205,3 +205,14 @@ def test_save_without_overwrite_leaves_an_existing_file(tmp_path):
     assert path.read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
     fresh = save_model(tmp_path / "n.json", net, net.random_weights(0), overwrite=False)
     assert load_model(fresh).weights.w.size
+
+
+def test_a_huge_integer_in_a_model_file_names_the_file_and_field(tmp_path):
+    net = parse(SPEC)
+    path = save_model(tmp_path / "m.json", net, net.random_weights(0))
+    text = path.read_text()
+    doc = json.loads(text)
+    first = json.dumps(doc["weights"][0])
+    path.write_text(text.replace(f'"weights": [{first}', '"weights": [' + "9" * 5000, 1))
+    with pytest.raises(ModelFileError, match=r"m.json: weights\[0\] is a 5000-digit number"):
+        load_model(path)

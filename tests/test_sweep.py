@@ -393,3 +393,13 @@ def test_cli_ray_missing_is_one_line(files, tmp_path, capsys, monkeypatch):
 def test_a_sweep_over_the_run_limit_is_refused_before_planning(tmp_path, grid, seeds, fragment):
     with pytest.raises(SweepError, match=fragment):
         sweep(qubonn.parse(SPEC), grid, seeds=seeds, data=_data(), out=tmp_path / "s.csv")
+
+
+@pytest.mark.parametrize("name", ["s.xlsx", "s.json", "results"])
+def test_sweep_refuses_an_out_it_cannot_write_in_its_format(tmp_path, capsys, name):
+    spec = tmp_path / "net.qnn"
+    spec.write_text(SPEC)
+    out = tmp_path / name
+    assert main(["sweep", str(spec), "--out", str(out)]) == 2
+    assert "written as .csv or .parquet" in capsys.readouterr().err
+    assert not out.exists()

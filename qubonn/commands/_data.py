@@ -6,6 +6,7 @@ import argparse
 
 import numpy as np
 
+from qubonn.commands._types import finite_float, seed_type
 from qubonn.datasets import Dataset, load_data
 from qubonn.errors import DataError
 
@@ -35,8 +36,12 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--per-class", type=int, help="few-shot: training samples per class")
     g.add_argument("--train", type=int, help="training samples in all (stratified)")
     g.add_argument("--test", type=float, help="held-out share (fraction) or count")
-    g.add_argument("--threshold", type=float, help="binarisation threshold (value >= t -> +1)")
-    g.add_argument("--seed", type=int, default=0, help="seed for splits and sampling (default 0)")
+    g.add_argument(
+        "--threshold", type=finite_float, help="binarisation threshold (value >= t -> +1)"
+    )
+    g.add_argument(
+        "--seed", type=seed_type, default=0, help="seed for splits and sampling (default 0)"
+    )
 
 
 def infer_digits_options(args: argparse.Namespace, network) -> None:

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from qubonn.sweep import (
         SweepError,
         cell,
+        check_table_path,
         parse_grid,
         parse_seeds,
         summarize,
@@ -118,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
             fixed[key] = value
     # an existing --out is resumed (that is what it is for); --restart starts over
     check_output(args.out, [("spec", args.spec), data_input(args)], force=False, existing_ok=True)
+    check_table_path(args.out)
     seeds = parse_seeds(args.seeds)
     if args.data == "digits" and args.per_class is None and args.train is None:
         args.per_class = args.per_class_default
