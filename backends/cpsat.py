@@ -62,8 +62,8 @@ try:
     from ortools.sat.python import cp_model
 except ImportError as _exc:  # pragma: no cover - exercised by a test that hides ortools
     raise ImportError(
-        "the 'cpsat' backend needs OR-Tools: install it with pip install -e \".[cpsat]\" "
-        '(or pip install "ortools>=9.10")'
+        "the 'cpsat' backend needs OR-Tools: install it with pip install \"ortools>=9.10\" "
+        '(in the clone of qubonn: pip install -e ".[cpsat]")'
     ) from _exc
 
 #: CP-SAT workers by default.  Its portfolio (LP, core-based, LNS, ...) proves optima far sooner

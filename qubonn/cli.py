@@ -32,7 +32,8 @@ def _unavailable(name: str, error: Exception):
         print(
             error_line(name, f"this command is unavailable: {type(error).__name__}: {error}")
             + "\n"
-            "Reinstall qubonn with its dependencies (pip install qubonn) and try again.",
+            "Reinstall qubonn with its dependencies (in its clone: pip install -e .) and try "
+            "again.",
             file=sys.stderr,
         )
         return EXIT_ERROR

@@ -56,3 +56,17 @@ def test_training_doc_names_only_settings_and_attributes_that_exist():
     attributes = set(re.findall(r"(?:`|clf\.)([a-z][a-z_]*_)\b", text))
     missing = sorted(a for a in attributes if not hasattr(clf, a))
     assert not missing, f"a fitted classifier has no {missing}"
+
+
+def test_install_hints_work_from_the_clone():
+    """qubonn is not on PyPI: no doc, tutorial or message may tell anyone to
+    ``pip install 'qubonn[...]'`` or ``pip install qubonn``."""
+    published = re.compile(r"""pip install ['"]?qubonn\b""")
+    offenders = []
+    for folder, pattern in (("docs", "*.md"), ("tutorials", "*.py"), ("qubonn", "**/*.py"),
+                            ("backends", "**/*.py"), (".", "README.md")):
+        for path in (ROOT / folder).glob(pattern):
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if published.search(line):
+                    offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
