@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="qubonn",
         description="Train binary neural networks exactly, as QUBO problems.",
     )
-    parser.add_argument("--version", action="version", version=f"qubonn {qubonn.__version__}")
+    parser.add_argument(
+        "-V", "--version", action="version", version=f"qubonn {qubonn.__version__}"
+    )
     sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):

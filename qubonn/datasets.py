@@ -165,27 +165,58 @@ def digits(
     X = binarize(images.reshape(len(images), -1), threshold)
     rng = np.random.default_rng(seed)
     tr, te = _stratified_split(y, test, rng)
+    tr = _fewer_training(y, tr, wanted, per_class, train, rng, "digit")
+    name = f"digits{size}x{size}-" + "".join(str(c) for c in wanted)
+    info = {"threshold": threshold, "size": size, "seed": seed}
+    return Dataset(X[tr], y[tr], X[te], y[te], tuple(wanted), name, info)
+
+
+def _fewer_training(
+    y: np.ndarray,
+    tr: np.ndarray,
+    classes: Sequence[int],
+    per_class: int | None,
+    train: int | None,
+    rng: np.random.Generator,
+    what: str = "class",
+) -> np.ndarray:
+    """The training indices ``tr`` (shuffled) cut to ``per_class`` of each class, or to
+    ``train`` in all (stratified); unchanged when both are None."""
     if per_class is not None:
         if per_class < 1:
             raise DataError(f"per_class must be >= 1, not {per_class}")
         picked = []
-        for c in wanted:
+        for c in classes:
             idx = tr[y[tr] == c]
             if len(idx) < per_class:
                 raise DataError(
-                    f"digit {c} has only {len(idx)} training samples; ask for at most that many "
+                    f"{what} {c} has only {len(idx)} training samples; ask for at most that many "
                     "per class or use a smaller test share"
                 )
             picked.append(idx[:per_class])  # tr is already shuffled
-        tr = rng.permutation(np.concatenate(picked))
-    elif train is not None:
+        return rng.permutation(np.concatenate(picked))
+    if train is not None:
         if not 1 <= train <= len(tr):
             raise DataError(f"train must be between 1 and {len(tr)} samples, not {train}")
         sub, _ = _stratified_split(y[tr], len(tr) - train, rng)
-        tr = tr[sub]
-    name = f"digits{size}x{size}-" + "".join(str(c) for c in wanted)
-    info = {"threshold": threshold, "size": size, "seed": seed}
-    return Dataset(X[tr], y[tr], X[te], y[te], tuple(wanted), name, info)
+        return tr[sub]
+    return tr
+
+
+def fewer_training(
+    data: Dataset, per_class: int | None = None, train: int | None = None, seed: int = 0
+) -> Dataset:
+    """``data`` with its training part cut to ``per_class`` samples of each class (few-shot)
+    or to ``train`` samples in all (stratified), seeded; the test part is kept."""
+    if per_class is not None and train is not None:
+        raise DataError("pass per_class (samples per class) or train (samples in all), not both")
+    rng = np.random.default_rng(seed)
+    tr = rng.permutation(len(data.y_train))
+    tr = _fewer_training(data.y_train, tr, data.classes, per_class, train, rng)
+    return Dataset(
+        data.X_train[tr], data.y_train[tr], data.X_test, data.y_test, data.classes, data.name,
+        dict(data.info),
+    )
 
 
 def bars_and_stripes(n: int = 3) -> Dataset:

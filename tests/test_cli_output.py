@@ -147,3 +147,19 @@ def test_out_in_a_folder_where_no_file_can_be_created_is_refused_before_training
     monkeypatch.setattr(BNNClassifier, "fit", lambda *a: pytest.fail("trained first"))
     assert main(["train", str(spec), *TRAIN, "--out", str(spec.parent / "m.json")]) == 2
     assert "cannot create a file in the folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag, count", [("--per-class", "3"), ("--train", "6")])
+def test_few_shot_flags_apply_to_a_data_file(spec, tmp_path, capsys, flag, count):
+    data = _data_file(tmp_path)
+    argv = ["train", str(spec), "--data", str(data), flag, count, *TRAIN[4:]]
+    assert main([*argv, "--out", str(tmp_path / "m.json")]) == 0
+    assert "6 training / 0 test samples" in capsys.readouterr().out
+    assert main(["train", str(spec), "--data", str(data), "--per-class", "7", "--force",
+                 "--out", str(tmp_path / "m.json")]) == 2
+    assert "--per-class: class 0 has only 6 training samples" in capsys.readouterr().err
+
+
+def test_short_version_flag(capsys):
+    assert main(["-V"]) == 0
+    assert capsys.readouterr().out.startswith("qubonn ")
