@@ -84,12 +84,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         with strict_options():
             return int(func(args) or 0)
     except (QubonnError, ValueError, TypeError, OSError) as e:  # they carry their own advice
-        print(error_line(args.command, e), file=sys.stderr)
+        _print_error(error_line(args.command, e))
         return EXIT_ERROR
     except KeyboardInterrupt as e:  # Ctrl-C, or an Interrupted solve: nothing is written
         detail = f" ({e})" if str(e) else ""
         print(f"qubonn {args.command}: interrupted{detail}; no output written", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _print_error(line: str) -> None:
+    """Print an error on a line of its own, also when a progress bar holds the current line
+    (tqdm clears the bar, prints, and draws it again below)."""
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)
 
 
 def error_line(command: str, error: Exception | str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -304,3 +305,25 @@ def test_cli_evaluate_names_a_bad_recorded_selection_field(tmp_path, capsys, fie
     err = capsys.readouterr().err
     assert str(path) in err and "Traceback" not in err
     assert re.search(fragment, err), err
+
+
+def test_the_final_solve_bar_follows_the_solvers_progress(digits, net16, capsys):
+    """The bar sat at 0/1 for a whole solve; it now counts the solver's sweeps."""
+    clf = BNNClassifier(net16, num_reads=2, solver_options={"num_sweeps": 40}, verbose=1)
+    clf.fit(digits.X_train[:10], digits.y_train[:10])
+    err = capsys.readouterr().err
+    assert "final solve" in err and re.search(r"\d+/40 ", err) and "best=" in err
+
+
+def test_an_error_line_starts_on_a_line_of_its_own(capsys):
+    from tqdm import tqdm
+
+    from qubonn.cli import main
+
+    bar = tqdm(total=10, desc="working", file=sys.stderr)
+    bar.update(3)
+    assert main(["train", "missing.qnn"]) == 2
+    bar.close()
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if "qubonn train: error" in x)
+    assert line.lstrip("\r").startswith("qubonn train: error"), repr(line)
