@@ -436,7 +436,7 @@ def load_csv(
     path = Path(path)
     where = str(path)
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with path.open(newline="", encoding="utf-8-sig") as f:  # a BOM is allowed
             rows = [(i, row) for i, row in enumerate(csv.reader(f), start=1)]
     except FileNotFoundError:
         raise DataError(f"{where}: no such data file") from None

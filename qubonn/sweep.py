@@ -47,6 +47,7 @@ from qubonn.options import parse_key_value, parse_value
 RESULT_COLUMNS = (
     "train_accuracy",
     "test_accuracy",
+    "valid_share",  # the final solve's share of valid reads: 0 means its networks are broken
     "variables",
     "couplings",
     "solves",
@@ -256,6 +257,7 @@ def _fit_one(task: SweepTask, shared: tuple[Any, Any]) -> dict[str, Any]:
     return {
         "train_accuracy": clf.score(data.X_train, data.y_train),
         "test_accuracy": clf.score(data.X_test, data.y_test) if len(data.y_test) else None,
+        "valid_share": final["valid_share"],
         "variables": final["variables"],
         "couplings": final["couplings"],
         "solves": len(clf.history_),
@@ -670,7 +672,8 @@ def _describe(point: Mapping[str, Any]) -> str:
 
 
 def summarize(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
-    """Mean and spread of test (and train) accuracy per grid point, over seeds."""
+    """Mean and spread of test (and train) accuracy, and the mean valid share, per grid point,
+    over seeds."""
     groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     for r in rows:
         groups.setdefault(tuple(cell(r.get(k)) for k in keys), []).append(r)
@@ -678,10 +681,12 @@ def summarize(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[di
     for key, group in groups.items():
         test = [float(r["test_accuracy"]) for r in group if r.get("test_accuracy") is not None]
         train = [float(r["train_accuracy"]) for r in group]
+        valid = [float(r["valid_share"]) for r in group if r.get("valid_share") not in (None, "")]
         out.append(
             {
                 **dict(zip(keys, key, strict=True)),
                 "runs": len(group),
+                "valid_mean": float(np.mean(valid)) if valid else None,
                 "train_mean": float(np.mean(train)),
                 "test_mean": float(np.mean(test)) if test else None,
                 "test_std": float(np.std(test)) if test else None,

@@ -285,3 +285,13 @@ def test_load_npz_refuses_a_header_that_claims_more_than_the_file_holds(tmp_path
             z.writestr(name, data)
     with pytest.raises(DataError, match=r"array X claims shape \(100000000000, 4\)"):
         load_npz(path)
+
+
+def test_load_csv_accepts_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffa,b,label\n1,-1,3\n-1,1,4\n".encode())
+    d = load_csv(path)
+    assert d.y_train.tolist() == [3, 4] and d.info["header"] == ["a", "b", "label"]
+    plain = tmp_path / "bom2.csv"
+    plain.write_bytes("\ufeff1,-1,3\n-1,1,4\n".encode())
+    assert load_csv(plain).X_train.tolist() == [[1, -1], [-1, 1]]

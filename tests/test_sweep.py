@@ -18,6 +18,7 @@ from qubonn.sweep import (
     parse_grid,
     parse_seeds,
     parse_value,
+    summarize,
     sweep,
 )
 from qubonn.training import Dropout
@@ -403,3 +404,15 @@ def test_sweep_refuses_an_out_it_cannot_write_in_its_format(tmp_path, capsys, na
     assert main(["sweep", str(spec), "--out", str(out)]) == 2
     assert "written as .csv or .parquet" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_sweep_rows_and_summary_carry_the_valid_share(tmp_path):
+    out = tmp_path / "s.csv"
+    rows = sweep(qubonn.parse(SPEC), {"margin": [0.0]}, seeds=2, data=_data(), out=out,
+                 backend="native", num_reads=2, num_sweeps=30)
+    assert all(float(r["valid_share"]) == 1.0 for r in rows)
+    assert "valid_share" in _read(out)[0]
+    (point,) = summarize(rows, ["margin"])
+    assert point["valid_mean"] == 1.0
+    broken = [{**rows[0], "valid_share": 0.0}, rows[1]]
+    assert summarize(broken, ["margin"])[0]["valid_mean"] == 0.5

@@ -81,7 +81,7 @@ def _read_csv_inputs(p):
     from qubonn.errors import DataError
 
     rows, lines = [], []
-    with p.open(newline="", encoding="utf-8") as f:
+    with p.open(newline="", encoding="utf-8-sig") as f:  # a BOM is allowed
         for line, row in enumerate(csv.reader(f), start=1):
             cells = [c.strip() for c in row]
             if not any(cells):
