@@ -380,7 +380,7 @@ def test_cli_ray_missing_is_one_line(files, tmp_path, capsys, monkeypatch):
     argv = ["sweep", str(spec), "--data", str(data), "--backend", "neal", "--executor", "ray"]
     assert main(argv + ["--out", str(tmp_path / "r.csv")]) == 2
     err = capsys.readouterr().err
-    assert "pip install 'qubonn[distributed]'" in err and len(err.strip().splitlines()) == 1
+    assert "pip install 'ray>=2.9'" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
