@@ -16,12 +16,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import difflib
-import math
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import dimod
@@ -35,6 +33,20 @@ from ._schedule import (
     human_bytes,
     memory_budget,
     schedule_slice,
+)
+from ._validate import (  # noqa: F401 - the checkers every backend's Option table names
+    check_any,
+    check_beta_range,
+    check_beta_schedule,
+    check_callable,
+    check_choice,
+    check_optional_bool,
+    check_optional_positive_float,
+    check_optional_sweeps,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+    check_sweeps,
 )
 
 #: Every backend's progress callback: ``progress(done, total, best_energy)``, counted in the
@@ -92,99 +104,6 @@ class Option:
     default: Any = None
 
 
-def _fail(name: str, value: Any, valid: str) -> SolverOptionError:
-    return SolverOptionError(f"invalid value for option {name!r}: {value!r}; expected {valid}")
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise _fail(name, value, "an integer >= 1")
-    return int(value)
-
-
-def check_sweeps(name: str, value: Any) -> int:
-    value = check_positive_int(name, value)
-    if value > MAX_SWEEPS:
-        raise _fail(name, value, f"an integer in [1, {MAX_SWEEPS:,}] (time_limit for long runs)")
-    return value
-
-
-def check_optional_sweeps(name: str, value: Any) -> int | None:
-    return None if value is None else check_sweeps(name, value)
-
-
-def check_seed(name: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-        raise _fail(name, value, "None or an integer >= 0")
-    return int(value)
-
-
-def check_positive_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise _fail(name, value, "a finite number > 0")
-    if value <= 0:
-        raise _fail(name, value, "a finite number > 0")
-    return float(value)
-
-
-def check_optional_positive_float(name: str, value: Any) -> float | None:
-    return None if value is None else check_positive_float(name, value)
-
-
-def check_beta_range(name: str, value: Any) -> tuple[float, float] | None:
-    valid = "None or two finite numbers (beta_hot, beta_cold) with 0 < beta_hot <= beta_cold"
-    if value is None:
-        return None
-    try:
-        hot, cold = (float(b) for b in value)
-    except (TypeError, ValueError):
-        raise _fail(name, value, valid) from None
-    if not (math.isfinite(hot) and math.isfinite(cold) and 0 < hot <= cold):
-        raise _fail(name, value, valid)
-    return hot, cold
-
-
-def check_beta_schedule(name: str, value: Any) -> np.ndarray | None:
-    valid = "None or a non-empty 1-D sequence of finite inverse temperatures >= 0"
-    if value is None:
-        return None
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise _fail(name, value, valid) from None
-    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise _fail(name, value, valid)
-    return arr
-
-
-def check_choice(*choices: str) -> Callable[[str, Any], str]:
-    def check(name: str, value: Any) -> str:
-        if value not in choices:
-            raise _fail(name, value, "one of " + ", ".join(repr(c) for c in choices))
-        return value
-
-    return check
-
-
-def check_callable(name: str, value: Any) -> Callable | None:
-    if value is not None and not callable(value):
-        raise _fail(name, value, "None or a callable progress(done, total, best_energy)")
-    return value
-
-
-def check_any(name: str, value: Any) -> Any:
-    return value
-
-
-def check_optional_bool(name: str, value: Any) -> bool | None:
-    if value is not None and not isinstance(value, bool | np.bool_):
-        raise _fail(name, value, "None, True or False")
-    return None if value is None else bool(value)
-
-
-# Options shared by the annealers; each backend picks the ones it supports.
 NUM_READS = Option("num_reads", "an integer >= 1", check_positive_int, 10)
 SEED = Option("seed", "None or an integer >= 0", check_seed)
 NUM_SWEEPS = Option("num_sweeps", f"an integer in [1, {MAX_SWEEPS}]", check_sweeps, 1000)

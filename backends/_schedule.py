@@ -16,26 +16,10 @@ import numpy as np
 
 from qubonn.errors import SolverOptionError
 
+from ._validate import MAX_SWEEPS, check_beta_range
+
 SCHEDULE_TYPES = ("geometric", "linear")
-#: The largest sweep count any annealer accepts: the kernels count sweeps in 32-bit integers,
-#: and at a microsecond a sweep it already lasts half an hour.
-MAX_SWEEPS = 2**31 - 1
-
-
-def check_beta_range(beta_range: tuple[float, float]) -> tuple[float, float]:
-    """``(hot, cold)`` as floats; both positive and finite, hot <= cold (annealing cools)."""
-    try:
-        b0, b1 = (float(b) for b in beta_range)
-    except (TypeError, ValueError):
-        message = f"beta_range={beta_range!r} must be (hot_beta, cold_beta)"
-        raise SolverOptionError(message) from None
-    if not (b0 > 0 and b1 > 0 and math.isfinite(b0) and math.isfinite(b1)):
-        raise SolverOptionError(f"beta_range={beta_range!r}: both betas must be positive, finite")
-    if b0 > b1:
-        raise SolverOptionError(
-            f"beta_range={beta_range!r}: give (hot, cold) with hot <= cold; annealing cools down"
-        )
-    return b0, b1
+__all__ = ["MAX_SWEEPS", "SCHEDULE_TYPES", "check_beta_range", "schedule_slice"]
 
 
 def check_schedule_type(schedule_type: str) -> str:
@@ -53,7 +37,7 @@ def schedule_slice(
     """Betas ``start:stop`` of a ``total``-sweep schedule from hot to cold, without the rest.
 
     Geometric: ``hot (cold/hot)^(k/(total-1))``; linear: ``hot + (cold-hot) k/(total-1)``."""
-    b0, b1 = check_beta_range(beta_range)
+    b0, b1 = check_beta_range("beta_range", beta_range)
     check_schedule_type(schedule_type)
     k = np.arange(start, stop, dtype=np.float64)
     frac = k / (total - 1) if total > 1 else np.zeros_like(k)

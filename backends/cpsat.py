@@ -40,7 +40,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import dimod
 import numpy as np
@@ -57,6 +57,10 @@ from ._common import (
     check_positive_int,
     check_seed,
 )
+from .contract import as_problem
+
+if TYPE_CHECKING:  # the compiled problem, for annotations only
+    from qubonn.problem import Problem
 
 try:
     from ortools.sat.python import cp_model
@@ -114,13 +118,9 @@ def _activation(model: Any, c: Any, theta: int, name: str) -> Any:
     return alpha
 
 
-def _hinge_terms(m: _Model, c: Any, K: int, theta: int, y: int, hard: int, L: float, tag: str):
+def _hinge_terms(m: _Model, c: Any, K: int, lo: int, hi: int, y: int, L: float, tag: str):
     """delta_k on when the count is k or more outside [lo, hi]; cost L (2k - 1) each."""
-    if y == 1:
-        lo, depth = theta + hard, theta + hard  # dist = max(lo - c, 0) <= lo
-    else:
-        hi = theta - 1 - hard
-        depth = K - hi
+    depth = lo if y == 1 else K - hi  # the farthest the count can lie outside
     for k in range(1, depth + 1):
         delta = m.model.NewBoolVar(f"d{tag},{k}")
         if y == 1:
@@ -146,27 +146,19 @@ def _multiclass_terms(
             m.terms.append((L * (2 * t - 1), delta, 1))
 
 
-def _build(problem: Any, symmetry_breaking: bool) -> _Model:
+def _build(problem: Problem, symmetry_breaking: bool) -> _Model:
     """The CP-SAT model of training ``problem``'s network on its data (see the module doc)."""
-    from qubonn.formulation.objective import loss_row_weights, true_class
-
     f = problem.formulation
-    net, obj = f.network, f.objective
+    net, obj = f.network, f.model
     X = np.asarray(problem.X)
-    Y = np.asarray(f.targets)
+    Y = obj.targets
     N, n_in = X.shape
-    K = net.fan_in.astype(np.int64)
-    theta = (K + 1) // 2
+    K, theta, mu = obj.K, obj.theta, obj.mu
     out_pos = {int(j): p for p, j in enumerate(net.outputs)}
     hinge = obj.loss == "hinge"
     multiclass = obj.loss == "multiclass"
-    mu = np.full(K.size, float(obj.margin))
-    if obj.margin_scale == "fan_in":
-        mu = mu / K
-    if multiclass:
-        mu[net.outputs] = 0.0  # multiclass outputs have no activation and no soft margin
-    row_w = loss_row_weights(obj, Y) * obj.loss_weight
-    cls = true_class(Y) if multiclass else None
+    row_w = obj.row_weights * obj.loss_weight
+    cls = obj.true_class
     model = cp_model.CpModel()
     m = _Model(model, [model.NewBoolVar(f"w{e}") for e in range(net.n_arcs)], {})
     for j in np.nonzero(net.has_bias)[0]:
@@ -213,9 +205,9 @@ def _build(problem: Any, symmetry_breaking: bool) -> _Model:
             if is_source[j] or not clamped:
                 alpha[j] = _activation(model, c, tj, f"a{n},{j}")
             if clamped:
-                y = int(Y[n, out_pos[j]])
-                lw = float(row_w[n, out_pos[j]])
-                _hinge_terms(m, c, Kj, tj, y, int(obj.hard_margin), lw, f"{n},{j}")
+                o = out_pos[j]
+                y, lw = int(Y[n, o]), float(row_w[n, o])
+                _hinge_terms(m, c, Kj, int(obj.lo[n, o]), int(obj.hi[n, o]), y, lw, f"{n},{j}")
                 if mu[j]:  # -mu (2y - 1)(2c - K)
                     sgn = 2 * y - 1
                     m.terms.append((-2.0 * sgn * mu[j], c, Kj))
@@ -233,7 +225,7 @@ def _build(problem: Any, symmetry_breaking: bool) -> _Model:
                     m.terms.append((-mu[j], absz, Kj))
                     abs_z[j].append(absz)
         if multiclass:
-            margin = obj.multiclass_margin
+            margin = obj.mc_margin
             lw = float(row_w[n, 0])
             _multiclass_terms(m, counts, K, net.outputs, int(cls[n]), margin, lw, str(n))
     _margin_cuts(m, net, X, abs_z, alphas, arcs_into)
@@ -347,7 +339,7 @@ def _break_permutation_symmetry(
             m.model.Add(lo <= hi)
 
 
-def _start_weights(problem: Any, initial_states: Any) -> Any:
+def _start_weights(problem: Problem, initial_states: Any) -> Any:
     """The network to hint: the first initial state's weights, or all weights +1."""
     from qubonn.network import Weights
 
@@ -423,7 +415,7 @@ class CpsatSampler(BackendSampler):
     )
 
     def sample(
-        self, bqm: dimod.BinaryQuadraticModel, problem: Any = None, **options: Any
+        self, bqm: dimod.BinaryQuadraticModel, problem: Problem | None = None, **options: Any
     ) -> dimod.SampleSet:
         """Solve ``problem`` (whose QUBO ``bqm`` must be); see the class docstring."""
         if problem is None:
@@ -439,12 +431,9 @@ class CpsatSampler(BackendSampler):
             )
         return self.sample_problem(problem, **options)
 
-    def sample_problem(self, problem: Any, **options: Any) -> dimod.SampleSet:
+    def sample_problem(self, problem: Problem, **options: Any) -> dimod.SampleSet:
         """Solve a compiled Problem exactly (within ``time_limit``); one read."""
-        if not hasattr(problem, "formulation"):
-            raise QubonnError(
-                f"backend 'cpsat' needs a compiled qubonn Problem, got {type(problem).__name__}"
-            )
+        problem = as_problem(problem, "backend 'cpsat'")
         opts = self.check_options(options)
         start = time.perf_counter()
         m = _build(problem, opts["symmetry_breaking"])
@@ -473,7 +462,6 @@ class CpsatSampler(BackendSampler):
 
     def _result(self, problem, m, solver, code, scale, err, scaling, start, built, solved):
         """The one-read SampleSet of the solve (see the class docstring)."""
-        from qubonn.formulation import objective_value
         from qubonn.network import Weights
 
         net = problem.network
@@ -483,13 +471,7 @@ class CpsatSampler(BackendSampler):
                 f"({m.model.Validate() or 'no detail'}); please report this"
             )
         found = code in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-        f = problem.formulation
-
-        def value(weights: Weights) -> float:
-            return objective_value(
-                net, problem.X, f.targets, weights, f.objective, f.linear_penalties
-            )
-
+        value = problem.objective_value
         weights, objective = m.start_weights, value(m.start_weights)
         if found:
             w = np.array([2 * solver.Value(v) - 1 for v in m.omega], dtype=np.int8)

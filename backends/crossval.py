@@ -17,14 +17,18 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dimod
 import numpy as np
 
 from qubonn.errors import ProblemTooLargeError, QubonnError
 
+from .contract import ProblemSolver, sample_problem
 from .registry import BackendUnavailableError, as_bqm, get_backend
+
+if TYPE_CHECKING:  # the compiled problem, for annotations only
+    from qubonn.problem import Problem
 
 
 @dataclass
@@ -164,15 +168,14 @@ def _fmt(x: float | None) -> str:
 
 
 def _is_problem(obj: Any) -> bool:
-    return all(hasattr(obj, a) for a in ("formulation", "constraint_report", "weights_of", "bqm"))
+    from qubonn.problem import Problem  # on use: a bare QUBO needs no compiler stack
+
+    return isinstance(obj, Problem)
 
 
-def judge_reads(problem: Any, sampleset: dimod.SampleSet) -> tuple[float, float | None]:
+def judge_reads(problem: Problem, sampleset: dimod.SampleSet) -> tuple[float, float | None]:
     """(share of valid reads, best replayed objective among them or None), reads weighted by
     their number of occurrences."""
-    from qubonn.formulation import objective_value
-
-    f = problem.formulation
     order = [sampleset.variables.index(v) for v in problem.labels]
     rows = np.asarray(sampleset.record.sample)[:, order]
     counts = np.asarray(sampleset.record.num_occurrences, dtype=float)
@@ -183,16 +186,14 @@ def judge_reads(problem: Any, sampleset: dimod.SampleSet) -> tuple[float, float 
             continue
         valid[k] = True
         weights = problem.weights_of(x)
-        value = objective_value(
-            f.network, problem.X, f.targets, weights, f.objective, f.linear_penalties
-        )
+        value = problem.objective_value(weights)
         best = value if best is None else min(best, value)
     share = float(counts[valid].sum() / counts.sum()) if counts.sum() else 0.0
     return share, best
 
 
 def crossval(
-    problem_or_bqm: Any,
+    problem_or_bqm: Problem | dimod.BinaryQuadraticModel,
     backends: Iterable[str] = ("neal", "openjij-sa", "native"),
     num_reads: int = 32,
     seed: int | None = 0,
@@ -249,7 +250,7 @@ def crossval(
 def _run_one(
     name: str,
     obj: Any,
-    problem: Any,
+    problem: Problem,
     bqm: dimod.BinaryQuadraticModel,
     num_reads: int,
     seed: int | None,
@@ -260,7 +261,7 @@ def _run_one(
         sampler = get_backend(name)
     except BackendUnavailableError as exc:
         return CrossValRow(name, "skipped", reason=str(exc)), None
-    needs_problem = hasattr(sampler, "sample_problem")
+    needs_problem = isinstance(sampler, ProblemSolver)
     if needs_problem and problem is None:
         reason = "needs the problem's formulation; a bare QUBO has none (see save_problem)"
         return CrossValRow(name, "skipped", reason=reason), None
@@ -270,8 +271,8 @@ def _run_one(
     ignored = tuple(sorted(set(options) - accepted))
     start = time.perf_counter()
     try:
-        if needs_problem:
-            sampleset = sampler.sample_problem(problem, **kwargs)
+        if problem is not None:
+            sampleset = sample_problem(sampler, problem, **kwargs)
         else:
             sampleset = sampler.sample(bqm, **kwargs)
     except ProblemTooLargeError as exc:

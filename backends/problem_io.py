@@ -22,11 +22,14 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from qubonn.errors import DataError, QubonnError
+
+if TYPE_CHECKING:  # the compiled problem, for annotations only
+    from qubonn.problem import Problem
 
 FORMULATION_KEYS = (
     "qubonn_spec",
@@ -37,7 +40,7 @@ FORMULATION_KEYS = (
 )
 
 
-def _qubo_arrays(problem: Any) -> dict[str, np.ndarray]:
+def _qubo_arrays(problem: Problem) -> dict[str, np.ndarray]:
     """Upper-triangular COO (linear terms on the diagonal), offset and labels of the QUBO."""
     q = problem.qubo()
     coo = q.quadratic.tocoo()
@@ -51,13 +54,20 @@ def _qubo_arrays(problem: Any) -> dict[str, np.ndarray]:
     }
 
 
-def save_problem(problem: Any, path: str | os.PathLike[str]) -> Path:
-    """Write ``problem``'s QUBO and formulation to ``path`` (.npz); return the path."""
-    from .qubo_io import _write_npz
+def save_problem(problem: Problem, path: str | os.PathLike[str]) -> Path:
+    """Write a compiled problem to ``path`` and return it: ``.npz`` holds the QUBO (the COO
+    format of :mod:`.qubo_io`) and the formulation, so tools can compare networks; any other
+    suffix is dimod's serialisation of the bare QUBO (``BinaryQuadraticModel.from_file``)."""
+    from .qubo_io import _write_atomically, _write_npz
 
     path = Path(path)
     if path.suffix != ".npz":
-        raise DataError(f"save_problem writes .npz files, not {path.name!r}")
+
+        def copy(fh) -> None:
+            with problem.bqm.to_file() as src:
+                fh.write(src.read())
+
+        return _write_atomically(path, copy)
     f = problem.formulation
     q = problem.qubo()
     coo = q.quadratic.tocoo()
@@ -111,7 +121,7 @@ def load_problem(path: str | os.PathLike[str]) -> Any:
     return problem
 
 
-def _check_same_qubo(p: Path, stored: dict[str, np.ndarray], problem: Any) -> None:
+def _check_same_qubo(p: Path, stored: dict[str, np.ndarray], problem: Problem) -> None:
     from .qubo_io import checked_coo
 
     if "labels" not in stored:

@@ -10,8 +10,8 @@ Formats accepted by :func:`load_qubo` (detected from the content, not the name):
 * a G-set MaxCut text file (spin model with energy ``-cut``, see :mod:`qubonn.backends.gset`).
 
 It owns QUBO files: :func:`load_qubo`, and one atomic ``.npz`` writer behind both
-:func:`save_qubo_npz` (any BQM) and :func:`save_problem` (a compiled problem, what
-``Problem.save`` calls).
+:func:`save_qubo_npz` (any BQM) and :func:`qubonn.backends.problem_io.save_problem` (a compiled
+problem with its formulation, what ``Problem.save`` calls).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import dimod
 import numpy as np
@@ -27,9 +26,6 @@ import numpy as np
 from qubonn.errors import DataError
 
 from .gset import parse_gset
-
-if TYPE_CHECKING:
-    from qubonn.problem import Problem
 
 DIMOD_MAGIC = b"DIMODBQM"
 
@@ -185,20 +181,3 @@ def save_qubo_npz(bqm: dimod.BinaryQuadraticModel, path: str | os.PathLike[str])
                 "use bqm.to_file() for other labels"
             )
     _write_npz(Path(path), lin, row, col, quad, offset, stored)
-
-
-def save_problem(problem: Problem, path: str | os.PathLike[str]) -> Path:
-    """Write a compiled problem's QUBO: ``.npz`` (the COO format above, with its labels and its
-    formulation, :mod:`.problem_io`) or any other suffix as dimod's serialisation
-    (``dimod.BinaryQuadraticModel.from_file`` reads it)."""
-    path = Path(path)
-    if path.suffix == ".npz":  # with its formulation, so tools can compare networks
-        from .problem_io import save_problem as save_with_formulation
-
-        return save_with_formulation(problem, path)
-
-    def copy(fh) -> None:
-        with problem.bqm.to_file() as src:
-            fh.write(src.read())
-
-    return _write_atomically(path, copy)

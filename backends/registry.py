@@ -188,7 +188,10 @@ def solve(
     to the backend once; "decompose" and "continuation" hand it a series of plain QUBOs built
     from a compiled Problem, so that generic samplers train.  ``backend`` is a registered name
     or a ``dimod.Sampler`` instance of your own; ``options`` go to it."""
+    from qubonn.problem import Problem  # on use: listing backends needs no compiled problems
+
     from ._common import check_sampleset
+    from .contract import sample_problem
     from .strategies import check_strategy, solve_with_strategy
 
     check_strategy(strategy, strategy_options)
@@ -196,29 +199,8 @@ def solve(
     sampler = backend if isinstance(backend, dimod.Sampler) else get_backend(backend)
     if strategy != "direct":
         return solve_with_strategy(problem_or_bqm, sampler, strategy, strategy_options, options)
-    return check_sampleset(
-        _sample_direct(problem_or_bqm, sampler, options), _variables(problem_or_bqm), sampler
-    )
-
-
-def _variables(problem_or_bqm: Any) -> Any:
-    """The variables a solve of ``problem_or_bqm`` must return."""
-    labels = getattr(problem_or_bqm, "labels", None)
-    return labels if labels is not None else as_bqm(problem_or_bqm).variables
-
-
-def _sample_direct(problem_or_bqm: Any, sampler: dimod.Sampler, options: dict) -> Any:
-    """The whole problem handed to the sampler once, in the form it takes best."""
-    from qubonn.problem import Problem
-
-    if isinstance(problem_or_bqm, Problem) and hasattr(sampler, "sample_problem"):
-        # a sampler that uses the problem's structure (native's structured mode), models the
-        # network itself (cpsat) or maps reads back to it (repair)
-        return sampler.sample_problem(problem_or_bqm, **options)
-    if isinstance(problem_or_bqm, Problem) and hasattr(sampler, "sample_qubo_arrays"):
-        # a compiled Problem and a sampler that takes arrays: skip building the dimod BQM
-        q = problem_or_bqm.qubo()
-        return sampler.sample_qubo_arrays(
-            q.quadratic, q.linear, q.offset, problem_or_bqm.labels, **options
-        )
-    return sampler.sample(as_bqm(problem_or_bqm), **options)
+    if isinstance(problem_or_bqm, Problem):
+        result = sample_problem(sampler, problem_or_bqm, **options)
+        return check_sampleset(result, problem_or_bqm.labels, sampler)
+    bqm = as_bqm(problem_or_bqm)
+    return check_sampleset(sampler.sample(bqm, **options), bqm.variables, sampler)

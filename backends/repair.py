@@ -20,12 +20,17 @@ backend="repair:neal")``, ``--backend repair:neal``) or directly
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dimod
 import numpy as np
 
 from qubonn.errors import QubonnError
+
+from .contract import as_problem, sample_problem
+
+if TYPE_CHECKING:
+    from qubonn.problem import Problem
 
 PREFIX = "repair:"
 
@@ -38,7 +43,7 @@ class RepairComposite(dimod.ComposedSampler):
     ``problem`` go to the child unchanged.
     """
 
-    def __init__(self, child_sampler: dimod.Sampler, problem: Any = None) -> None:
+    def __init__(self, child_sampler: dimod.Sampler, problem: Problem | None = None) -> None:
         if not isinstance(child_sampler, dimod.Sampler):
             raise QubonnError(
                 f"RepairComposite needs a dimod.Sampler child, got {type(child_sampler).__name__}"
@@ -60,7 +65,7 @@ class RepairComposite(dimod.ComposedSampler):
         return {"name": f"{PREFIX}{name}", "child_properties": dict(self.child.properties)}
 
     def sample(
-        self, bqm: dimod.BinaryQuadraticModel, problem: Any = None, **parameters: Any
+        self, bqm: dimod.BinaryQuadraticModel, problem: Problem | None = None, **parameters: Any
     ) -> dimod.SampleSet:
         """Sample ``bqm`` (the QUBO of ``problem``, or of the constructor's problem) and repair."""
         problem = _check_problem(problem) if problem is not None else self.problem
@@ -76,35 +81,24 @@ class RepairComposite(dimod.ComposedSampler):
                 f"problem ({problem.n_variables} variables, labels like {problem.labels[0]!r})"
             )
         start = time.perf_counter()
-        child = self.child
-        if bqm is problem.bqm and hasattr(child, "sample_problem"):
-            sampleset = child.sample_problem(problem, **parameters)
-        elif bqm is problem.bqm and hasattr(child, "sample_qubo_arrays"):
-            q = problem.qubo()  # as qubonn.solve does: skip the BQM (native)
-            sampleset = child.sample_qubo_arrays(
-                q.quadratic, q.linear, q.offset, problem.labels, **parameters
-            )
+        if bqm is problem.bqm:  # the problem's own QUBO: the child may use its structure
+            sampleset = sample_problem(self.child, problem, **parameters)
         else:
-            sampleset = child.sample(bqm, **parameters)
+            sampleset = self.child.sample(bqm, **parameters)
         return _repair(problem, bqm, sampleset, time.perf_counter() - start)
 
-    def sample_problem(self, problem: Any, **parameters: Any) -> dimod.SampleSet:
+    def sample_problem(self, problem: Problem, **parameters: Any) -> dimod.SampleSet:
         """Sample a compiled Problem's QUBO through the child and repair every read."""
         problem = _check_problem(problem)
         return self.sample(problem.bqm, problem=problem, **parameters)
 
 
-def _check_problem(problem: Any) -> Any:
-    needed = ("formulation", "labels", "weights_of", "feasible_state", "constraint_report")
-    if not all(hasattr(problem, a) for a in needed):
-        raise QubonnError(
-            f"RepairComposite needs a compiled qubonn Problem, got {type(problem).__name__}"
-        )
-    return problem
+def _check_problem(problem: Problem) -> Problem:
+    return as_problem(problem, "RepairComposite")
 
 
 def _repair(
-    problem: Any, bqm: dimod.BinaryQuadraticModel, sampleset: dimod.SampleSet, child_s: float
+    problem: Problem, bqm: dimod.BinaryQuadraticModel, sampleset: dimod.SampleSet, child_s: float
 ) -> dimod.SampleSet:
     """The repaired sample set: valid states, their energies, and what each read broke."""
     start = time.perf_counter()

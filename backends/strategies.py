@@ -41,12 +41,14 @@ import dimod
 import numpy as np
 
 from qubonn.errors import QubonnError
-from qubonn.formulation import objective_value
-from qubonn.network import Weights
+from qubonn.formulation import objective_model
+from qubonn.network import Network, Weights
+from qubonn.options import is_finite_real, is_whole
+from qubonn.problem import Problem
 
 from ._common import check_sampleset
+from .contract import as_problem, sample_qubo
 
-DEFAULT = "direct"
 #: what a decompose sub-QUBO frees: every parameter, or one neuron's (block coordinate descent)
 BLOCKS = ("all", "neuron")
 
@@ -94,7 +96,7 @@ class DecomposeOptions:
             _check_int("decompose", "batch_size", self.batch_size, 1)
         _check_int("decompose", "epochs", self.epochs, 1)
         _check_number("decompose", "anchor", self.anchor, 0.0)
-        if not (_is_number(self.min_valid) and 0 < self.min_valid <= 1):
+        if not (is_finite_real(self.min_valid) and 0 < self.min_valid <= 1):
             raise StrategyError(
                 f"strategy 'decompose': min_valid must be a share in (0, 1], not {self.min_valid!r}"
             )
@@ -129,29 +131,25 @@ class ContinuationOptions:
 
     def __post_init__(self) -> None:
         _check_int("continuation", "rounds", self.rounds, 1)
-        if not (_is_number(self.start) and self.start > 0):
+        if not (is_finite_real(self.start) and self.start > 0):
             raise StrategyError(
                 f"strategy 'continuation': start must be a number > 0, not {self.start!r}"
             )
-        if not (_is_number(self.growth) and self.growth >= 1):
+        if not (is_finite_real(self.growth) and self.growth >= 1):
             raise StrategyError(
                 f"strategy 'continuation': growth must be a number >= 1, not {self.growth!r}"
             )
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
-
-
 def _check_int(strategy: str, name: str, value: Any, low: int) -> None:
-    if not (_is_number(value) and int(value) == value and value >= low):
+    if not (is_whole(value) and value >= low):
         raise StrategyError(
             f"strategy {strategy!r}: {name} must be an integer >= {low}, not {value!r}"
         )
 
 
 def _check_number(strategy: str, name: str, value: Any, low: float) -> None:
-    if not (_is_number(value) and value >= low):
+    if not (is_finite_real(value) and value >= low):
         raise StrategyError(
             f"strategy {strategy!r}: {name} must be a number >= {low}, not {value!r}"
         )
@@ -187,7 +185,7 @@ def check_strategy(name: Any, options: dict | None = None) -> Any:
 
 
 def solve_with_strategy(
-    problem: Any,
+    problem: Problem,
     sampler: dimod.Sampler,
     strategy: str,
     strategy_options: dict | None,
@@ -195,11 +193,10 @@ def solve_with_strategy(
 ) -> dimod.SampleSet:
     """Solve a compiled Problem through ``sampler`` with a non-direct strategy."""
     opts = check_strategy(strategy, strategy_options)
-    if not hasattr(problem, "formulation"):
-        raise StrategyError(
-            f"strategy {strategy!r} needs a compiled qubonn Problem (qubonn.compile), not a "
-            f"{type(problem).__name__}: it builds sub-problems from the network and data"
-        )
+    try:
+        problem = as_problem(problem, f"strategy {strategy!r}")
+    except QubonnError as exc:
+        raise StrategyError(str(exc)) from None
     if problem.has_extra_terms:
         raise StrategyError(
             f"strategy {strategy!r} cannot take a problem with extra terms (compile(extra=...)): "
@@ -212,19 +209,12 @@ def solve_with_strategy(
 
 
 # -- shared pieces ------------------------------------------------------------------------------
-def _sample(sampler: dimod.Sampler, problem: Any, options: dict) -> dimod.SampleSet:
+def _sample(sampler: dimod.Sampler, problem: Problem, options: dict) -> dimod.SampleSet:
     """One plain-QUBO solve: the problem's QUBO handed to the sampler unchanged."""
-    if hasattr(sampler, "sample_qubo_arrays"):
-        q = problem.qubo()
-        result = sampler.sample_qubo_arrays(
-            q.quadratic, q.linear, q.offset, problem.labels, **options
-        )
-    else:
-        result = sampler.sample(problem.bqm, **options)
-    return check_sampleset(result, problem.labels, sampler)
+    return check_sampleset(sample_qubo(sampler, problem, **options), problem.labels, sampler)
 
 
-def _valid_reads(problem: Any, sampleset: dimod.SampleSet) -> tuple[np.ndarray, np.ndarray]:
+def _valid_reads(problem: Problem, sampleset: dimod.SampleSet) -> tuple[np.ndarray, np.ndarray]:
     """The reads (0/1, label order) and whether each one breaks no constraint."""
     order = [sampleset.variables.index(v) for v in problem.labels]
     xs = np.asarray(sampleset.record.sample)[:, order].astype(np.int8)
@@ -237,7 +227,7 @@ def _valid_reads(problem: Any, sampleset: dimod.SampleSet) -> tuple[np.ndarray, 
     return xs, ~bad
 
 
-def _params(weights: Weights, network: Any) -> np.ndarray:
+def _params(weights: Weights, network: Network) -> np.ndarray:
     """Parameters as +-1, in the linear penalties' order (arcs, then biases)."""
     return np.concatenate([weights.w, weights.b[network.has_bias]]).astype(float)
 
@@ -245,18 +235,18 @@ def _params(weights: Weights, network: Any) -> np.ndarray:
 class _Replay:
     """The objective on the whole training set (with the user's linear penalties)."""
 
-    def __init__(self, problem: Any) -> None:
-        f = problem.formulation
-        self.problem, self.f = problem, f
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
 
     def __call__(self, weights: Weights) -> float:
-        f = self.f
-        return objective_value(
-            f.network, self.problem.X, f.targets, weights, f.objective, f.linear_penalties
-        )
+        return self.problem.objective_value(weights)
 
     def best_valid(
-        self, sub: Any, sampleset: dimod.SampleSet, consensus: Weights | None = None, merge=False
+        self,
+        sub: Problem,
+        sampleset: dimod.SampleSet,
+        consensus: Weights | None = None,
+        merge: bool = False,
     ) -> tuple[Weights | None, float, float]:
         """The best valid read of a sub-solve: (weights, whole-set objective, valid share).
 
@@ -274,7 +264,7 @@ class _Replay:
             w = sub.weights_of(x)
             candidates = [w]
             if merge and consensus is not None:
-                candidates += _neuron_swaps(self.f.network, consensus, w)
+                candidates += _neuron_swaps(self.problem.network, consensus, w)
             for c in candidates:
                 obj = self(c)
                 if obj < best[1]:
@@ -282,7 +272,7 @@ class _Replay:
         return best[0], best[1], float(valid.mean()) if len(valid) else 0.0
 
 
-def _neuron_swaps(network: Any, base: Weights, other: Weights) -> list[Weights]:
+def _neuron_swaps(network: Network, base: Weights, other: Weights) -> list[Weights]:
     """``base`` with one neuron of ``other`` put in place of one of its own neurons.
 
     Neuron j of ``other`` goes to every slot k that has the same sources (hidden neurons come
@@ -317,7 +307,7 @@ def _seeded(options: dict, sampler: dimod.Sampler, seeds: np.random.SeedSequence
 
 
 def _result(
-    problem: Any,
+    problem: Problem,
     strategy: str,
     weights: Weights | None,
     subsolves: list[dict],
@@ -365,7 +355,7 @@ def _no_valid_error(strategy: str, subsolves: list[dict]) -> StrategyError:
 
 
 # -- decomposition over samples -----------------------------------------------------------------
-def _sub_problem(problem: Any, rows: np.ndarray, h: np.ndarray) -> Any:
+def _sub_problem(problem: Problem, rows: np.ndarray, h: np.ndarray) -> Problem:
     """The exact training QUBO of all parameters and the samples ``rows``, with penalties h."""
     from qubonn.compiler import compile as compile_problem
 
@@ -373,11 +363,11 @@ def _sub_problem(problem: Any, rows: np.ndarray, h: np.ndarray) -> Any:
     sub = compile_problem(
         f.network, problem.X[rows], f.targets[rows], objective=f.objective, linear_penalties=h
     )
-    return sub.set_weights(**problem.weights)
+    return sub.set_term_weights(**problem.term_weights)
 
 
 def _flip_gains(
-    problem: Any, weights: Weights, rows: np.ndarray, params: np.ndarray | None = None
+    problem: Problem, weights: Weights, rows: np.ndarray, params: np.ndarray | None = None
 ) -> np.ndarray:
     """Change of the objective on the samples ``rows`` when each parameter alone is flipped.
 
@@ -389,10 +379,10 @@ def _flip_gains(
     gains = np.zeros(f.layout.n_parameters)
     if rows.size == 0:
         return gains
-    X, T = problem.X[rows], f.targets[rows]
+    X, model = problem.X[rows], objective_model(net, f.objective, f.targets[rows])
 
     def value(w: Weights) -> float:
-        return objective_value(net, X, T, w, f.objective)
+        return model.value(net.preactivations(X, w))
 
     base = value(weights)
     n_arcs = weights.w.size
@@ -418,7 +408,7 @@ class _Block:
     params: np.ndarray
 
 
-def _neuron_blocks(network: Any) -> list[_Block]:
+def _neuron_blocks(network: Network) -> list[_Block]:
     """One block per neuron: its incoming weights, its bias and its outgoing weights."""
     bias_of = np.cumsum(network.has_bias) - 1
     blocks = []
@@ -430,7 +420,7 @@ def _neuron_blocks(network: Any) -> list[_Block]:
     return blocks
 
 
-def _free_mask(sub: Any, block: _Block) -> np.ndarray:
+def _free_mask(sub: Problem, block: _Block) -> np.ndarray:
     """The variables of ``sub`` that a change of ``block`` can move: its parameters and the
     per-sample variables of every neuron whose pre-activation depends on them (downstream
     too).  The rest stays at the consensus's feasible values."""
@@ -462,7 +452,7 @@ def _free_mask(sub: Any, block: _Block) -> np.ndarray:
 
 
 def _sample_block(
-    sampler: dimod.Sampler, sub: Any, block: _Block, x0: np.ndarray, options: dict, warm: bool
+    sampler: dimod.Sampler, sub: Problem, block: _Block, x0: np.ndarray, options: dict, warm: bool
 ) -> dimod.SampleSet:
     """One block sub-solve: ``sub`` with every variable outside the block fixed to the
     consensus state ``x0`` (substituted as constants: a plain, smaller QUBO for the sampler);
@@ -485,7 +475,7 @@ def _sample_block(
     return dimod.SampleSet.from_samples_bqm((xs, labels), sub.bqm)
 
 
-def _decompose(problem: Any, sampler: dimod.Sampler, opts: DecomposeOptions, options: dict):
+def _decompose(problem: Problem, sampler: dimod.Sampler, opts: DecomposeOptions, options: dict):
     start = time.perf_counter()
     f = problem.formulation
     n = problem.n_samples
@@ -587,44 +577,42 @@ def _probe_batch(
 
 
 # -- penalty continuation -----------------------------------------------------------------------
-def _continue(problem: Any, sampler: dimod.Sampler, opts: ContinuationOptions, options: dict):
+def _continue(problem: Problem, sampler: dimod.Sampler, opts: ContinuationOptions, options: dict):
     start = time.perf_counter()
-    safe = {k: v for k, v in problem.weights.items() if k in ("and", "sign", "tie")}
+    safe = {k: v for k, v in problem.term_weights.items() if k in ("and", "sign", "tie")}
     current = {k: opts.start * v for k, v in safe.items()}
     replay = _Replay(problem)
+    work = problem.copy()  # its penalties change by round; the caller's problem does not
     seeds = np.random.SeedSequence(options.get("seed") or 0)
     warm = "initial_states" in sampler.parameters
     subsolves: list[dict] = []
     best: tuple[Weights | None, float] = (None, np.inf)
     previous = None
-    try:
-        for r in range(opts.rounds):
-            problem.set_weights(**current)
-            run = _seeded(options, sampler, seeds)
-            if warm and previous is not None:
-                run["initial_states"] = (previous[None, :], problem.labels)
-            t0 = time.perf_counter()
-            sampleset = _sample(sampler, problem, run)
-            w, obj, share = replay.best_valid(problem, sampleset)
-            accepted = w is not None and obj < best[1] - 1e-9
-            if accepted:
-                best = (w, obj)
-            subsolves.append(
-                {
-                    "index": r,
-                    "phase": "round",
-                    "weights": dict(current),
-                    "reads": len(sampleset),
-                    "valid_share": share,
-                    "best_objective": float(obj),
-                    "accepted": bool(accepted),
-                    "solve_s": time.perf_counter() - t0,
-                }
-            )
-            xs, _ = _valid_reads(problem, sampleset)
-            previous = xs[int(np.argmin(sampleset.record.energy))]
-            counts = problem.constraint_report(previous).counts
-            current = {k: v * opts.growth if counts.get(k, 0) else v for k, v in current.items()}
-    finally:
-        problem.set_weights(**safe)
+    for r in range(opts.rounds):
+        work.set_term_weights(**current)
+        run = _seeded(options, sampler, seeds)
+        if warm and previous is not None:
+            run["initial_states"] = (previous[None, :], problem.labels)
+        t0 = time.perf_counter()
+        sampleset = _sample(sampler, work, run)
+        w, obj, share = replay.best_valid(work, sampleset)
+        accepted = w is not None and obj < best[1] - 1e-9
+        if accepted:
+            best = (w, obj)
+        subsolves.append(
+            {
+                "index": r,
+                "phase": "round",
+                "weights": dict(current),
+                "reads": len(sampleset),
+                "valid_share": share,
+                "best_objective": float(obj),
+                "accepted": bool(accepted),
+                "solve_s": time.perf_counter() - t0,
+            }
+        )
+        xs, _ = _valid_reads(work, sampleset)
+        previous = xs[int(np.argmin(sampleset.record.energy))]
+        counts = work.constraint_report(previous).counts
+        current = {k: v * opts.growth if counts.get(k, 0) else v for k, v in current.items()}
     return _result(problem, "continuation", best[0], subsolves, start)

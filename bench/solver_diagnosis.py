@@ -48,7 +48,7 @@ def main() -> None:
     for p in (3.0, 1.0):
         weak = qubonn.compile(net, data.X_train, T, penalties={"sign": p, "and": p, "tie": p})
         run(
-            f"penalties {p:g} (safe: {base.weights['sign']:g}), 2000 sweeps",
+            f"penalties {p:g} (safe: {base.term_weights['sign']:g}), 2000 sweeps",
             weak,
             num_sweeps=2000,
             beta_range=(0.01, 5.0),

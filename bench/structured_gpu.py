@@ -28,11 +28,21 @@ import numpy as np
 
 import qubonn
 
-if importlib.util.find_spec("dimod") is None and "qubonn.backends" not in sys.modules:
-    # bare GPU machine: skip qubonn.backends/__init__ (it imports the registry and dimod)
-    _pkg = types.ModuleType("qubonn.backends")
-    _pkg.__path__ = [str(pathlib.Path(qubonn.__file__).parents[1] / "backends")]
-    sys.modules["qubonn.backends"] = _pkg
+
+def _bare_package(name: str, path: pathlib.Path) -> None:
+    """Import ``name``'s modules without its ``__init__`` (which needs what a bare GPU machine
+    lacks)."""
+    if name not in sys.modules:
+        pkg = types.ModuleType(name)
+        pkg.__path__ = [str(path)]
+        sys.modules[name] = pkg
+
+
+_ROOT = pathlib.Path(qubonn.__file__).parent
+if importlib.util.find_spec("dimod") is None:  # the registry imports dimod
+    _bare_package("qubonn.backends", _ROOT.parent / "backends")
+if importlib.util.find_spec("scipy") is None:  # the term builders import scipy
+    _bare_package("qubonn.formulation", _ROOT / "formulation")
 
 from qubonn.backends.native import structured  # noqa: E402
 
@@ -72,13 +82,16 @@ def export(path: str) -> None:
 
 def load(path: str) -> structured.StructuredModel:
     d = np.load(path)
-    objective = SimpleNamespace(
+    from qubonn.formulation.model import objective_model
+    from qubonn.formulation.objective import Objective
+
+    objective = Objective(
         loss=str(d["loss"]), loss_weight=float(d["loss_weight"]), margin=float(d["margin"]),
         margin_scale=str(d["scale"]), hard_margin=int(d["hard_margin"]),
     )
     net = qubonn.parse(str(d["spec"]))
     formulation = SimpleNamespace(
-        network=net, objective=objective, targets=d["targets"], linear_penalties=d["h"]
+        network=net, model=objective_model(net, objective, d["targets"]), linear_penalties=d["h"]
     )
     return structured.model_from_formulation(formulation, d["X"])
 

@@ -20,10 +20,10 @@ from qubonn.backends import backends_available, get_backend
 
 #: backend -> options that make a run far longer than any limit here
 LONG = {
-    "native": {"num_reads": 16, "num_sweeps": 10**6},
+    "native": {"num_reads": 16},  # a time limit alone: the anneal follows it
     "neal": {"num_reads": 16, "num_sweeps": 10**6},
-    "openjij-sa": {"num_reads": 256, "num_sweeps": 10**4},
-    "openjij-sqa": {"num_reads": 256},  # its unit is a whole read: default sweeps
+    "openjij-sa": {"num_reads": 10**4},  # its unit is a whole read: default sweeps
+    "openjij-sqa": {"num_reads": 10**4},
     "tabu": {"num_reads": 256, "timeout": 10**6},
     "cpsat": {},
 }

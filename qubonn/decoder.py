@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from qubonn.formulation import Formulation, objective_value
+from qubonn.formulation import Formulation
 from qubonn.formulation.completion import feasible_state
 from qubonn.network import Network, Weights
 
@@ -192,7 +192,7 @@ def decode(formulation: Formulation, X: np.ndarray, x: np.ndarray, energy: float
     """Trained network, constraint report and replayed metrics of the 0/1 state ``x``."""
     f = formulation
     weights = weights_of(f, x)
-    loss = objective_value(f.network, X, f.targets, weights, f.objective, f.linear_penalties)
+    loss = f.value(X, weights)
     return Decoded(
         weights=weights,
         report=constraint_report(f, x),

@@ -118,6 +118,10 @@ class ModelFileError(QubonnError, ValueError):
     """A trained-model file cannot be read."""
 
 
+class ExportError(QubonnError, ValueError):
+    """A model cannot be exported as asked: a bad name, or what a format cannot express."""
+
+
 class ProblemTooLargeError(QubonnError, MemoryError):
     """A QUBO would exceed the configured memory budget; the message carries the size estimate."""
 

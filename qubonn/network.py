@@ -841,10 +841,3 @@ class SubNetwork(Network):
     def __repr__(self) -> str:
         return f"<SubNetwork of {self._parent!r}: {self._n_neurons} neurons, {self.n_arcs} arcs>"
 
-    def lift(self, weights: Weights, base: Weights) -> Weights:
-        """Parent weights equal to ``base`` except where this subnetwork has parameters."""
-        w = base.w.copy()
-        b = base.b.copy()
-        w[self.parameter_map[: self.n_arcs]] = weights.w
-        b[self.kept_neurons[self._has_bias]] = weights.b[self._has_bias]
-        return Weights(w=w, b=b)

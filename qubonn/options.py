@@ -1,5 +1,6 @@
 """``KEY=VALUE`` option text: the one parser behind every option of that form.
 
+Also the one test of a numeric option's type (:func:`is_finite_real`, :func:`is_whole`).
 The command line uses it for ``--option`` (train), ``--penalty`` (train, compile), ``--grid``
 and ``--set`` (sweep); the sweep library reads table cells back with :func:`parse_value`.
 """
@@ -9,6 +10,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
+
+
+def is_finite_real(value: Any) -> bool:
+    """A finite int or float (numpy's too), not a bool: what every numeric option accepts."""
+    return (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool | np.bool_)
+        and bool(np.isfinite(value))
+    )
+
+
+def is_whole(value: Any) -> bool:
+    """A finite real with an integer value (3 and 3.0, not 3.5): counts, seeds, sizes."""
+    return is_finite_real(value) and float(value).is_integer()
 
 
 def parse_value(text: str) -> Any:

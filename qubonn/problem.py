@@ -56,7 +56,7 @@ class Problem:
     """A training QUBO.  ``bqm`` for any dimod sampler; ``decode`` to get the trained network.
 
     Weights ("loss", "margin", "sign", "and", "tie") and the linear parameter penalties change
-    with :meth:`set_weights` / :meth:`set_linear_penalties` without reassembling the terms.
+    with :meth:`set_term_weights` / :meth:`set_linear_penalties` without reassembling the terms.
     Build one with :func:`qubonn.compile`.
     """
 
@@ -87,9 +87,10 @@ class Problem:
         return self.formulation.layout.n_vars
 
     @property
-    def weights(self) -> dict[str, float]:
-        """Current term weights (loss, margin, and the constraint penalties)."""
-        return dict(self.formulation.weights)
+    def term_weights(self) -> dict[str, float]:
+        """Current weights of the energy's terms (loss, margin, and the constraint penalties;
+        not the network's :class:`~qubonn.network.Weights`)."""
+        return dict(self.formulation.term_weights)
 
     @property
     def linear_penalties(self) -> np.ndarray:
@@ -111,7 +112,8 @@ class Problem:
         q = self.qubo()
         return (
             f"<Problem {self.engine.name} engine: {self.n_variables:,} variables, "
-            f"{q.quadratic.nnz:,} couplings, {self.n_samples} samples, weights {self.weights}>"
+            f"{q.quadratic.nnz:,} couplings, {self.n_samples} samples, "
+            f"term weights {self.term_weights}>"
         )
 
     def size_report(self) -> str:
@@ -124,17 +126,22 @@ class Problem:
             f"linear:     {int(np.count_nonzero(q.linear)):,}",
             f"quadratic:  {q.quadratic.nnz:,} (estimated before building: "
             f"{self.estimate.quadratic:,})",
-            "weights:    " + ", ".join(f"{k}={v:g}" for k, v in self.weights.items()),
+            "term weights: " + ", ".join(f"{k}={v:g}" for k, v in self.term_weights.items()),
         ]
         return "\n".join(lines)
 
+    def copy(self) -> Problem:
+        """A problem of its own term weights and penalties over the same compiled terms (the
+        engine's assembled parts are shared: they do not depend on the weights)."""
+        return replace(self, _cache={k: v for k, v in self._cache.items() if k == "labels"})
+
     # -- changing weights without reassembly ----------------------------------------------------
-    def set_weights(self, **weights: float) -> Problem:
+    def set_term_weights(self, **weights: float) -> Problem:
         """Change term weights in place (e.g. ``sign=40, margin=0.1``); returns self."""
         for k, v in weights.items():
             if not np.isfinite(v) or v < 0:
                 raise ValueError(f"weight '{k}' must be a finite number >= 0, not {v!r}")
-        self.formulation = self.formulation.with_weights(**weights)
+        self.formulation = self.formulation.with_term_weights(**weights)
         self._invalidate()
         return self
 
@@ -214,6 +221,11 @@ class Problem:
     def constraint_report(self, sample: Any) -> ConstraintReport:
         return decoder.constraint_report(self.formulation, self._as_array(sample))
 
+    def objective_value(self, weights: Weights) -> float:
+        """The replayed training objective of ``weights`` (loss, regularisers, linear
+        penalties): the QUBO energy of their feasible state, and what solvers are judged by."""
+        return self.formulation.value(self.X, weights)
+
     def accuracy(self, weights: Weights) -> float:
         """Training accuracy of the network with ``weights``, by replaying the forward pass."""
         f = self.formulation
@@ -232,8 +244,8 @@ class Problem:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the QUBO: ``.npz`` (plain upper-triangular COO ``row, col, data`` with linear
         biases on the diagonal, ``offset``, ``labels``) or any other suffix as dimod's
-        serialisation.  A front for :func:`qubonn.backends.qubo_io.save_problem`, which owns
+        serialisation.  A front for :func:`qubonn.backends.problem_io.save_problem`, which owns
         QUBO files (imported on use: files are the backends layer's business)."""
-        from qubonn.backends.qubo_io import save_problem
+        from qubonn.backends.problem_io import save_problem
 
         return save_problem(self, path)

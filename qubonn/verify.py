@@ -16,7 +16,6 @@ import itertools
 import numpy as np
 import scipy.sparse.csgraph as csgraph
 
-from qubonn.formulation import objective_value
 from qubonn.network import Weights
 from qubonn.problem import Problem
 
@@ -105,10 +104,7 @@ def min_energy_given_weights(problem: Problem, weights: Weights) -> float:
 
 def expected_energy(problem: Problem, weights: Weights) -> float:
     """What min_energy_given_weights must equal: loss + regularisers of the forward pass."""
-    f = problem.formulation
-    return objective_value(
-        f.network, problem.X, f.targets, weights, f.objective, f.linear_penalties
-    )
+    return problem.objective_value(weights)
 
 
 def all_weight_assignments(problem: Problem):

@@ -130,10 +130,10 @@ def test_multiclass_margins_default_to_the_measured_ones(tmp_path, capsys):
     assert (objective["hard_margin"], objective["margin"]) == (0, 0.2)
     objective = _objective(["examples/digits.qnn", *quick], tmp_path, capsys)
     assert (objective["hard_margin"], objective["margin"]) == (0, 0.2)
-    # "auto" said out loud is the Objective's rule: no margin for one output
+    # "auto" said out loud is the Objective's one rule, the same as no flag: mu 0.2 for one
     argv = ["examples/digits.qnn", *quick, "--margin", "auto", "--hard-margin", "auto"]
     objective = _objective(argv, tmp_path, capsys)
-    assert (objective["hard_margin"], objective["margin"]) == (0, 0.0)
+    assert (objective["hard_margin"], objective["margin"]) == (0, 0.2)
 
 
 @pytest.mark.parametrize(

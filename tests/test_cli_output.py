@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from pathlib import Path
 
 import numpy as np
@@ -63,12 +62,10 @@ def test_sweep_out_may_not_be_the_spec(spec, capsys):
 def test_existing_out_needs_force_and_is_checked_before_work(spec, tmp_path, capsys, command):
     out = tmp_path / ("m.json" if command == "train" else "p.npz")
     out.write_text("keep me\n")
-    t0 = time.perf_counter()
     assert main([command, str(spec), *TRAIN[:4], "--out", str(out)]) == 2
     err = capsys.readouterr()
     assert "exists; pass --force" in err.err
     assert "QUBO" not in err.out and "trainer:" not in err.out  # refused before the work
-    assert time.perf_counter() - t0 < 5
     assert out.read_text() == "keep me\n"
     argv = [command, str(spec), *(TRAIN if command == "train" else TRAIN[:4])]
     assert main([*argv, "--out", str(out), "--force"]) == 0

@@ -49,9 +49,9 @@ def test_engines_build_the_same_bqm(net, objective, seed, n):
     sym = qubonn.compile(net, X, y, objective=objective, linear_penalties=h, engine="pyqubo")
     assert_same_bqm(fast.bqm, sym.bqm)
     # and after a change of weights through the Placeholder analogue
-    new = dict(sign=fast.weights["sign"] + 7, margin=0.3, loss=2.0)
-    fast.set_weights(**new)
-    sym.set_weights(**new)
+    new = dict(sign=fast.term_weights["sign"] + 7, margin=0.3, loss=2.0)
+    fast.set_term_weights(**new)
+    sym.set_term_weights(**new)
     h2 = rng.normal(size=net.n_parameters)
     fast.set_linear_penalties(h2)
     sym.set_linear_penalties(h2)
@@ -64,14 +64,14 @@ def _digits_problem(n_per_class=5, **kw):
     return qubonn.compile(net, data.X_train, np.where(data.y_train == 8, 1, -1), **kw)
 
 
-def test_set_weights_equals_a_fresh_compile():
+def test_set_term_weights_equals_a_fresh_compile():
     p = _digits_problem()
-    p.set_weights(sign=50.0, margin=0.2)
+    p.set_term_weights(sign=50.0, margin=0.2)
     q = _digits_problem(margin=0.2, penalties={"sign": 50.0})
     assert_same_bqm(p.bqm, q.bqm)
 
 
-def test_set_weights_does_not_reassemble(monkeypatch):
+def test_set_term_weights_does_not_reassemble(monkeypatch):
     p = _digits_problem(margin=0.1)
     p.qubo()
     from qubonn.compiler import fast
@@ -80,9 +80,9 @@ def test_set_weights_does_not_reassemble(monkeypatch):
         raise AssertionError("reassembled")
 
     monkeypatch.setattr(fast, "assemble", boom)
-    p.set_weights(sign=99.0, margin=0.5)
+    p.set_term_weights(sign=99.0, margin=0.5)
     p.set_linear_penalties(np.ones(p.network.n_parameters))
-    assert p.weights["sign"] == 99.0
+    assert p.term_weights["sign"] == 99.0
     p.qubo()
 
 

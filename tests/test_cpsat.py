@@ -171,7 +171,7 @@ def test_trainer_uses_cpsat():
     net = qubonn.parse("input x[4]\nhidden h[2] <- x\noutput y[1] <- h\n")
     X, y = _data(net, 6, 3)
     clf = BNNClassifier(net, backend="cpsat", margin=0.0).fit(X, y[:, 0])
-    problem = qubonn.compile(net, X, y)
+    problem = qubonn.compile(net, X, y, margin=0.0)
     assert clf.history_[-1]["objective"] == pytest.approx(_best_objective(problem))
 
 

@@ -84,7 +84,7 @@ def test_separable_data_trains_to_full_accuracy_through_the_exact_solver():
     net = qubonn.parse("input x[3]\noutput y[1] <- x\n")
     X = np.array(list(itertools.product([-1, 1], repeat=3)))
     y = np.where(X.sum(1) > 0, 1, -1)  # majority: separable by w = (1, 1, 1), b = +-1
-    problem = qubonn.compile(net, X, y)
+    problem = qubonn.compile(net, X, y, margin=0)
     best = dimod.ExactSolver().sample(problem.bqm).first
     assert best.energy == pytest.approx(0.0)
     decoded = problem.decode(best.sample)

@@ -145,5 +145,7 @@ def test_sigint_stops_a_long_anneal_of_a_c_backend_promptly(tmp_path, backend):
     latency = time.monotonic() - sent
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and backend in err, err
-    assert latency < 3.0, latency
+    # the run had hours of sweeps left; segments are about a second (bench/neal_segments.py
+    # measures the latency): 20 s tells a stop between segments from none on a loaded machine
+    assert latency < 20.0, latency
     assert not model.exists()

@@ -12,7 +12,8 @@ from strategies import multiclass_objectives, objectives, tiny_multiclass_networ
 import qubonn
 from qubonn.backends.native import structured as sm
 from qubonn.formulation import Objective, feasible_state, objective_value, safe_penalties
-from qubonn.formulation.objective import loss_row_weights, multiclass_losses
+from qubonn.formulation.model import multiclass_losses, objective_model
+from qubonn.formulation.objective import loss_row_weights
 from qubonn.network import Weights, class_of_outputs
 from qubonn.verify import all_weight_assignments, check_exact, expected_energy
 
@@ -369,7 +370,7 @@ def test_a_class_weight_dict_is_scikit_learns_label_to_weight():
 
 
 # -- the "auto" margins ------------------------------------------------------------------------
-def test_auto_margins_are_the_measured_ones_under_multiclass_and_none_otherwise():
+def test_auto_margins_are_the_measured_ones_per_loss():
     ten = qubonn.parse("input x[4]\nhidden h[2] <- x\noutput y[3] <- h\n")
     two = qubonn.parse("input x[4]\nhidden h[2] <- x\noutput y[1] <- h\n")
     auto = Objective(loss="auto")
@@ -378,13 +379,14 @@ def test_auto_margins_are_the_measured_ones_under_multiclass_and_none_otherwise(
     assert (multi.loss, multi.hard_margin, multi.margin) == ("multiclass", 3, 0.5)
     assert multi.resolved
     hinge = auto.for_network(two)
-    assert (hinge.loss, hinge.hard_margin, hinge.margin) == ("hinge", 0, 0.0)
+    assert (hinge.loss, hinge.hard_margin, hinge.margin) == ("hinge", 0, 0.2)
     # a value the user gave is kept; 0-1 has no margin of its own
     mine = Objective(loss="multiclass", margin=0.2, hard_margin=1).for_network(ten)
     assert (mine.hard_margin, mine.margin) == (1, 0.2)
     assert Objective(loss="01").for_network(ten).hard_margin == 0
-    with pytest.raises(ValueError, match="resolve them with for_network"):
-        auto.neuron_margins(ten)
+    # the objective model resolves "auto" itself: nobody reads an unresolved margin
+    model = objective_model(ten, auto)
+    assert model.mc_margin == 7 and model.margin == 0.5 and not model.mu[ten.outputs].any()
 
 
 @pytest.mark.parametrize(
@@ -411,7 +413,7 @@ def test_the_classifier_and_compile_use_the_auto_margins_for_several_outputs():
     assert (objective.loss, objective.hard_margin, objective.margin) == ("multiclass", 3, 0.5)
     problem = qubonn.compile(net, X, np.eye(3, dtype=int)[y], loss="multiclass")
     assert problem.formulation.objective == objective
-    assert problem.weights["margin"] == 0.5
+    assert problem.term_weights["margin"] == 0.5
 
 
 def test_the_auto_margin_bench_runs_on_one_task_and_seed():

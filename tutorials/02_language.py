@@ -160,8 +160,9 @@ for name, net in networks.items():
 # %% [markdown]
 # Compiling shows what those per-sample variables are. Every variable has a label whose first
 # letter is its kind: `w` weight, `b` bias, `a` activation, `u` product, `t` tie, `s` slack. We
-# compile each network on two random samples (the size per sample does not depend on the data)
-# and count the kinds:
+# compile each network on two random samples with the one-vs-rest hinge loss (its size per sample
+# does not depend on the data; the default multiclass loss's pair slacks depend on the true
+# class) and count the kinds:
 
 # %%
 kinds = ["a", "u", "t", "s"]
@@ -170,7 +171,7 @@ per_sample = {}
 for name, net in networks.items():
     X = rng.choice([-1, 1], size=(2, net.n_inputs))
     y = rng.choice([-1, 1], size=(2, net.n_outputs))
-    problem = qubonn.compile(net, X, y)
+    problem = qubonn.compile(net, X, y, loss="hinge")
     count = collections.Counter(label[0] for label in problem.labels)
     per_sample[name] = [count[k] / 2 for k in kinds]
     assert problem.n_variables == estimate(net, 2).variables

@@ -61,7 +61,7 @@ tiny = qubonn.parse("input x[3]\noutput y[1] <- x")
 teach = qubonn.datasets.teacher(tiny, 8, seed=1)
 y_tiny = np.where(teach.y_train == 1, 1, -1)
 y_tiny[0] = -y_tiny[0]  # one label noise
-tiny_problem = qubonn.compile(tiny, teach.X_train, y_tiny)
+tiny_problem = qubonn.compile(tiny, teach.X_train, y_tiny, margin=0)  # the plain loss
 print(tiny_problem.n_variables, "variables")
 
 result = crossval(

@@ -41,7 +41,9 @@ output y[1] <- h
 X = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]])
 y = np.array([-1, 1, 1, -1])  # XOR: +1 when exactly one input is +1
 
-problem = qubonn.compile(network, X, y, engine="pyqubo")
+# margin=0: the plain training loss (one output's default adds the soft margin mu = 0.2),
+# so every energy below is an integer and zero means "fits XOR"
+problem = qubonn.compile(network, X, y, engine="pyqubo", margin=0)
 print(problem.size_report())
 print(problem.labels)
 
@@ -73,12 +75,12 @@ print(text[:700], "...")
 # Term weights are PyQUBO `Placeholder`s: `loss`, `margin`, the constraint penalties `sign`,
 # `and`, `tie`, and one `h[e]` per parameter for linear penalties (the dropout scheme uses
 # them). So weights change through a feed dict without rebuilding anything, and
-# `problem.set_weights(margin=0.1)` does exactly that. The constraint penalties are chosen so
+# `problem.set_term_weights(margin=0.1)` does exactly that. The constraint penalties are chosen so
 # that breaking a constraint never pays: one more than the largest loss a single sample can
 # contribute (a squared hinge of at most 2^2 = 4 here, so 5):
 
 # %%
-print(problem.weights)
+print(problem.term_weights)
 
 # %% [markdown]
 # ## A valid state, and a broken one

@@ -105,6 +105,8 @@ def source(dtype_name: str) -> str:
 
 #: nvcc options; ``--fmad=false`` keeps every product rounded as numpy rounds it
 NVCC_OPTIONS = ("--fmad=false", "-std=c++14")
+#: threads per block (one per replica); any size gives the same samples
+THREADS = 128
 
 
 @cache
@@ -119,6 +121,11 @@ def module(dtype_name: str) -> Any:
     )
 
 
+def clear_cache() -> None:
+    """Forget the compiled modules (the CUDA emulator swaps CuPy in and out)."""
+    module.cache_clear()
+
+
 def sa_chunk(
     xp: Any,
     dtype_name: str,
@@ -131,7 +138,7 @@ def sa_chunk(
     """Launch one chunk of sweeps (``len(betas)``) for every replica in ``state`` (in place)."""
     n, num_reads = state["spins"].shape
     mod = module(dtype_name)
-    threads = 128
+    threads = THREADS
     blocks = (num_reads + threads - 1) // threads
     k = int(betas.shape[0])
     tail = (

@@ -196,11 +196,12 @@ __device__ void move(const Model& m, int p, signed char* params, int* z, int* pe
                 carry(m, params, z, n, j, zn, pend, true, sh_loss, dmarg);
         }
     }
-    __syncthreads();  /* every thread has read params[p] before thread 0 flips it */
+    /* No barrier is needed before the flip: params[p] was read before the first barrier
+       (step), and the apply pass reads only the arcs leaving neuron j, never parameter p. */
     if (flag && threadIdx.x == 0) params[p] = -params[p];
     for (int k = threadIdx.x; k < m.J; k += blockDim.x) dmarg[k] = 0;
     for (int b = threadIdx.x; b < m.B; b += blockDim.x) sh_loss[b] = 0;
-    __syncthreads();
+    __syncthreads();  /* the flip, the zeroed sums and the flag are settled for the next move */
     if (flag == 2)
         for (int q = threadIdx.x; q < m.P; q += blockDim.x) best_params[q] = params[q];
 }
@@ -246,6 +247,8 @@ extern "C" __global__ void structured_sweeps(
 
 #: nvcc options; ``--fmad=false`` keeps every product rounded as the CPU rounds it
 NVCC_OPTIONS = ("--fmad=false", "-std=c++14")
+#: threads per block (one block per replica, its threads over the samples); any size gives
+#: the same samples
 THREADS = 128
 
 
@@ -259,6 +262,26 @@ def kernel() -> Any:
     import cupy
 
     return cupy.RawKernel(_SOURCE, "structured_sweeps", options=NVCC_OPTIONS)
+
+
+#: dynamic shared memory a kernel may use without opting in to more (every CUDA GPU)
+MAX_SHARED = 48 * 1024
+
+
+def shared_bytes(n_neurons: int, n_buckets: int) -> int:
+    """Shared memory of one block: a margin sum per neuron, a loss sum per bucket, a flag."""
+    return 8 * (n_neurons + n_buckets + 1)
+
+
+def fits(n_neurons: int, n_buckets: int) -> bool:
+    """Whether the kernel can run this model: its per-block sums fit in shared memory (about
+    6,000 neurons)."""
+    return shared_bytes(n_neurons, n_buckets) <= MAX_SHARED
+
+
+def clear_cache() -> None:
+    """Forget the compiled kernel (the CUDA emulator swaps CuPy in and out)."""
+    kernel.cache_clear()
 
 
 class DeviceModel:
@@ -306,7 +329,7 @@ def sweeps(dev: DeviceModel, state: dict[str, Any], betas: Any, sweep0: int, key
     S = int(betas.shape[0])
     if S == 0:
         return
-    shared = 8 * (dev.J + dev.B + 1)
+    shared = shared_bytes(dev.J, dev.B)
     kernel()(
         (R,),
         (THREADS,),

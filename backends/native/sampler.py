@@ -6,7 +6,7 @@ Kept apart from the array core so that the core imports without dimod (GPU machi
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dimod
 import numpy as np
@@ -42,6 +42,9 @@ from .anneal import (
     numba_available,
 )
 from .problem import IsingProblem
+
+if TYPE_CHECKING:  # the compiled problem, for annotations only
+    from qubonn.problem import Problem
 
 #: "structured": exact parameter moves between valid states (needs a compiled Problem);
 #: "spin": single-spin SA / MA on the QUBO; "auto": structured whenever it applies.
@@ -192,7 +195,9 @@ class NativeSampler(BackendSampler):
         return dimod.SampleSet.from_samples((x, list(labels)), dimod.BINARY, energy, info=info)
 
     # -- compiled training problems ------------------------------------------------------------
-    def sample_problem(self, problem: Any, mode: str = "auto", **options: Any) -> dimod.SampleSet:
+    def sample_problem(
+        self, problem: Problem, mode: str = "auto", **options: Any
+    ) -> dimod.SampleSet:
         """Sample a compiled :class:`qubonn.problem.Problem`.
 
         ``mode="structured"`` (the default whenever it applies) anneals over valid network
@@ -204,8 +209,7 @@ class NativeSampler(BackendSampler):
         is single-spin SA / MA on the QUBO, as for any BQM; "auto" picks it for problems with
         extra PyQUBO terms, which the moves do not know.
         """
-        if mode not in MODES:
-            raise SolverOptionError(f"mode={mode!r} is not one of {', '.join(MODES)}")
+        check_choice(*MODES)("mode", mode)
         extra = problem.has_extra_terms
         if mode == "auto":
             mode = "spin" if extra else "structured"
@@ -220,7 +224,7 @@ class NativeSampler(BackendSampler):
             )
         return self._sample_structured(problem, **options)
 
-    def _sample_structured(self, problem: Any, **options: Any) -> dimod.SampleSet:
+    def _sample_structured(self, problem: Problem, **options: Any) -> dimod.SampleSet:
         t0 = time.perf_counter()
         unknown = sorted(set(options) - set(self.STRUCTURED_OPTIONS))
         spin_only = [k for k in unknown if k in self.parameters]
@@ -234,10 +238,7 @@ class NativeSampler(BackendSampler):
             NUM_SWEEPS.check("num_sweeps", sweeps)  # the one upper bound (2**31 - 1)
         progress = _stopping(PROGRESS.check("progress", options.pop("progress", None)))
         device = options.pop("device", "auto")
-        if device not in DEVICES:
-            raise SolverOptionError(f"device={device!r} is not one of {', '.join(DEVICES)}")
-        if device == "auto":  # the CUDA kernel has not yet run on a GPU here: opt in with "gpu"
-            device = "cpu"
+        check_choice(*DEVICES)("device", device)
         model = structured.model_from_problem(problem)
         init = options.pop("initial_states", None)
         if init is not None:
@@ -268,7 +269,7 @@ def _stopping(progress: Any) -> Any:
     return call
 
 
-def _initial_params(problem: Any, model: structured.StructuredModel, init: Any) -> np.ndarray:
+def _initial_params(problem: Problem, model: structured.StructuredModel, init: Any) -> np.ndarray:
     """Initial states as +-1 parameter rows: from full 0/1 QUBO states or parameter rows."""
     arr = np.atleast_2d(np.asarray(init))
     if arr.ndim == 2 and arr.shape[1] == problem.n_variables:

@@ -195,21 +195,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", default="model.json", help="model file to write (default model.json)")
     add_force_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    # the regularisation experiment (docs/results.md): the soft margin helps on unseen data;
-    # its default for one output (0.2) is set in run; the multiclass loss's is the Objective's
-    # "auto" (formulation.objective.AUTO_MARGINS)
     p.set_defaults(func=run, per_class_default=20)
-
-
-#: ``qubonn train``'s soft margin for losses without an "auto" margin of their own (the hinge
-#: and 0-1 losses): the regularisation experiment's choice (docs/results.md)
-TRAIN_MARGIN = 0.2
-
-
-def _resolved_loss(args: argparse.Namespace, network) -> str:
-    from qubonn.formulation.objective import default_loss
-
-    return default_loss(network) if args.loss == "auto" else args.loss
 
 
 def run(args: argparse.Namespace) -> int:
@@ -217,7 +203,6 @@ def run(args: argparse.Namespace) -> int:
 
     import qubonn
     from qubonn.errors import OutputError
-    from qubonn.formulation.objective import AUTO_MARGINS
     from qubonn.modelfile import ModelExistsError
     from qubonn.training import BNNClassifier, Dropout, STEClassifier
 
@@ -227,8 +212,6 @@ def run(args: argparse.Namespace) -> int:
     infer_digits_options(args, network)
     data = dataset_from_args(args)
     check_data_fits(data, network, args)
-    if args.margin is None and _resolved_loss(args, network) not in AUTO_MARGINS:
-        args.margin = TRAIN_MARGIN
     objective = objective_from_args(args, network)
     dropout = None
     if args.dropout_p is not None:

@@ -58,7 +58,7 @@ def compile(  # noqa: A001 - the public name the docs promise
     *,
     engine: str = "fast",
     objective: Objective | None = None,
-    loss: str = "hinge",
+    loss: str = "auto",
     loss_weight: float = 1.0,
     margin: float | str = "auto",
     margin_scale: str = "fan_in",
@@ -78,7 +78,7 @@ def compile(  # noqa: A001 - the public name the docs promise
     "auto": hinge for one output, multiclass for several),
     ``loss_weight``, ``margin`` (soft margin strength mu), ``margin_scale`` ("fan_in",
     the default, or "none"), ``hard_margin`` (m; "auto", the default for both margins, is
-    m = 3 and mu = 0.5 under the multiclass loss and no margin otherwise), ``penalties``
+    m = 3 and mu = 0.5 under the multiclass loss, mu = 0.2 otherwise), ``penalties``
     (overrides of the safe constraint weights "and", "sign", "tie"), ``class_weight`` (None
     or "balanced"),
     ``slack_encoding`` ("binary", the default, or "unary": one bit per unit of slack, which

@@ -144,7 +144,7 @@ class FastEngine:
     @classmethod
     def for_formulation(cls, formulation: Formulation, **extra: Any) -> FastEngine:
         """Assemble the parts of non-zero weight."""
-        nonzero = {k for k in part_names(formulation) if formulation.weights[k]}
+        nonzero = {k for k in part_names(formulation) if formulation.term_weights[k]}
         return cls(assemble(formulation, only=nonzero), **extra)
 
     def __getstate__(self) -> dict:
@@ -153,7 +153,7 @@ class FastEngine:
         return state
 
     def qubo(self, formulation: Formulation) -> QuboPart:
-        weights = formulation.weights
+        weights = formulation.term_weights
         missing = {k for k in part_names(formulation) if k not in self.parts and weights[k]}
         if missing:
             self.parts.update(assemble(formulation, only=missing))

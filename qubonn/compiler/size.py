@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qubonn.formulation import Objective, hidden_sources
-from qubonn.formulation.objective import multiclass_slack_range
+from qubonn.formulation import Objective, objective_model
 from qubonn.formulation.slack import n_bits
 from qubonn.network import Network
 
@@ -52,20 +51,16 @@ def _human(n: float) -> str:
 def estimate(network: Network, n_samples: int, objective: Objective | None = None) -> SizeEstimate:
     """Variable count (exact) and quadratic-term count (upper estimate) of the training QUBO."""
     objective = (objective or Objective()).for_network(network)
+    model = objective_model(network, objective)
     N = int(n_samples)
-    K = network.fan_in.astype(np.int64)
-    H = hidden_sources(network).astype(np.int64)
-    theta = (K + 1) // 2
-    has_alpha = np.ones(network.n_neurons, dtype=bool)
-    if objective.loss != "01":
-        has_alpha[network.outputs] = False
-    r = np.where(has_alpha, theta - 1, K - theta - objective.hard_margin)
+    K, H, has_alpha = model.K, model.hidden_sources.astype(np.int64), model.has_alpha
+    r = model.label_range[:, 1]  # the wider side: equal to label 0's, or one more (even K)
     encoding = objective.slack_encoding
     bits = n_bits(r, encoding)  # the formulation's own slack encoder
     cross = shared_cross = 0
     if objective.loss == "multiclass":  # pair slacks, averaged over the true class
         out = network.outputs
-        pair = n_bits(multiclass_slack_range(network, objective), encoding)
+        pair = n_bits(model.pair_range, encoding)
         np.fill_diagonal(pair, 0)
         bits[out] = 0
         pair_bits = int(round(float(pair.sum(axis=1).mean())))

@@ -75,17 +75,9 @@ def build_expression(formulation: Formulation):
 
 
 def feed_dict(formulation: Formulation) -> dict[str, float]:
-    fd = dict(formulation.weights)
+    fd = dict(formulation.term_weights)
     fd.update({f"h[{e}]": float(v) for e, v in enumerate(formulation.linear_penalties)})
     return fd
-
-
-def compile_bqm(formulation: Formulation, expression=None):
-    """Compile with PyQUBO and return (model, dimod BQM) for the formulation's current weights."""
-    expression = build_expression(formulation) if expression is None else expression
-    model = expression.compile()
-    bqm = model.to_bqm(feed_dict=feed_dict(formulation))
-    return model, bqm
 
 
 class SymbolicEngine:

@@ -14,7 +14,9 @@ its sign constraint (or hinge).  Each builder turns that into terms:
 * :func:`param_terms`   the linear parameter penalties' unit terms.
 
 Adding a term means writing one more builder and listing it in :data:`TERM_BUILDERS` (with its
-weight name in :func:`~qubonn.formulation.objective.initial_weights`).
+weight name in :func:`~qubonn.formulation.model.initial_weights`).  What a term needs to know
+of the objective (thresholds, ranges, margins, class weights) it reads from ``f.model``, the
+:class:`~qubonn.formulation.model.ObjectiveModel`.
 """
 
 from __future__ import annotations
@@ -26,15 +28,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from qubonn.formulation.layout import Layout
-from qubonn.formulation.objective import (
-    Objective,
-    as_targets,
-    initial_weights,
-    loss_row_weights,
-    multiclass_slack_range,
-    thresholds,
-    true_class,
-)
+from qubonn.formulation.model import ObjectiveModel, initial_weights, objective_model
+from qubonn.formulation.objective import Objective
 from qubonn.formulation.slack import SlackBits, encode
 from qubonn.formulation.terms import Formulation, ProductTerms, Terms, row_terms
 from qubonn.network import Network, check_inputs
@@ -48,10 +43,9 @@ class CountForm:
 
     network: Network
     objective: Objective
-    targets: np.ndarray  # (N, n_outputs) 0/1
+    model: ObjectiveModel  # thresholds, slack ranges, margins, class weights
     layout: Layout
     slack: SlackBits
-    clamped: np.ndarray  # per neuron: activation clamped to the label (hinge-loss outputs)
     row_n: np.ndarray  # per row: sample
     row_j: np.ndarray  # per row: neuron
     count: sp.csr_matrix  # c_r = const_r + count_r x
@@ -61,7 +55,6 @@ class CountForm:
     a_rows: np.ndarray  # rows of neurons with activation variables
     c_rows: np.ndarray  # rows of clamped outputs
     c_targets: np.ndarray  # per clamped row: its 0/1 label
-    row_weights: np.ndarray  # (N, n_outputs) loss weight of each output row (class_weight)
     m_rows: np.ndarray  # multiclass: rows (n, k) of the competing outputs k != y_n
     m_resid: sp.csr_matrix  # their residual z_y - z_k - margin - s:  m_resid x + m_const
     m_const: np.ndarray
@@ -69,6 +62,10 @@ class CountForm:
     @property
     def n_samples(self) -> int:
         return self.layout.n_samples
+
+    @property
+    def targets(self) -> np.ndarray:
+        return self.model.targets
 
     @property
     def n_vars(self) -> int:
@@ -85,80 +82,17 @@ class CountForm:
         return self.layout.u_var(n, e)
 
 
-def clamped_outputs(network: Network, objective: Objective) -> np.ndarray:
-    """Per neuron: whether it has no activation variable: outputs under the hinge loss (clamped
-    to the label) and under the multiclass loss (plain pre-activations), refusing networks
-    where that cannot work."""
-    n_in = network.n_inputs
-    src = network.arc_src
-    K = network.fan_in.astype(np.int64)
-    clamped = np.zeros(network.n_neurons, dtype=bool)
-    if objective.loss == "01":
-        return clamped
-    clamped[network.outputs] = True
-    feeds = src[src >= n_in] - n_in
-    if np.any(clamped[feeds]):
-        j = int(feeds[clamped[feeds]][0])
-        what = (
-            "the hinge loss clamps outputs to their labels"
-            if objective.loss == "hinge"
-            else "the multiclass loss gives outputs no activation"
-        )
-        raise ValueError(
-            f"output {network.neuron_names[j]} feeds another neuron; {what}, so use "
-            "loss='01' for such networks"
-        )
-    if objective.loss == "multiclass":
-        return clamped
-    m = objective.hard_margin
-    out = network.outputs
-    theta = (K + 1) // 2
-    r0o = theta[out] - 1 - m
-    if np.any(r0o < 0):
-        j = int(out[np.argmax(r0o < 0)])
-        raise ValueError(
-            f"hard_margin={m} needs fan-in >= {2 * m + 1} at every output; "
-            f"{network.neuron_names[j]} has fan-in {int(K[j])}"
-        )
-    return clamped
-
-
-def slack_ranges(
-    network: Network, objective: Objective, targets: np.ndarray, clamped: np.ndarray
-) -> np.ndarray:
-    """(N, n_neurons) range R of each slack: R0 for neurons with activation variables (the tie
-    bit adds one on the +1 side), and R1 - m or R0 - m by label for clamped outputs.  Under the
-    multiclass loss the slack of pair (y_n, k) sits in row (n, k): S[y_n, k], and 0 at k = y_n."""
-    _, r0, r1 = thresholds(network)
-    m = objective.hard_margin
-    alpha_neurons = np.nonzero(~clamped)[0]
-    ranges = np.zeros((targets.shape[0], network.n_neurons), dtype=np.int64)
-    ranges[:, alpha_neurons] = r0[alpha_neurons]
-    if objective.loss == "multiclass":
-        cls = true_class(targets)
-        pair = multiclass_slack_range(network, objective)[cls]  # (N, n_outputs)
-        pair[np.arange(cls.size), cls] = 0
-        ranges[:, network.outputs] = pair
-    elif clamped.any():
-        out = network.outputs
-        ranges[:, out] = np.where(targets == 1, (r1 - m)[out], (r0 - m)[out])
-    return ranges
-
-
-def _layout(
-    network: Network, targets: np.ndarray, objective: Objective, clamped: np.ndarray
-) -> tuple[Layout, SlackBits]:
-    K = network.fan_in.astype(np.int64)
+def _layout(network: Network, model: ObjectiveModel, encoding: str) -> tuple[Layout, SlackBits]:
     n_neurons = network.n_neurons
-    alpha_neurons = np.nonzero(~clamped)[0]
-    slack = encode(slack_ranges(network, objective, targets, clamped), objective.slack_encoding)
+    alpha_neurons = np.nonzero(model.has_alpha)[0]
+    slack = encode(model.slack_range, encoding)
     layout = Layout(
-        n_samples=targets.shape[0],
+        n_samples=model.n_samples,
         n_arcs=network.n_arcs,
         bias_neurons=np.nonzero(network.has_bias)[0],
         alpha_neurons=alpha_neurons,
         u_arcs=np.nonzero(network.arc_src >= network.n_inputs)[0],
-        tie_neurons=alpha_neurons[K[alpha_neurons] % 2 == 0],
+        tie_neurons=alpha_neurons[model.K[alpha_neurons] % 2 == 0],
         slack_row_sample=slack.owner // n_neurons,
         slack_row_neuron=slack.owner % n_neurons,
         slack_bit=slack.bit,
@@ -212,28 +146,25 @@ def _counts(network: Network, X: np.ndarray, layout: Layout) -> tuple[sp.csr_mat
 def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Objective) -> CountForm:
     """Check the data and write the layout, count forms and residuals every builder shares.
 
-    The residual of row (n, j) is  c - theta' * (alpha or y) - r - t  with theta' = theta
+    The residual of row (n, j) is  c - shift_j * (alpha or y) - r - t  with shift = theta
     (theta + m for clamped outputs), r the slack integer and t the tie bit."""
     objective = objective.for_network(network)
     X = check_inputs(X, network.n_inputs)
     N = X.shape[0]
-    Y = as_targets(y, network.n_outputs)
-    if Y.shape[0] != N:
-        raise ValueError(f"X has {N} samples but y has {Y.shape[0]}")
-    clamped = clamped_outputs(network, objective)
-    layout, slack = _layout(network, Y, objective, clamped)
+    model = objective_model(network, objective, y)
+    if model.n_samples != N:
+        raise ValueError(f"X has {N} samples but y has {model.n_samples}")
+    layout, slack = _layout(network, model, objective.slack_encoding)
     count, const = _counts(network, X, layout)
     n_neurons, n_vars = network.n_neurons, layout.n_vars
-    theta, _, _ = thresholds(network)
     slack_mat = sp.csr_matrix(
         (-slack.coef.astype(float), (slack.owner, layout.s0 + np.arange(slack.size))),
         shape=(N * n_neurons, n_vars),
     )
     row_n = np.repeat(np.arange(N), n_neurons)
     row_j = np.tile(np.arange(n_neurons), N)
-    shift = np.where(clamped, theta + objective.hard_margin, theta)[row_j]
-    a_rows = np.nonzero(~clamped[row_j])[0]
-    hinge_outputs = clamped & (objective.loss == "hinge")
+    shift = model.shift[row_j]
+    a_rows = np.nonzero(model.has_alpha[row_j])[0]
     tie_pos = np.full(n_neurons, -1, dtype=np.int64)
     tie_pos[layout.tie_neurons] = np.arange(layout.tie_neurons.size)
     t_rows = np.nonzero(tie_pos[row_j] >= 0)[0]
@@ -244,13 +175,11 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
     ]
     resid_vals = [-shift[a_rows].astype(float), -np.ones(t_rows.size)]
     resid_const = const.copy()
-    c_rows = np.nonzero(hinge_outputs[row_j])[0]
-    out_pos = np.full(n_neurons, -1, dtype=np.int64)
-    out_pos[network.outputs] = np.arange(network.n_outputs)
-    c_targets = Y[row_n[c_rows], out_pos[row_j[c_rows]]]
+    c_rows = np.nonzero(model.clamped[row_j])[0]
+    c_targets = model.targets[row_n[c_rows], model.out_pos[row_j[c_rows]]]
     if c_rows.size:
         resid_const[c_rows] -= shift[c_rows] * c_targets
-    m_rows, m_resid, m_const = _multiclass_residuals(network, objective, Y, count, const, slack_mat)
+    m_rows, m_resid, m_const = _multiclass_residuals(network, model, count, const, slack_mat)
     resid = (
         count
         + slack_mat
@@ -262,10 +191,9 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
     return CountForm(
         network=network,
         objective=objective,
-        targets=Y,
+        model=model,
         layout=layout,
         slack=slack,
-        clamped=clamped,
         row_n=row_n,
         row_j=row_j,
         count=count,
@@ -275,7 +203,6 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
         a_rows=a_rows,
         c_rows=c_rows,
         c_targets=c_targets,
-        row_weights=loss_row_weights(objective, Y),
         m_rows=m_rows,
         m_resid=m_resid,
         m_const=m_const,
@@ -284,8 +211,7 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
 
 def _multiclass_residuals(
     network: Network,
-    objective: Objective,
-    Y: np.ndarray,
+    model: ObjectiveModel,
     count: sp.csr_matrix,
     const: np.ndarray,
     slack_mat: sp.csr_matrix,
@@ -293,19 +219,15 @@ def _multiclass_residuals(
     """Rows (n, k) with k != y_n and the residual z_y - z_k - (2m + 1) - s of each, linear in
     the variables (z = 2c - K); empty unless the loss is multiclass."""
     n_vars = count.shape[1]
-    if objective.loss != "multiclass":
+    if model.loss != "multiclass":
         return np.zeros(0, dtype=np.int64), sp.csr_matrix((0, n_vars)), np.zeros(0)
-    n_neurons, out = network.n_neurons, network.outputs
-    K = network.fan_in.astype(np.int64)
-    cls = true_class(Y)
-    N = Y.shape[0]
+    n_neurons, out, K, cls = network.n_neurons, model.outputs, model.K, model.true_class
     n_idx, k_idx = np.nonzero(np.arange(out.size)[None, :] != cls[:, None])
     rows = n_idx * n_neurons + out[k_idx]
     y_rows = n_idx * n_neurons + out[cls[n_idx]]
     resid = 2 * count[y_rows] - 2 * count[rows] + slack_mat[rows]
     k_y, k_k = K[out[cls[n_idx]]], K[out[k_idx]]
-    m_const = 2 * const[y_rows] - 2 * const[rows] - k_y + k_k - objective.multiclass_margin
-    assert rows.size == N * (out.size - 1)
+    m_const = 2 * const[y_rows] - 2 * const[rows] - k_y + k_k - model.mc_margin
     return rows, resid.tocsr(), m_const.astype(float)
 
 
@@ -329,9 +251,7 @@ def _squares(f: CountForm, name: str, role: str, rows: np.ndarray) -> ProductTer
 
 def _row_scale(f: CountForm, rows: np.ndarray) -> np.ndarray:
     """The loss weight of output rows (sample n, output neuron j)."""
-    out_pos = np.full(f.network.n_neurons, -1, dtype=np.int64)
-    out_pos[f.network.outputs] = np.arange(f.network.n_outputs)
-    return f.row_weights[f.row_n[rows], out_pos[f.row_j[rows]]].astype(float)
+    return f.model.row_weights[f.row_n[rows], f.model.out_pos[f.row_j[rows]]].astype(float)
 
 
 def sign_terms(f: CountForm) -> list[Terms]:
@@ -343,7 +263,7 @@ def loss_terms(f: CountForm) -> list[Terms]:
     """Hinge: the squared residual of each clamped output.  0-1: L * [alpha != y].
     Multiclass: L * (z_y - z_k - (2m + 1) - s)^2 per sample and competing output k; its
     minimum over the slack s in [0, S] is the squared hinge max(0, 2m + 1 - (z_y - z_k))^2."""
-    if f.objective.loss == "multiclass":
+    if f.model.loss == "multiclass":
         rows = f.m_rows
         return [
             ProductTerms(
@@ -364,7 +284,7 @@ def loss_terms(f: CountForm) -> list[Terms]:
     # 0-1 loss: L * [alpha != y] = L * (y + (1 - 2y) alpha)
     samples, neurons = f.per_sample(f.network.outputs)
     yv = f.targets.reshape(-1).astype(float)
-    wv = f.row_weights.reshape(-1).astype(float)
+    wv = f.model.row_weights.reshape(-1).astype(float)
     alpha = f.alpha_var(samples, neurons)
     return [
         row_terms(
@@ -407,7 +327,7 @@ def tie_terms(f: CountForm) -> list[Terms]:
 def margin_terms(f: CountForm) -> list[Terms]:
     """Soft margin: -mu_j (2 alpha - 1)(2c - K)   (alpha -> label for clamped outputs)."""
     a_rows, c_rows, n_vars = f.a_rows, f.c_rows, f.n_vars
-    K = f.network.fan_in.astype(np.int64)
+    K = f.model.K
     act = sp.csr_matrix(
         (
             np.full(a_rows.size, 2.0),
@@ -428,7 +348,7 @@ def margin_terms(f: CountForm) -> list[Terms]:
             a=a_const,
             B=(2 * f.count[rows]).tocsr(),
             b=2 * f.const[rows] - K[f.row_j[rows]],
-            scale=-f.objective.margin_scales(f.network)[f.row_j[rows]],
+            scale=-f.model.margin_scale[f.row_j[rows]],
             sample=f.row_n[rows],
             unit=f.row_j[rows],
         )
@@ -484,7 +404,7 @@ def build(
         objective=objective,
         layout=f.layout,
         terms=tuple(terms),
-        weights=initial_weights(network, objective, f.targets),
+        term_weights=initial_weights(network, objective, f.targets),
         linear_penalties=h,
         targets=f.targets,
     )

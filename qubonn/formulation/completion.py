@@ -11,8 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from qubonn.formulation import slack
-from qubonn.formulation.builders import slack_ranges
-from qubonn.formulation.objective import multiclass_slack_range, true_class
 from qubonn.formulation.terms import Formulation
 from qubonn.network import Weights
 
@@ -21,15 +19,13 @@ def feasible_state(formulation: Formulation, X: np.ndarray, weights: Weights) ->
     """The assignment (0/1, label order) that the forward pass with ``weights`` on the +-1
     training inputs ``X`` implies.  Every constraint holds and its energy is the replayed
     objective."""
-    f = formulation
-    lay = f.layout
-    net = f.network
+    f, lay, net = formulation, formulation.layout, formulation.network
+    model = f.model
     weights = net.check_weights(weights)
     N, n_in = lay.n_samples, net.n_inputs
     z = net.preactivations(X, weights).astype(np.int64)
     alpha = (z >= 0).astype(np.int64)
-    K = net.fan_in.astype(np.int64)
-    theta = (K + 1) // 2
+    K, theta = model.K, model.theta
     c = (z + K) // 2
     x = np.zeros(lay.n_vars, dtype=np.int8)
     x[: lay.n_arcs] = (weights.w + 1) // 2
@@ -39,30 +35,21 @@ def feasible_state(formulation: Formulation, X: np.ndarray, weights: Weights) ->
     omega = (weights.w[e] + 1) // 2
     x[lay.u0 : lay.t0] = (omega[None, :] * alpha[:, net.arc_src[e] - n_in]).reshape(-1)
     # slack value per (n, j): what the sign constraint (or the hinge) leaves over
-    shift = np.broadcast_to(theta, (N, net.n_neurons)) * alpha
-    r = c - shift
+    r = c - theta[None, :] * alpha
     if lay.tie_neurons.size:
         t = (alpha[:, lay.tie_neurons] == 1) & (r[:, lay.tie_neurons] == theta[lay.tie_neurons])
         x[lay.t0 : lay.s0] = t.reshape(-1)
         r[:, lay.tie_neurons] -= t
-    clamped = np.ones(net.n_neurons, dtype=bool)
-    clamped[lay.alpha_neurons] = False
-    if f.objective.loss == "multiclass":
-        out = net.outputs
-        cls = true_class(f.targets)
-        z_out = z[:, out]
-        gap = np.take_along_axis(z_out, cls[:, None], axis=1) - z_out
-        top = multiclass_slack_range(net, f.objective)[cls]
-        r[:, out] = np.clip(gap - f.objective.multiclass_margin, 0, top)
+    out = model.outputs
+    if model.loss == "multiclass":
+        cls = model.true_class
+        gap = np.take_along_axis(z[:, out], cls[:, None], axis=1) - z[:, out]
+        r[:, out] = np.clip(gap - model.mc_margin, 0, model.pair_range[cls])
         r[np.arange(N), out[cls]] = 0
-    elif clamped.any():
-        out = np.nonzero(clamped)[0]
-        pos = np.searchsorted(net.outputs, out)
-        y = f.targets[:, pos].astype(np.int64)
-        m = f.objective.hard_margin
-        hi = np.where(y == 1, K[out] - theta[out] - m, theta[out] - 1 - m)
-        r[:, out] = np.clip(c[:, out] - (theta[out] + m) * y, 0, hi)
-    ranges = slack_ranges(net, f.objective, f.targets, clamped)
-    bits = slack.encode(ranges, f.objective.slack_encoding)
+    elif model.loss == "hinge":
+        y = model.targets.astype(np.int64)
+        top = np.where(y == 1, model.label_range[out, 1], model.label_range[out, 0])
+        r[:, out] = np.clip(c[:, out] - model.shift[out] * y, 0, top)
+    bits = slack.encode(model.slack_range, f.objective.slack_encoding)
     x[lay.s0 :] = slack.digits(bits, r)
     return x

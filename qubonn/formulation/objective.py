@@ -1,9 +1,9 @@
-"""What training minimises: the :class:`Objective`, its safe penalty weights, and its value.
+"""What training minimises: the :class:`Objective`, its settings, their checks and defaults.
 
-This module owns the objective's settings and checks, the thresholds and slack ranges of the sign
-constraints (``docs/formulation.md``), the constraint weights that keep every violation
-unprofitable, and :func:`objective_value`, the exactness oracle (the replayed network's loss and
-regularisers, which the QUBO's minimum over the non-parameter variables must equal).
+An :class:`Objective` says what to minimise (loss, margins, class weights, penalty overrides,
+slack encoding); :func:`~qubonn.formulation.model.objective_model` turns it, on one network and
+its targets, into the arrays every builder and solver reads (thresholds, slack ranges, safe
+penalties, the exactness oracle).  This module knows the settings and the targets' checks only.
 """
 
 from __future__ import annotations
@@ -15,15 +15,19 @@ import numpy as np
 
 from qubonn.formulation.slack import SlackEncoding, check_encoding
 from qubonn.network import Network
+from qubonn.options import is_finite_real, is_whole
 
 LossName = Literal["auto", "hinge", "01", "multiclass"]
 LOSSES = ("auto", "hinge", "01", "multiclass")
 ClassWeight = Literal["balanced"] | tuple[float, ...] | None
-#: what ``margin="auto"`` and ``hard_margin="auto"`` become, per resolved loss: (m, mu).
+#: what ``margin="auto"`` and ``hard_margin="auto"`` become, per resolved loss: (m, mu), the one
+#: default of the library, BNNClassifier, compile, and the train, compile and sweep commands.
 #: Multiclass: m = 3, mu = 0.5, the best of a grid on validation images at ten classes
 #: (bench/multiclass.py), checked on four other tasks (bench/multiclass_auto.py; both in
-#: docs/results.md, "Margins for ten classes"); every other loss: no margin, as before.
-AUTO_MARGINS = {"multiclass": (3, 0.5)}
+#: docs/results.md, "Margins for ten classes").  One-vs-rest (hinge, 0-1): mu = 0.2, fan-in
+#: scaled, +9.3 points on held-out images over no margin in the regularisation experiment
+#: (bench/regularisation.py, three digit pairs, 10 seeds; docs/results.md).
+AUTO_MARGINS = {"multiclass": (3, 0.5), "hinge": (0, 0.2), "01": (0, 0.2)}
 NO_MARGINS = (0, 0.0)
 
 
@@ -31,7 +35,7 @@ NO_MARGINS = (0, 0.0)
 class Objective:
     """What training minimises.
 
-    loss:          "auto" is "hinge" for one output and "multiclass" for several (see
+    loss:          "auto" (the default) is "hinge" for one output and "multiclass" for several (see
                    :meth:`for_network`).  "hinge" clamps each output's activation to its
                    label; the sign constraint's residual becomes a squared hinge on the
                    output's count (0 iff correct, with margin ``hard_margin``).  "01" keeps
@@ -43,7 +47,7 @@ class Objective:
                    exactly when the true class wins every pair by at least 2m + 1.
     loss_weight:   L, the weight of the loss term.
     margin:        mu >= 0, soft margin reward  -mu * sum_n sum_j a_nj z_nj  (= -mu sum |z|);
-                   "auto" (the default): 0.5 under the multiclass loss, 0 otherwise
+                   "auto" (the default): 0.5 under the multiclass loss, 0.2 otherwise
                    (:data:`AUTO_MARGINS`, resolved by :meth:`for_network`).
     margin_scale:  "fan_in" (the default everywhere: mu / K_j per neuron, so that one mu means
                    the same for narrow and wide neurons) or "none" (mu for every neuron).
@@ -64,7 +68,7 @@ class Objective:
                    (:mod:`qubonn.formulation.slack`).
     """
 
-    loss: LossName = "hinge"
+    loss: LossName = "auto"
     loss_weight: float = 1.0
     margin: float | Literal["auto"] = "auto"
     margin_scale: Literal["none", "fan_in"] = "fan_in"
@@ -88,12 +92,12 @@ class Objective:
             )
         if not (np.isfinite(self.loss_weight) and self.loss_weight > 0):
             raise ValueError(f"loss_weight must be a positive number, not {self.loss_weight!r}")
-        if self.margin != "auto" and not (_is_real(self.margin) and self.margin >= 0):
+        if self.margin != "auto" and not (is_finite_real(self.margin) and self.margin >= 0):
             raise ValueError(f"margin (mu) must be a number >= 0 or 'auto', not {self.margin!r}")
         if self.margin_scale not in ("none", "fan_in"):
             raise ValueError(f"margin_scale must be 'none' or 'fan_in', not {self.margin_scale!r}")
         m = self.hard_margin
-        if m != "auto" and not (_is_real(m) and int(m) == m and m >= 0):
+        if m != "auto" and not (is_whole(m) and m >= 0):
             raise ValueError(f"hard_margin must be an integer >= 0 or 'auto', not {m!r}")
         if m != "auto" and m and self.loss == "01":
             raise ValueError(
@@ -124,36 +128,6 @@ class Objective:
     def resolved(self) -> bool:
         """Whether nothing is left "auto" (:meth:`for_network` resolves it)."""
         return "auto" not in (self.loss, self.margin, self.hard_margin)
-
-    def margin_scales(self, network: Network) -> np.ndarray:
-        """mu_j / mu per neuron: 1, or 1 / K_j under ``margin_scale="fan_in"``."""
-        K = network.fan_in.astype(np.int64)
-        return np.ones(K.size) if self.margin_scale == "none" else 1.0 / K
-
-    def neuron_margins(self, network: Network) -> np.ndarray:
-        """mu_j per neuron; 0 at multiclass outputs (they have no activation: the multiclass
-        margin m takes the soft margin's place there)."""
-        self._check_resolved()
-        mu = self.margin * self.margin_scales(network)
-        if self.loss == "multiclass":
-            mu[network.outputs] = 0.0
-        return mu
-
-    @property
-    def multiclass_margin(self) -> int:
-        """The pairwise margin in pre-activation units, 2m + 1 (multiclass loss)."""
-        self._check_resolved()
-        return 2 * int(self.hard_margin) + 1
-
-    def _check_resolved(self) -> None:
-        if not self.resolved:
-            raise ValueError(f"{self} has 'auto' settings: resolve them with for_network(network)")
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool
-    ) and bool(np.isfinite(value))
 
 
 def default_loss(network: Network) -> str:
@@ -244,147 +218,3 @@ def loss_row_weights(objective: Objective, Y: np.ndarray) -> np.ndarray:
     w_pos = N / (2.0 * np.maximum(pos, 1))
     w_neg = N / (2.0 * np.maximum(neg, 1))
     return np.where(Y == 1, w_pos[None, :], w_neg[None, :])
-
-
-def multiclass_slack_range(network: Network, objective: Objective) -> np.ndarray:
-    """S[y, k] = K_y + K_k - (2m + 1): the largest z_y - z_k - margin (>= 0, clipped), the
-    range of the pair's slack."""
-    K = network.fan_in[network.outputs].astype(np.int64)
-    return np.maximum(K[:, None] + K[None, :] - objective.multiclass_margin, 0)
-
-
-def thresholds(network: Network, hard_margin: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """theta_j = ceil(K_j / 2) and the slack ranges (R0 for alpha = 0, R1 for alpha = 1).
-
-    alpha = 1 iff c >= theta (sign(0) = +1); with margin m the +1 side is c in [theta + m, K] and
-    the -1 side c in [0, theta - 1 - m].
-    """
-    K = network.fan_in.astype(np.int64)
-    theta = (K + 1) // 2
-    r0 = theta - 1 - hard_margin
-    r1 = K - theta - hard_margin
-    return theta, r0, r1
-
-
-def hidden_sources(network: Network) -> np.ndarray:
-    """H_j: number of arcs into neuron j that come from a neuron (those carry product terms)."""
-    n_in = network.n_inputs
-    src, dst = network.arc_src, network.arc_dst
-    return np.bincount(dst[src >= n_in], minlength=network.n_neurons)
-
-
-def max_loss_per_sample(
-    network: Network, objective: Objective, targets: np.ndarray | None = None
-) -> float:
-    """The largest value the loss of one sample can take on a feasible state.  With class
-    weights it needs the ``targets`` (0/1, (N, n_outputs)) the weights come from."""
-    objective = objective.for_network(network)
-    out = network.outputs
-    wmax = 1.0
-    if objective.class_weight is not None:
-        if targets is None:
-            raise ValueError("class weights: the safe penalties need the targets")
-        w = loss_row_weights(objective, as_targets(targets, network.n_outputs))
-        wmax = float(w.max()) if w.size else 1.0
-    if objective.loss == "01":
-        return wmax * objective.loss_weight * out.size
-    K = network.fan_in[out].astype(np.int64)
-    if objective.loss == "multiclass":
-        worst = objective.multiclass_margin + K[:, None] + K[None, :]  # z_y = -K_y, z_k = K_k
-        np.fill_diagonal(worst, 0)
-        per_class = np.sum(worst.astype(float) ** 2, axis=1)
-        return float(wmax * objective.loss_weight * per_class.max())
-    theta = (K + 1) // 2
-    m = objective.hard_margin
-    worst = np.maximum(theta + m, K - (theta - 1 - m))  # distance of c to the wrong interval
-    return float(wmax * objective.loss_weight * np.sum(worst.astype(float) ** 2))
-
-
-def safe_penalties(
-    network: Network, objective: Objective, targets: np.ndarray | None = None
-) -> dict[str, float]:
-    """Constraint weights that make every violation unprofitable.
-
-    Given the weights, the energy splits into independent per-sample parts.  A feasible sample
-    part equals loss_n + margin_n.  Any violated constraint costs at least its weight (every
-    constraint is an integer-valued non-negative polynomial), and the loss stays >= 0.  The soft
-    margin term -mu_j a z is within mu_j (K_j + 4 H_j) of zero even on infeasible states (a broken
-    product makes an agreement bit range over -1..3), and within mu_j K_j on feasible ones.  So a
-    weight above  max loss_n + sum_j mu_j (2 K_j + 4 H_j)  makes every infeasible state of sample
-    n cost more than the feasible one.  We add 1 for a strict margin.  (Multiclass outputs
-    carry no margin term and no constraint of their own; their loss is >= 0 everywhere.)
-    """
-    objective = objective.for_network(network)
-    K = network.fan_in.astype(float)
-    H = hidden_sources(network).astype(float)
-    mu = objective.neuron_margins(network)
-    bound = max_loss_per_sample(network, objective, targets) + float(np.sum(mu * (2 * K + 4 * H)))
-    p = float(np.floor(bound) + 1)
-    return {"and": p, "sign": p, "tie": p}
-
-
-def initial_weights(
-    network: Network, objective: Objective, targets: np.ndarray | None = None
-) -> dict[str, float]:
-    """The term weights of a fresh formulation: loss, margin, then the constraint penalties
-    (safe values unless the objective overrides them)."""
-    weights = {
-        "loss": float(objective.loss_weight),
-        "margin": float(objective.margin),
-        **safe_penalties(network, objective, targets),
-    }
-    for k, v in objective.penalties.items():
-        weights[k] = float(v)
-    return weights
-
-
-def multiclass_losses(z_out: np.ndarray, cls: np.ndarray, margin: int) -> np.ndarray:
-    """Per sample: sum over k != y of max(0, margin - (z_y - z_k))^2, from the outputs'
-    pre-activations (N, n_outputs) and the true classes."""
-    z_out = np.asarray(z_out, dtype=np.int64)
-    zy = np.take_along_axis(z_out, cls[:, None], axis=1)
-    short = np.maximum(margin - (zy - z_out), 0)
-    short[np.arange(cls.size), cls] = 0
-    return np.sum(short.astype(float) ** 2, axis=1)
-
-
-def objective_value(
-    network: Network,
-    X: np.ndarray,
-    y: np.ndarray,
-    weights,
-    objective: Objective | None = None,
-    linear_penalties: np.ndarray | None = None,
-) -> float:
-    """Loss + regularisers of the forward pass with ``weights``: what the QUBO's minimum over
-    all non-parameter variables must equal (the exactness oracle)."""
-    objective = (objective or Objective()).for_network(network)
-    Y = as_targets(y, network.n_outputs)
-    z = network.preactivations(X, weights).astype(np.int64)
-    a = np.where(z >= 0, 1, -1)
-    K = network.fan_in.astype(np.int64)
-    out = network.outputs
-    L = objective.loss_weight
-    rw = loss_row_weights(objective, Y)
-    if objective.loss == "hinge":
-        c = (z[:, out] + K[out]) // 2
-        theta = (K[out] + 1) // 2
-        m = objective.hard_margin
-        lo = np.where(Y == 1, theta + m, 0)
-        hi = np.where(Y == 1, K[out], theta - 1 - m)
-        dist = np.maximum(lo - c, 0) + np.maximum(c - hi, 0)
-        loss = L * float(np.sum(rw * dist.astype(float) ** 2))
-        a = a.copy()
-        a[:, out] = 2 * Y - 1
-    elif objective.loss == "multiclass":
-        per_sample = multiclass_losses(z[:, out], true_class(Y), objective.multiclass_margin)
-        loss = L * float(np.sum(rw[:, 0] * per_sample))
-    else:
-        loss = L * float(np.sum(rw * (a[:, out] != 2 * Y - 1)))
-    mu = objective.neuron_margins(network)
-    margin = -float(np.sum(mu[None, :] * a * z))
-    total = loss + margin
-    if linear_penalties is not None:
-        params = np.concatenate([weights.w, weights.b[network.has_bias]]).astype(float)
-        total += float(np.dot(linear_penalties, params))
-    return total

@@ -10,14 +10,16 @@ needs: the variables (:class:`~qubonn.formulation.layout.Layout`), the terms, an
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 
 from qubonn.formulation.layout import Layout, row_label
-from qubonn.formulation.objective import Objective, safe_penalties
-from qubonn.network import Network
+from qubonn.formulation.model import ObjectiveModel, objective_model, safe_penalties
+from qubonn.formulation.objective import Objective
+from qubonn.network import Network, Weights
 
 Role = Literal["constraint", "loss", "regulariser"]
 
@@ -132,20 +134,33 @@ class Formulation:
     objective: Objective
     layout: Layout
     terms: tuple[Terms, ...]
-    weights: dict[str, float]  # "and", "sign", "tie", "loss", "margin"
+    term_weights: dict[str, float]  # "and", "sign", "tie", "loss", "margin"
     linear_penalties: np.ndarray  # h_e per parameter (arcs, then biases)
     targets: np.ndarray  # (N, n_outputs) 0/1
+
+    @cached_property
+    def model(self) -> ObjectiveModel:
+        """The objective as arrays, on this formulation's targets (what solvers read)."""
+        return objective_model(self.network, self.objective, self.targets)
+
+    def value(self, X: np.ndarray, weights: Weights) -> float:
+        """The replayed objective of ``weights`` on the training inputs ``X``, with this
+        formulation's linear penalties: what the QUBO's minimum must equal (the oracle)."""
+        net = self.network
+        params = np.concatenate([weights.w, weights.b[net.has_bias]])
+        return self.model.value(net.preactivations(X, weights), params, self.linear_penalties)
 
     def row_label(self, t: Terms, r: int) -> str:
         """The label of row ``r`` of term ``t``, e.g. ``"sign[n=3,h[1]]"``."""
         return row_label(self.network, t.name, int(t.sample[r]), int(t.unit[r]), t.unit_kind)
 
-    def with_weights(self, **weights: float) -> Formulation:
+    def with_term_weights(self, **weights: float) -> Formulation:
         """New weights; constraint penalties not set explicitly are recomputed to stay safe."""
-        unknown = set(weights) - set(self.weights)
+        unknown = set(weights) - set(self.term_weights)
         if unknown:
-            raise ValueError(f"unknown weight(s) {sorted(unknown)}; valid: {sorted(self.weights)}")
-        merged = {**self.weights, **weights}
+            valid = sorted(self.term_weights)
+            raise ValueError(f"unknown term weight(s) {sorted(unknown)}; valid: {valid}")
+        merged = {**self.term_weights, **weights}
         objective = replace(
             self.objective,
             loss_weight=merged["loss"],
@@ -160,4 +175,4 @@ class Formulation:
         for k, v in safe.items():
             if k not in objective.penalties:
                 merged[k] = v
-        return replace(self, weights=merged, objective=objective)
+        return replace(self, term_weights=merged, objective=objective)

@@ -30,8 +30,3 @@ def encode_targets(y: np.ndarray, classes: Sequence, n_outputs: int) -> np.ndarr
             f"({classes}); use one output per class, or one output for two classes"
         )
     return np.where(y[:, None] == np.asarray(classes)[None, :], 1, -1).astype(np.int8)
-
-
-def decode_predictions(index: np.ndarray, classes: Sequence) -> np.ndarray:
-    """Class index (as from :func:`qubonn.training.metrics.predict_targets`) -> class label."""
-    return np.asarray(classes)[np.asarray(index)]

@@ -29,9 +29,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from qubonn.errors import ConstantPredictionWarning, Interrupted
-from qubonn.formulation import Objective, objective_value
+from qubonn.formulation import Objective
 from qubonn.formulation.objective import class_weight_value
 from qubonn.network import Network, SubNetwork, Weights, check_inputs
+from qubonn.options import is_finite_real, is_whole
 from qubonn.training.labels import encode_targets
 from qubonn.training.metrics import predict_targets
 
@@ -140,20 +141,13 @@ def check_X(X: Any, network: Network, what: str = "X") -> np.ndarray:
 
 def default_network(n_features: int, n_classes: int) -> Network:
     """The network ``network=None`` trains: the inputs wired straight to one output (two
-    classes) or one output per class (one-vs-rest), i.e. a binary perceptron."""
+    classes) or one output per class (the arg-max of the outputs predicts), i.e. a binary
+    perceptron."""
     from qubonn.language import parse
 
     outputs = 1 if n_classes == 2 else n_classes
     return parse(f"input x[{n_features}]\noutput y[{outputs}] <- x")
 
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
-
-
-def _is_int(value: Any) -> bool:
-    """An integral number (2 or 2.0, as a grid may give it), not a bool."""
-    return _is_number(value) and np.isfinite(value) and float(value).is_integer()
 
 
 def check_random_state(random_state: Any) -> None:
@@ -163,7 +157,7 @@ def check_random_state(random_state: Any) -> None:
         random_state, np.random.RandomState | np.random.Generator
     ):
         return
-    if not _is_int(random_state) or random_state < 0:
+    if not is_whole(random_state) or random_state < 0:
         raise ValueError(
             f"random_state must be an integer >= 0, None, or a numpy RandomState/Generator; "
             f"not {random_state!r}"
@@ -227,7 +221,7 @@ def _pick_best(problem, sampleset) -> tuple[Weights, float, float]:
         x = np.zeros(problem.n_variables, dtype=np.int8)
         x[: f.layout.n_parameters] = params[i]
         w = problem.weights_of(x)
-        obj = objective_value(f.network, problem.X, f.targets, w, f.objective, f.linear_penalties)
+        obj = problem.objective_value(w)
         seen[key] = obj
         if best is None or obj < best[1] - 1e-12:
             best = (w, obj, float(rec.energy[i]))
@@ -358,14 +352,14 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
     >>> clf.fit(X_train, y_train).score(X_test, y_test)
 
     network:        a :class:`~qubonn.network.Network` (one output for two classes, or one
-                    output per class for one-vs-rest); None trains :func:`default_network`,
+                    output per class, trained with ``loss``); None trains :func:`default_network`,
                     the inputs wired straight to the outputs, sized from the data in ``fit``.
     loss, loss_weight, margin, margin_scale, hard_margin, penalties, class_weight,
     slack_encoding: the objective (see :class:`~qubonn.formulation.Objective`); ``loss="auto"``
                     (the default) is "hinge" for one output and "multiclass" for several;
                     ``margin="auto"`` and ``hard_margin="auto"`` (the defaults) are mu = 0.5
                     and m = 3 under the multiclass loss (measured on validation images at ten
-                    classes), no margin otherwise;
+                    classes), mu = 0.2 and m = 0 under the one-vs-rest losses;
                     ``margin_scale="fan_in"``, the default everywhere, divides the margin
                     by each neuron's fan-in; ``slack_encoding="unary"`` writes the
                     sign constraints' slack one bit per unit (larger, but generic single-spin
@@ -467,16 +461,16 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         dropout = as_dropout(self.dropout)
         if self.backend not in backend_names():
             get_backend(self.backend)  # raises the registry's clear error with the valid names
-        if not _is_int(self.num_reads) or self.num_reads < 1:
+        if not is_whole(self.num_reads) or self.num_reads < 1:
             raise ValueError(f"num_reads must be an integer >= 1, not {self.num_reads!r}")
         if self.engine not in ("fast", "pyqubo"):
             raise ValueError(f"engine must be 'fast' or 'pyqubo', not {self.engine!r}")
         threshold = self.input_threshold
-        if threshold is not None and not (_is_number(threshold) and np.isfinite(threshold)):
+        if threshold is not None and not (is_finite_real(threshold)):
             raise ValueError(
                 f"input_threshold must be a number or None, not {self.input_threshold!r}"
             )
-        if self.n_jobs is not None and (not _is_int(self.n_jobs) or self.n_jobs == 0):
+        if self.n_jobs is not None and (not is_whole(self.n_jobs) or self.n_jobs == 0):
             raise ValueError(f"n_jobs must be None, -1 or an integer >= 1, not {self.n_jobs!r}")
         options = dict(self.solver_options or {})
         for name, own in (("num_reads", "num_reads="), ("seed", "random_state=")):
@@ -699,7 +693,8 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Output pre-activations of the trained network: shape (n,) for two classes,
-        (n, n_classes) for one-vs-rest.  For two classes it is z + 1/2 (z the integer
+        (n, n_classes) for one output per class (the arg-max, lowest index among equal
+        maxima, is the prediction).  For two classes it is z + 1/2 (z the integer
         pre-activation), so that ``> 0`` means ``classes_[1]`` exactly as the network's
         sign(0) = +1 does."""
         X = self._inputs(X)
@@ -724,7 +719,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
             "backend": self.backend,
             "strategy": self.strategy,
             "num_reads": self.num_reads,
-            "seed": int(self.random_state) if _is_int(self.random_state) else None,
+            "seed": int(self.random_state) if is_whole(self.random_state) else None,
             "solver_options": {
                 k: v
                 for k, v in (self.solver_options or {}).items()

@@ -1,0 +1,85 @@
+"""The solver contract: what a backend is, and the one dispatch from a problem to a backend.
+
+Every backend is a ``dimod.Sampler`` (``sample(bqm, **options)`` returns a ``SampleSet``).
+Two optional capabilities, declared as typed protocols rather than probed with ``hasattr``:
+
+* :class:`ProblemSolver`: it takes the compiled training :class:`~qubonn.problem.Problem`
+  itself (the network, the data, the objective model), not only its QUBO: native's structured
+  mode, cpsat, and the repair composite;
+* :class:`ArraySampler`: it takes the QUBO as arrays, so no dimod BQM is built (native).
+
+Plain QUBO samplers live in ``backends/`` beside the registry; solvers and composites that need
+the network are listed in :data:`PROBLEM_SOLVERS` and documented as such.  :func:`sample_problem`
+and :func:`sample_qubo` are the only places that choose between the capabilities.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import dimod
+import numpy as np
+
+from qubonn.errors import QubonnError
+
+if TYPE_CHECKING:  # the problem layer imports scipy; listing backends needs neither
+    import scipy.sparse as sp
+
+    from qubonn.problem import Problem
+
+
+@runtime_checkable
+class ProblemSolver(Protocol):
+    """A sampler that solves a compiled training Problem through its structure."""
+
+    def sample_problem(self, problem: Problem, **options: Any) -> dimod.SampleSet: ...
+
+
+@runtime_checkable
+class ArraySampler(Protocol):
+    """A sampler that takes a QUBO as upper-triangular CSR couplings and linear biases."""
+
+    def sample_qubo_arrays(
+        self,
+        quadratic: sp.csr_matrix,
+        linear: np.ndarray,
+        offset: float,
+        labels: list,
+        **options: Any,
+    ) -> dimod.SampleSet: ...
+
+
+#: The built-in backends that read the network, not only the QUBO (README, "Solvers").
+PROBLEM_SOLVERS = ("native (structured mode)", "cpsat", "repair:<backend>")
+
+
+def as_problem(obj: Any, who: str) -> Problem:
+    """``obj`` if it is a compiled :class:`~qubonn.problem.Problem`; otherwise an error that
+    says ``who`` needs one and how to get it."""
+    from qubonn.problem import Problem  # on use: see TYPE_CHECKING above
+
+    if not isinstance(obj, Problem):
+        raise QubonnError(
+            f"{who} needs a compiled qubonn Problem (qubonn.compile(network, X, y)), not a "
+            f"{type(obj).__name__}: it reads the network and the data, not only the QUBO"
+        )
+    return obj
+
+
+def sample_qubo(sampler: dimod.Sampler, problem: Problem, **options: Any) -> dimod.SampleSet:
+    """The problem's QUBO, as a plain QUBO, handed to ``sampler`` (as arrays if it takes
+    them: no BQM is built)."""
+    if isinstance(sampler, ArraySampler):
+        q = problem.qubo()
+        return sampler.sample_qubo_arrays(
+            q.quadratic, q.linear, q.offset, problem.labels, **options
+        )
+    return sampler.sample(problem.bqm, **options)
+
+
+def sample_problem(sampler: dimod.Sampler, problem: Problem, **options: Any) -> dimod.SampleSet:
+    """The one dispatch of a compiled Problem: a :class:`ProblemSolver` gets the Problem,
+    every other sampler its QUBO (:func:`sample_qubo`)."""
+    if isinstance(sampler, ProblemSolver):
+        return sampler.sample_problem(problem, **options)
+    return sample_qubo(sampler, problem, **options)
