@@ -18,7 +18,14 @@ installed_at = Path(qubonn.__file__).resolve()
 if source_tree in installed_at.parents:
     sys.exit(f"qubonn was imported from the source tree ({installed_at}), not the installation")
 #: the import names of the optional extras' packages: a module that needs one may fail without it
-OPTIONAL = {"ortools": "cpsat", "ray": "distributed", "cupy": "gpu", "cupyx": "gpu"}
+OPTIONAL = {
+    "ortools": "cpsat",
+    "ray": "distributed",
+    "cupy": "gpu",
+    "cupyx": "gpu",
+    "onnx": "onnx",
+    "onnxruntime": "onnx",
+}
 
 
 def missing_extra(error: ImportError) -> str | None:
