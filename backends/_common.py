@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import dimod
 import numpy as np
 
-from qubonn.errors import SolverOptionError
+from qubonn.errors import SamplerResultError, SolverOptionError
 
 from ._schedule import (
     MAX_SWEEPS,
@@ -278,6 +278,48 @@ def segment_length(bqm: dimod.BinaryQuadraticModel, num_reads: int, num_sweeps: 
     """Sweeps per call: the whole schedule for small work, else about SEGMENT_WORK a call."""
     per_sweep = num_reads * (bqm.num_variables + 2 * bqm.num_interactions)
     return int(min(num_sweeps, max(1, SEGMENT_WORK // max(per_sweep, 1))))
+
+
+def check_sampleset(result: Any, variables: Any, sampler: Any) -> dimod.SampleSet:
+    """``result`` if it is a sample set of exactly ``variables`` with at least one read, values
+    of its vartype and finite energies; else :class:`SamplerResultError` naming the sampler and
+    what is wrong.  Every solve path (direct and the strategies' sub-solves) passes through it,
+    so a user's sampler cannot hand a broken result on as a trained network."""
+    who = f"the sampler {type(sampler).__name__}"
+    if not isinstance(result, dimod.SampleSet):
+        raise SamplerResultError(
+            f"{who} returned {type(result).__name__}, not a dimod.SampleSet"
+        )
+    if len(result) == 0:
+        raise SamplerResultError(f"{who} returned an empty sample set (no reads)")
+    wanted, got = set(variables), set(result.variables)
+    if wanted != got:
+        parts = [
+            f"{what} {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
+            for what, names in (
+                ("lacks", sorted(map(str, wanted - got))),
+                ("has unknown", sorted(map(str, got - wanted))),
+            )
+            if names
+        ]
+        raise SamplerResultError(
+            f"{who} returned a sample set whose variables differ from the problem's: it "
+            + " and ".join(parts)
+        )
+    values = np.asarray(result.record.sample)
+    allowed = (-1, 1) if result.vartype is dimod.SPIN else (0, 1)
+    bad = ~np.isin(values, allowed)
+    if bad.any():
+        r, c = (int(i) for i in np.argwhere(bad)[0])
+        raise SamplerResultError(
+            f"{who} returned the value {values[r, c]} for variable {result.variables[c]!r} "
+            f"(read {r}); {result.vartype.name} samples hold only {allowed[0]} and {allowed[1]}"
+        )
+    energies = np.asarray(result.record.energy, dtype=np.float64)
+    if not np.all(np.isfinite(energies)):
+        r = int(np.argmin(np.isfinite(energies)))
+        raise SamplerResultError(f"{who} returned the energy {energies[r]} for read {r}")
+    return result
 
 
 def _check_initial_values(bqm: dimod.BinaryQuadraticModel, initial_states: Any) -> None:

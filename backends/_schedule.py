@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 
 import numpy as np
 
@@ -111,3 +112,33 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:,.1f} TB"
+
+
+class Deadline:
+    """A time limit kept by a loop of units (anneal segments, reads): after each unit,
+    :meth:`room_for_another` says whether one more unit, as long as the longest so far, still
+    ends within the limit.  A run thus ends at the limit rather than one unit past it; the first
+    unit always runs (a run returns at least one result), which is the documented start-up."""
+
+    def __init__(self, limit: float | None, start: float | None = None) -> None:
+        self.limit = limit
+        self.start = time.perf_counter() if start is None else start
+        self._unit_start = self.start
+        self._longest = 0.0
+
+    def unit_started(self) -> None:
+        self._unit_start = time.perf_counter()
+
+    def room_for_another(self) -> bool:
+        """False when the limit is reached or the next unit would end past it."""
+        if self.limit is None:
+            return True
+        now = time.perf_counter()
+        self._longest = max(self._longest, now - self._unit_start)
+        return now + self._longest <= self.start + self.limit
+
+    def left(self) -> float | None:
+        """Seconds left (never below 0), or None without a limit."""
+        if self.limit is None:
+            return None
+        return max(0.0, self.start + self.limit - time.perf_counter())

@@ -96,6 +96,11 @@ def _resolve(path: str | os.PathLike[str]) -> Path:
     raise DataError(f"G-set file not found: {path} (shared G-set folder: {folder})")
 
 
+#: nodes a G-set file may declare (the G-set graphs have up to 20,000; a header claiming 10**9
+#: would make every solver allocate gigabytes before the first edge is read)
+MAX_GSET_NODES = 1 << 24
+
+
 def parse_gset(text: str, name: str = "<gset>") -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """``(n, i, j, w)`` from G-set text (``n m`` then ``m`` lines ``i j w``, 1-based)."""
     try:
@@ -105,6 +110,12 @@ def parse_gset(text: str, name: str = "<gset>") -> tuple[int, np.ndarray, np.nda
     if data.size < 2 or data[0] != int(data[0]) or data[1] != int(data[1]):
         raise DataError(f"{name}: not a G-set file (first line must be 'nodes edges')")
     n, m = int(data[0]), int(data[1])
+    if not 1 <= n <= MAX_GSET_NODES or m < 0:
+        raise DataError(
+            f"{name}: the header says {n:,} nodes and {m:,} edges; a G-set file needs 1 to "
+            f"{MAX_GSET_NODES:,} nodes (the limit: each costs memory in every solver) and "
+            "0 or more edges"
+        )
     body = data[2:]
     if body.size != 3 * m:
         raise DataError(f"{name}: header says {m} edges but {body.size / 3:g} edge lines follow")

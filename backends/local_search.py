@@ -21,12 +21,14 @@ from ._common import (
     INITIAL_STATES,
     NUM_READS,
     SEED,
+    TIME_LIMIT,
     BackendSampler,
     Option,
     check_optional_bool,
     check_positive_int,
     read_seeds,
 )
+from ._schedule import Deadline
 
 
 def _check_timeout(name: str, value: Any) -> int | None:
@@ -59,9 +61,15 @@ def _result(
     bqm: dimod.BinaryQuadraticModel, sampleset: dimod.SampleSet, elapsed: float
 ) -> dimod.SampleSet:
     """Re-evaluate energies on ``bqm`` (one code path for every backend) and add timing."""
-    out = dimod.SampleSet.from_samples_bqm(
-        (np.asarray(sampleset.record.sample), list(sampleset.variables)), bqm
+    return _result_of(
+        bqm, np.asarray(sampleset.record.sample), list(sampleset.variables), elapsed
     )
+
+
+def _result_of(
+    bqm: dimod.BinaryQuadraticModel, samples: np.ndarray, variables: list, elapsed: float
+) -> dimod.SampleSet:
+    out = dimod.SampleSet.from_samples_bqm((samples, variables), bqm)
     out.info["timing"] = {"search_s": elapsed}
     return out
 
@@ -71,6 +79,8 @@ class TabuBackend(BackendSampler):
 
     Options: ``num_reads`` (10), ``seed``, ``timeout`` (milliseconds per read, 20; None: no clock
     limit, then ``num_restarts`` ends a read, which makes a seeded run reproducible),
+    ``time_limit`` (seconds for all reads: reads run one at a time, each with an equal share of
+    the time left as its ``timeout``, and stop when one more would not fit; at least one read),
     ``num_restarts`` (1,000,000), ``tenure`` (None: min(20, n/4); must be below n),
     ``initial_states``.
     """
@@ -84,6 +94,7 @@ class TabuBackend(BackendSampler):
         Option("num_restarts", "an integer >= 0", _check_non_negative_int, 1_000_000),
         Option("tenure", "None or an integer in [0, n - 1]", _check_tenure),
         INITIAL_STATES,
+        TIME_LIMIT,
     )
 
     def __init__(self, strict: bool = False) -> None:
@@ -99,19 +110,51 @@ class TabuBackend(BackendSampler):
                 f"invalid value for option 'tenure': {opts['tenure']}; expected an integer in "
                 f"[0, {n - 1}] for this BQM of {n} variables"
             )
+        start = time.perf_counter()
+        timeout = opts["timeout"] if opts["timeout"] is not None else 2**31 - 1
         kwargs: dict[str, Any] = {
             "num_reads": opts["num_reads"],
             "seed": int(read_seeds(opts["seed"], 1)[0]),
-            "timeout": opts["timeout"] if opts["timeout"] is not None else 2**31 - 1,
+            "timeout": timeout,
             "num_restarts": opts["num_restarts"],
             **_initial_kwargs(self, bqm, opts),
         }
         if opts["tenure"] is not None:
             kwargs["tenure"] = opts["tenure"]
-        start = time.perf_counter()
+        if opts["time_limit"] is not None:
+            return self._sample_timed(bqm, kwargs, opts["time_limit"], start)
         sampleset = self._sampler.sample(bqm, **kwargs)
         out = _result(bqm, sampleset, time.perf_counter() - start)
-        out.info["timeout_ms"] = opts["timeout"]
+        out.info["timeout_ms"] = timeout
+        return out
+
+    def _sample_timed(
+        self, bqm: dimod.BinaryQuadraticModel, kwargs: dict[str, Any], limit: float, start: float
+    ) -> dimod.SampleSet:
+        """Reads one at a time within ``limit`` seconds: a read checks its ``timeout`` only
+        between restarts, so a restart that outlasts it (large problems) would overrun any
+        per-read share; the next read starts only while one more still fits (the first always
+        runs).  Each read gets an equal share of the time left as its ``timeout``."""
+        num_reads = kwargs.pop("num_reads")
+        seeds = read_seeds(kwargs.pop("seed"), num_reads)
+        init = kwargs.pop("initial_states", None)
+        deadline = Deadline(limit, start)
+        reads: list[np.ndarray] = []
+        variables: list = []
+        for r in range(num_reads):
+            deadline.unit_started()
+            left = deadline.left() or 0.0
+            kwargs["timeout"] = max(1, min(kwargs["timeout"], int(1000 * left / (num_reads - r))))
+            if init is not None:
+                kwargs["initial_states"] = (init[0][r : r + 1], init[1])
+            ss = self._sampler.sample(bqm, num_reads=1, seed=int(seeds[r]) >> 1, **kwargs)
+            variables = list(ss.variables)
+            reads.append(np.asarray(ss.record.sample))
+            if r + 1 < num_reads and not deadline.room_for_another():
+                break
+        out = _result_of(bqm, np.concatenate(reads), variables, time.perf_counter() - start)
+        out.info["timed_out"] = len(reads) < num_reads
+        out.info["timeout_ms"] = kwargs["timeout"]
         return out
 
 

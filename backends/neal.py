@@ -30,7 +30,12 @@ from ._common import (
     read_seeds,
     schedule_parts,
 )
+from ._schedule import Deadline
 
+#: a segment does about a second of work (``_common.SEGMENT_WORK``); under a time limit of L
+#: seconds it does about L / SEGMENTS_PER_LIMIT, so that stopping between segments stays within
+#: a tenth of the limit
+SEGMENTS_PER_LIMIT = 10.0
 
 class NealSampler(BackendSampler):
     """Simulated annealing (Metropolis, single-threaded C++) from dwave-samplers.
@@ -68,14 +73,18 @@ class NealSampler(BackendSampler):
         num_reads = opts["num_reads"]
         labels = list(bqm.variables)
         seg = _common.segment_length(bqm, num_reads, total)
+        if opts["time_limit"] is not None:  # about a tenth of the limit a segment
+            seg = max(1, min(seg, int(seg * opts["time_limit"] / SEGMENTS_PER_LIMIT)))
         seeds = read_seeds(opts["seed"], -(-total // seg))
         states = self.initial_states_array(bqm, opts, bqm.vartype)
         progress, time_limit = opts["progress"], opts["time_limit"]
         info: dict[str, Any] = {"interrupted": False, "timed_out": False}
         start = time.perf_counter()
+        deadline = Deadline(time_limit, start)
         done, energies = 0, None
         try:
             for k, first in enumerate(range(0, total, seg)):
+                deadline.unit_started()
                 kwargs: dict[str, Any] = {
                     "num_reads": num_reads,
                     "beta_schedule_type": "custom",
@@ -92,8 +101,8 @@ class NealSampler(BackendSampler):
                 if progress is not None and progress(done, total, float(np.min(energies))):
                     info["interrupted"] = done < total
                     break
-                if time_limit is not None and time.perf_counter() - start >= time_limit:
-                    info["timed_out"] = done < total
+                if done < total and not deadline.room_for_another():
+                    info["timed_out"] = True
                     break
         except KeyboardInterrupt:  # Ctrl-C: keep the states of the last finished segment
             info["interrupted"] = True

@@ -35,6 +35,7 @@ from ._common import (
     read_seeds,
     schedule_parts,
 )
+from ._schedule import Deadline
 
 #: Dense mode above this share of possible couplings present (or at or below DENSE_MAX_SMALL
 #: variables, where the dense matrix is tiny anyway).
@@ -74,17 +75,19 @@ class _OpenJijBase(BackendSampler):
         run_one: Any,
     ) -> dimod.SampleSet:
         num_reads = opts["num_reads"]
+        start = time.perf_counter()  # the model's set-up counts against the time limit
+        deadline = Deadline(opts["time_limit"], start)
         sparse = opts["sparse"] if opts["sparse"] is not None else choose_sparse(bqm)
         labels, model = self._ising_model(bqm, sparse)
         init = self.initial_states_array(bqm, opts, dimod.SPIN)
         seeds = read_seeds(opts["seed"], num_reads)
-        progress, time_limit = opts["progress"], opts["time_limit"]
-        start = time.perf_counter()
+        progress = opts["progress"]
         spins: list[np.ndarray] = []
         info = {"interrupted": False, "timed_out": False}
         best = np.inf
         try:  # OpenJij's C++ read cannot be interrupted: Ctrl-C acts between reads
             for r in range(num_reads):
+                deadline.unit_started()
                 initial = None if init is None else [int(v) for v in init[r]]
                 response = run_one(model, sparse, int(seeds[r]), initial)
                 order = [response.variables.index(i) for i in range(len(labels))]
@@ -94,8 +97,8 @@ class _OpenJijBase(BackendSampler):
                 if progress is not None and progress(done, num_reads, best) and done < num_reads:
                     info["interrupted"] = True
                     break
-                if time_limit is not None and time.perf_counter() - start >= time_limit:
-                    info["timed_out"] = done < num_reads
+                if done < num_reads and not deadline.room_for_another():
+                    info["timed_out"] = True
                     break
         except KeyboardInterrupt:
             info["interrupted"] = True

@@ -122,6 +122,12 @@ def load_problem(path: str | os.PathLike[str]) -> Any:
 
 
 def _check_same_qubo(p: Path, stored: dict[str, np.ndarray], problem: Problem) -> None:
+    from .qubo_io import checked_coo
+
+    if "labels" not in stored:
+        raise DataError(f"{p}: a problem file needs its array 'labels' (the variable names)")
+    row, col, data, labels, _, offset = checked_coo(p, stored)
+    stored = {"row": row, "col": col, "data": data, "labels": labels, "offset": offset}
     new = _qubo_arrays(problem)
     if stored["labels"].tolist() != new["labels"].tolist():
         raise DataError(f"{p}: its variables are not those its formulation compiles to")

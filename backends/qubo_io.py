@@ -68,6 +68,22 @@ def _load_npz(p: Path) -> dimod.BinaryQuadraticModel:
             arrays = {k: z[k] for k in z.files}
     except Exception as exc:
         raise DataError(f"{p}: cannot read .npz ({exc})") from exc
+    row, col, data, labels, n, offset = checked_coo(p, arrays)
+    diag = row == col
+    linear = np.zeros(n)
+    np.add.at(linear, row[diag], data[diag])
+    off = ~diag
+    bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
+        linear, (row[off], col[off], data[off]), offset, dimod.BINARY
+    )
+    if labels is not None:
+        bqm.relabel_variables(dict(enumerate(labels.tolist())), inplace=True)
+    return bqm
+
+
+def checked_coo(p: Path, arrays: dict[str, np.ndarray]) -> tuple:
+    """The COO arrays of a QUBO .npz, checked: ``(row, col, data, labels or None, n,
+    offset)``; a DataError naming the file and the array for anything malformed."""
     missing = [k for k in ("row", "col", "data") if k not in arrays]
     if missing:
         raise DataError(f"{p}: COO QUBO .npz lacks array(s) {', '.join(missing)}")
@@ -77,7 +93,9 @@ def _load_npz(p: Path) -> dimod.BinaryQuadraticModel:
     if len(row) and not (
         np.issubdtype(row.dtype, np.integer) and np.issubdtype(col.dtype, np.integer)
     ):
-        raise DataError(f"{p}: row and col must be integer arrays")
+        raise DataError(f"{p}: row and col must be integer arrays, not {row.dtype}/{col.dtype}")
+    if not np.issubdtype(data.dtype, np.number) or np.issubdtype(data.dtype, np.complexfloating):
+        raise DataError(f"{p}: data must be a real number array, not {data.dtype}")
     data = data.astype(np.float64)
     if not np.all(np.isfinite(data)):
         raise DataError(f"{p}: data contains NaN or infinite values")
@@ -97,17 +115,10 @@ def _load_npz(p: Path) -> dimod.BinaryQuadraticModel:
             f"{p}: the QUBO must be upper-triangular (row <= col); entry {k} is "
             f"({row[k]}, {col[k]}). A full symmetric matrix would count each pair twice."
         )
-    offset = float(arrays["offset"]) if "offset" in arrays else 0.0
-    diag = row == col
-    linear = np.zeros(n)
-    np.add.at(linear, row[diag], data[diag])
-    off = ~diag
-    bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
-        linear, (row[off], col[off], data[off]), offset, dimod.BINARY
-    )
-    if labels is not None:
-        bqm.relabel_variables(dict(enumerate(labels.tolist())), inplace=True)
-    return bqm
+    offset = arrays.get("offset", np.float64(0.0))
+    if offset.shape != () or not np.issubdtype(offset.dtype, np.number) or not np.isfinite(offset):
+        raise DataError(f"{p}: offset must be one finite number, not {offset!r}")
+    return row, col, data, labels, n, float(offset)
 
 
 def _write_atomically(path: Path, write) -> Path:

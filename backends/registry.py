@@ -191,6 +191,7 @@ def solve(
     or a ``dimod.Sampler`` instance of your own; ``options`` go to it."""
     from qubonn.problem import Problem  # on use: listing backends needs no compiled problems
 
+    from ._common import check_sampleset
     from .contract import sample_problem
     from .network.strategies import StrategyComposite, check_strategy
 
@@ -201,5 +202,7 @@ def solve(
         composite = StrategyComposite(sampler, strategy, **(strategy_options or {}))
         return composite.sample_problem(problem_or_bqm, **options)
     if isinstance(problem_or_bqm, Problem):
-        return sample_problem(sampler, problem_or_bqm, **options)
-    return sampler.sample(as_bqm(problem_or_bqm), **options)
+        result = sample_problem(sampler, problem_or_bqm, **options)
+        return check_sampleset(result, problem_or_bqm.labels, sampler)
+    bqm = as_bqm(problem_or_bqm)
+    return check_sampleset(sampler.sample(bqm, **options), bqm.variables, sampler)

@@ -32,7 +32,8 @@ def _unavailable(name: str, error: Exception):
         print(
             error_line(name, f"this command is unavailable: {type(error).__name__}: {error}")
             + "\n"
-            "Reinstall qubonn with its dependencies (pip install qubonn) and try again.",
+            "Reinstall qubonn with its dependencies (in its clone: pip install -e .) and try "
+            "again.",
             file=sys.stderr,
         )
         return EXIT_ERROR
@@ -48,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="qubonn",
         description="Train binary neural networks exactly, as QUBO problems.",
     )
-    parser.add_argument("--version", action="version", version=f"qubonn {qubonn.__version__}")
+    parser.add_argument(
+        "-V", "--version", action="version", version=f"qubonn {qubonn.__version__}"
+    )
     sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -81,12 +84,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         with strict_options():
             return int(func(args) or 0)
     except (QubonnError, ValueError, TypeError, OSError) as e:  # they carry their own advice
-        print(error_line(args.command, e), file=sys.stderr)
+        _print_error(error_line(args.command, e))
         return EXIT_ERROR
     except KeyboardInterrupt as e:  # Ctrl-C, or an Interrupted solve: nothing is written
         detail = f" ({e})" if str(e) else ""
         print(f"qubonn {args.command}: interrupted{detail}; no output written", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _print_error(line: str) -> None:
+    """Print an error on a line of its own, also when a progress bar holds the current line
+    (tqdm clears the bar, prints, and draws it again below)."""
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)
 
 
 def error_line(command: str, error: Exception | str) -> str:

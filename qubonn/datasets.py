@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import itertools
+import math
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -164,27 +165,58 @@ def digits(
     X = binarize(images.reshape(len(images), -1), threshold)
     rng = np.random.default_rng(seed)
     tr, te = _stratified_split(y, test, rng)
+    tr = _fewer_training(y, tr, wanted, per_class, train, rng, "digit")
+    name = f"digits{size}x{size}-" + "".join(str(c) for c in wanted)
+    info = {"threshold": threshold, "size": size, "seed": seed}
+    return Dataset(X[tr], y[tr], X[te], y[te], tuple(wanted), name, info)
+
+
+def _fewer_training(
+    y: np.ndarray,
+    tr: np.ndarray,
+    classes: Sequence[int],
+    per_class: int | None,
+    train: int | None,
+    rng: np.random.Generator,
+    what: str = "class",
+) -> np.ndarray:
+    """The training indices ``tr`` (shuffled) cut to ``per_class`` of each class, or to
+    ``train`` in all (stratified); unchanged when both are None."""
     if per_class is not None:
         if per_class < 1:
             raise DataError(f"per_class must be >= 1, not {per_class}")
         picked = []
-        for c in wanted:
+        for c in classes:
             idx = tr[y[tr] == c]
             if len(idx) < per_class:
                 raise DataError(
-                    f"digit {c} has only {len(idx)} training samples; ask for at most that many "
+                    f"{what} {c} has only {len(idx)} training samples; ask for at most that many "
                     "per class or use a smaller test share"
                 )
             picked.append(idx[:per_class])  # tr is already shuffled
-        tr = rng.permutation(np.concatenate(picked))
-    elif train is not None:
+        return rng.permutation(np.concatenate(picked))
+    if train is not None:
         if not 1 <= train <= len(tr):
             raise DataError(f"train must be between 1 and {len(tr)} samples, not {train}")
         sub, _ = _stratified_split(y[tr], len(tr) - train, rng)
-        tr = tr[sub]
-    name = f"digits{size}x{size}-" + "".join(str(c) for c in wanted)
-    info = {"threshold": threshold, "size": size, "seed": seed}
-    return Dataset(X[tr], y[tr], X[te], y[te], tuple(wanted), name, info)
+        return tr[sub]
+    return tr
+
+
+def fewer_training(
+    data: Dataset, per_class: int | None = None, train: int | None = None, seed: int = 0
+) -> Dataset:
+    """``data`` with its training part cut to ``per_class`` samples of each class (few-shot)
+    or to ``train`` samples in all (stratified), seeded; the test part is kept."""
+    if per_class is not None and train is not None:
+        raise DataError("pass per_class (samples per class) or train (samples in all), not both")
+    rng = np.random.default_rng(seed)
+    tr = rng.permutation(len(data.y_train))
+    tr = _fewer_training(data.y_train, tr, data.classes, per_class, train, rng)
+    return Dataset(
+        data.X_train[tr], data.y_train[tr], data.X_test, data.y_test, data.classes, data.name,
+        dict(data.info),
+    )
 
 
 def bars_and_stripes(n: int = 3) -> Dataset:
@@ -286,17 +318,36 @@ def _binarize_checked(X: np.ndarray, threshold: float | None, where: str, cell: 
     )
 
 
+#: labels beyond this are refused: floats past 2**53 are no longer exact integers (the value
+#: read may not be the one written), and int64 is where labels are kept
+_LABEL_LIMIT = 2**53
+
+
 def _labels(y: np.ndarray, where: str, cell: Any) -> np.ndarray:
-    """Integer class labels; non-integral or missing labels are an error."""
+    """Integer class labels as int64.  A label that is not an integer, is missing, or lies
+    beyond +-2**53 (where a float stops being an exact integer and int64 would wrap) is an
+    error that names the file and the label's place -- never a silently changed class."""
     y = np.asarray(y)
-    if y.dtype.kind in "iub":
+    if y.dtype.kind == "b":
         return y.astype(np.int64)
-    if y.dtype.kind != "f":
+    if y.dtype.kind not in "iuf":
         raise DataError(f"{where}: labels must be integers, not {y.dtype} values")
-    bad = ~np.isfinite(y) | (y != np.round(y))
-    if bad.any():
-        r = int(np.argmax(bad))
-        raise DataError(f"{where}: the label at {cell(r)} is {y[r]:g}; labels must be integers")
+    if y.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            r = int(np.argmax(bad))
+            raise DataError(
+                f"{where}: the label at {cell(r)} is {y[r]:g}; labels must be integers"
+            )
+    big = np.abs(y.astype(np.float64)) > _LABEL_LIMIT  # compared before any cast to int64
+    if big.any():
+        r = int(np.argmax(big))
+        value = f"{y[r]:g}" if y.dtype.kind == "f" else str(y[r])
+        raise DataError(
+            f"{where}: the label at {cell(r)} is {value}, out of range; labels must be "
+            f"integers between -2**53 and 2**53 (e.g. 0..K-1 for K classes)"
+        )
     return y.astype(np.int64)
 
 
@@ -304,6 +355,27 @@ def _user_dataset(X: np.ndarray, y: np.ndarray, path: Path, info: dict[str, Any]
     classes = tuple(int(c) for c in np.unique(y))
     empty_X = np.empty((0, X.shape[1]), dtype=np.int8)
     return Dataset(X, y, empty_X, np.empty(0, np.int64), classes, path.stem, info)
+
+
+def _check_npy_header(archive: zipfile.ZipFile, member: str, where: str, key: str) -> None:
+    """Read array ``key``'s header only, and refuse it when the shape it claims is more data
+    than the file holds (a damaged or forged header would make numpy allocate it all)."""
+    info = archive.getinfo(member)
+    with archive.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        header_end = fh.tell()
+    claimed = math.prod(shape) * dtype.itemsize
+    held = info.file_size - header_end
+    if claimed > held:
+        raise DataError(
+            f"{where}: array {key} claims shape {shape} ({claimed:,} bytes of {dtype}) but the "
+            f"file holds {max(held, 0):,} bytes of it; the file is damaged, write it again with "
+            "np.savez(path, X=X, y=y)"
+        )
 
 
 def load_npz(path: str | Path, threshold: float | None = None) -> Dataset:
@@ -323,6 +395,8 @@ def load_npz(path: str | Path, threshold: float | None = None) -> Dataset:
                     f"{where}: no array named {' or '.join(map(repr, missing))} (found: "
                     f"{', '.join(sorted(keys)) or 'none'}); save with np.savez(path, X=X, y=y)"
                 )
+            for key in ("X", "y"):
+                _check_npy_header(f.zip, f"{key}.npy", where, key)
             X = f["X"]
             y = f["y"]
     except DataError:
@@ -362,7 +436,7 @@ def load_csv(
     path = Path(path)
     where = str(path)
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with path.open(newline="", encoding="utf-8-sig") as f:  # a BOM is allowed
             rows = [(i, row) for i, row in enumerate(csv.reader(f), start=1)]
     except FileNotFoundError:
         raise DataError(f"{where}: no such data file") from None

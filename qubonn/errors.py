@@ -130,6 +130,12 @@ class SolverOptionError(QubonnError, ValueError):
     """An unknown or impossible solver option."""
 
 
+class SamplerResultError(QubonnError, ValueError):
+    """A sampler returned something that is not a usable sample set of the problem it was given
+    (not a SampleSet, no reads, wrong or missing variables, values outside the vartype, energies
+    that are not numbers)."""
+
+
 class Interrupted(KeyboardInterrupt):
     """A solve was interrupted (Ctrl-C, SIGINT) and returned only what it had found so far.
 

@@ -3,11 +3,13 @@
 The format is described in ``docs/model-format.md``.  JSON keeps the files readable, diffable and
 independent of pickle; the spec is stored as description-language text so that a model file is
 self-contained.  Writes are atomic (a temporary file in the same folder, then :func:`os.replace`),
-so an interrupted save never leaves a truncated model behind.
+so an interrupted save never leaves a truncated model behind.  The temporary file's name holds the
+writer's process id, so a save cleans up what a killed writer left (``.NAME.PID.XXXX.tmp``).
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -111,13 +113,23 @@ def model_to_dict(
     }
 
 
+class ModelExistsError(ModelFileError, FileExistsError):
+    """``save_model(..., overwrite=False)`` found the file there (written since it was checked)."""
+
+
 def save_model(
     path: str | Path,
     network: Network | TrainedModel,
     weights: Weights | None = None,
     metadata: dict[str, Any] | None = None,
+    *,
+    overwrite: bool = True,
 ) -> Path:
-    """Write a model file atomically; returns the path.  Also accepts a :class:`TrainedModel`."""
+    """Write a model file atomically; returns the path.  Also accepts a :class:`TrainedModel`.
+
+    ``overwrite=False`` creates the file only if it does not exist, in the same atomic step
+    (two runs that both checked ``--out`` never replace each other's model): an existing file
+    raises :class:`ModelExistsError` and is left as it was."""
     if isinstance(network, TrainedModel):
         network, weights, metadata = network.network, network.weights, network.metadata
     if weights is None:
@@ -131,8 +143,11 @@ def save_model(
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: cannot save the model: {e}") from None
     folder = path.parent if str(path.parent) else Path(".")
+    _remove_stale_temporaries(folder, path.name)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=folder
+        )
     except OSError as e:
         raise ModelFileError(f"{path}: cannot write in folder '{folder}': {e.strerror}") from None
     try:
@@ -141,16 +156,59 @@ def save_model(
             f.flush()
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: follow the umask
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _create_exclusively(tmp, path)
     except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, FileExistsError):
+            raise ModelExistsError(
+                f"{path}: the file exists now (written since this run checked it, e.g. by "
+                "another run); it was left as it was"
+            ) from None
         if isinstance(e, OSError):
             raise ModelFileError(f"{path}: cannot write the model file: {e.strerror}") from None
         raise
     return path
+
+
+def _create_exclusively(tmp: str, path: Path) -> None:
+    """Move ``tmp`` to ``path`` unless ``path`` exists (FileExistsError), in one step."""
+    try:
+        os.link(tmp, path)  # atomic, and fails where path exists
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: reserve the name, then replace it
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+def _remove_stale_temporaries(folder: Path, name: str) -> None:
+    """Delete ``.NAME.PID.XXXX.tmp`` files of writers that no longer run (killed mid-save);
+    a live writer's file (its process still runs) is left alone."""
+    for tmp in folder.glob(f".{glob.escape(name)}.*.tmp"):
+        pid = tmp.name[len(name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process (or unknowable): keep its file
+    return True
 
 
 def _umask() -> int:
@@ -167,8 +225,24 @@ def _umask() -> int:
     return mask
 
 
+class _LongInteger(str):
+    """An integer literal too long to be any value of a model (kept as its text: Python refuses
+    to convert integers of over 4300 digits, with a message that names no file or field)."""
+
+    def __repr__(self) -> str:
+        return f"a {len(self.lstrip('-'))}-digit number"
+
+
+def _parse_int(text: str) -> int | _LongInteger:
+    return int(text) if len(text) <= 4000 else _LongInteger(text)  # Python reads 4300
+
+
 def _int_list(doc: dict[str, Any], key: str, where: str, length: int, allowed: str) -> np.ndarray:
     values = doc.get(key)
+    if isinstance(values, list):
+        for i, v in enumerate(values):
+            if isinstance(v, _LongInteger):
+                raise ModelFileError(f"{where}: {key}[{i}] is {v!r}; {key} must be {allowed}")
     if not isinstance(values, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in values
     ):
@@ -238,7 +312,7 @@ def load_model(path: str | Path) -> TrainedModel:
     except OSError as e:
         raise ModelFileError(f"{where}: cannot read the model file: {e.strerror}") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_int=_parse_int)
     except RecursionError:
         raise ModelFileError(
             f"{where}: not a qubonn model file (its JSON is nested too deeply to read)"

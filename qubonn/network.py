@@ -189,6 +189,10 @@ class Network:
             a.setflags(write=False)
 
     def _build_units(self) -> UnitView:
+        shapes = {spec.name: spec.shape for spec in (*self._inputs, *self._groups)}
+        arcs = 0
+        for g in self._groups:  # counted before any array is built
+            arcs += _check_arcs(g, [shapes[s.group] for s in g.sources], arcs)
         offsets: dict[str, tuple[int, tuple[int, ...]]] = {}
         unit = 0
         for inp in self._inputs:
@@ -496,6 +500,34 @@ def _index_str(k: int, shape: tuple[int, ...]) -> str:
     if len(shape) == 1:
         return str(k)
     return ",".join(str(i) for i in np.unravel_index(k, shape))
+
+
+def _check_arcs(g: GroupSpec, src_shapes: list[tuple[int, ...]], arcs_before: int) -> int:
+    """The arc count of group ``g`` (neurons x fan-in), counted before any array is built: a
+    group, or the network, over :data:`MAX_ARCS` is an error at the group's position (a
+    ``[1024x1024]`` input fully connected to 1024 outputs would need 8 GiB of indices)."""
+    fan = 0
+    for s, shape in zip(g.sources, src_shapes, strict=True):
+        if s.window is not None:
+            fan += max(0, s.window[0]) * max(0, s.window[1])
+        elif s.slice is not None:
+            fan += max(0, min(s.slice[1], math.prod(shape)) - max(s.slice[0], 0))
+        else:
+            fan += math.prod(shape)
+    arcs = g.size * fan
+    if arcs > MAX_ARCS:
+        raise NetworkError(
+            f"group '{g.name}' has {g.size:,} neurons x {fan:,} inputs each = {arcs:,} arcs, "
+            f"over the limit {MAX_ARCS:,}; use fewer neurons, a slice or a window",
+            g.pos,
+        )
+    if arcs_before + arcs > MAX_ARCS:
+        raise NetworkError(
+            f"the network has more than {MAX_ARCS:,} arcs (the limit) once group '{g.name}' "
+            f"adds its {arcs:,}; use fewer neurons, slices or windows",
+            g.pos,
+        )
+    return arcs
 
 
 def _source_units(s: Source, offset: int, src_shape: tuple[int, ...], g: GroupSpec) -> np.ndarray:

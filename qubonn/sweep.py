@@ -47,6 +47,7 @@ from qubonn.options import parse_key_value, parse_value
 RESULT_COLUMNS = (
     "train_accuracy",
     "test_accuracy",
+    "valid_share",  # the final solve's share of valid reads: 0 means its networks are broken
     "variables",
     "couplings",
     "solves",
@@ -256,6 +257,7 @@ def _fit_one(task: SweepTask, shared: tuple[Any, Any]) -> dict[str, Any]:
     return {
         "train_accuracy": clf.score(data.X_train, data.y_train),
         "test_accuracy": clf.score(data.X_test, data.y_test) if len(data.y_test) else None,
+        "valid_share": final["valid_share"],
         "variables": final["variables"],
         "couplings": final["couplings"],
         "solves": len(clf.history_),
@@ -305,10 +307,24 @@ def _data_label(data: Any) -> str:
     return f"{data.name} train={len(data.y_train)} test={len(data.y_test)}"
 
 
+#: training runs one sweep may plan (grid points x seeds): a bound far above any real sweep,
+#: checked before the run list is built (``--seeds 1000000000`` once built a billion-element list)
+MAX_RUNS = 100_000
+
+
+def _too_many_runs(runs: int, what: str) -> SweepError:
+    return SweepError(
+        f"{what} make {runs:,} training runs, over the limit of {MAX_RUNS:,} per sweep; "
+        "use fewer seeds or grid values, or split the sweep (one --out keeps all rows)"
+    )
+
+
 def _seeds(seeds: int | Iterable[int]) -> list[int]:
     if isinstance(seeds, int | np.integer):
         if seeds < 1:
             raise SweepError(f"seeds must be a count >= 1 or a list of seeds, not {seeds}")
+        if seeds > MAX_RUNS:
+            raise _too_many_runs(int(seeds), f"{seeds:,} seeds")
         return list(range(int(seeds)))
     out = [int(s) for s in seeds]
     if not out or len(set(out)) != len(out) or min(out) < 0:
@@ -328,10 +344,29 @@ def _grid_points(grid: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not values:
             raise SweepError(f"grid axis {key!r} has no values")
         axes[key] = values
-    return list(ParameterGrid(axes))
+    grid_points = ParameterGrid(axes)
+    if len(grid_points) > MAX_RUNS:
+        raise _too_many_runs(len(grid_points), f"the grid's {len(axes)} axes")
+    return list(grid_points)
 
 
 # -- the results table -----------------------------------------------------------------------
+#: the results file formats, by suffix
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def check_table_path(path: str | os.PathLike) -> Path:
+    """The results path, if its suffix names a format the sweep writes (never CSV text in a
+    file called .xlsx or .json)."""
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise SweepError(
+            f"--out {path}: the results table is written as .csv or .parquet, not "
+            f"{path.suffix or 'a file without a suffix'}; name it e.g. {path.with_suffix('.csv')}"
+        )
+    return path
+
+
 class _Table:
     """Reads finished rows and appends new ones, for .csv (in place) and .parquet (journal)."""
 
@@ -499,10 +534,16 @@ def sweep(
     from qubonn.distributed import get_executor, gpus_for
     from qubonn.training import BNNClassifier
 
+    if out is not None:
+        check_table_path(out)
     network, network_label = _network(spec_or_network)
     dataset = _dataset(data)
     seed_list = _seeds(seeds)
     points = _grid_points(grid)
+    if len(points) * len(seed_list) > MAX_RUNS:
+        raise _too_many_runs(
+            len(points) * len(seed_list), f"{len(points):,} grid points x {len(seed_list)} seeds"
+        )
     flat_fixed = _flatten(fixed)
     both = sorted(set(grid) & set(flat_fixed))
     if both:
@@ -631,7 +672,8 @@ def _describe(point: Mapping[str, Any]) -> str:
 
 
 def summarize(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
-    """Mean and spread of test (and train) accuracy per grid point, over seeds."""
+    """Mean and spread of test (and train) accuracy, and the mean valid share, per grid point,
+    over seeds."""
     groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     for r in rows:
         groups.setdefault(tuple(cell(r.get(k)) for k in keys), []).append(r)
@@ -639,10 +681,12 @@ def summarize(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[di
     for key, group in groups.items():
         test = [float(r["test_accuracy"]) for r in group if r.get("test_accuracy") is not None]
         train = [float(r["train_accuracy"]) for r in group]
+        valid = [float(r["valid_share"]) for r in group if r.get("valid_share") not in (None, "")]
         out.append(
             {
                 **dict(zip(keys, key, strict=True)),
                 "runs": len(group),
+                "valid_mean": float(np.mean(valid)) if valid else None,
                 "train_mean": float(np.mean(train)),
                 "test_mean": float(np.mean(test)) if test else None,
                 "test_std": float(np.std(test)) if test else None,

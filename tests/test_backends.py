@@ -515,3 +515,34 @@ def test_schedule_slices_make_up_the_whole_schedule(total, cuts, hot, ratio, kin
     assert whole[0] == pytest.approx(hot)
     assert whole[-1] == pytest.approx(hot * ratio if total > 1 else hot)
     assert np.all(np.diff(whole) >= -1e-12 * whole[1:])
+
+
+def test_a_deadline_starts_no_unit_that_would_end_past_the_limit(monkeypatch):
+    """Units of 1 s under a 3.5 s limit: three run (the fourth would end at 4 s)."""
+    from qubonn.backends import _schedule
+
+    clock = [100.0]
+    monkeypatch.setattr(_schedule.time, "perf_counter", lambda: clock[0])
+    deadline = _schedule.Deadline(3.5)
+    units = 0
+    while True:
+        deadline.unit_started()
+        clock[0] += 1.0
+        units += 1
+        if not deadline.room_for_another():
+            break
+    assert units == 3 and deadline.left() == pytest.approx(0.5)
+    assert _schedule.Deadline(None).room_for_another() and _schedule.Deadline(None).left() is None
+
+
+def test_tabu_keeps_a_time_limit_over_all_reads():
+    """time_limit was ignored (each read ran its own timeout); now reads stop when one more
+    would not fit, and at least one read is returned."""
+    from qubonn.backends import get_backend
+
+    bqm = dimod.generators.gnp_random_bqm(40, 0.3, "BINARY", random_state=0)
+    sampler = get_backend("tabu", strict=True)
+    short = sampler.sample(bqm, num_reads=50, time_limit=1e-6, seed=0)
+    assert len(short) == 1 and short.info["timed_out"]
+    full = sampler.sample(bqm, num_reads=3, time_limit=60, seed=0)
+    assert len(full) == 3 and not full.info["timed_out"]

@@ -146,5 +146,5 @@ def test_onnx_export(model_file, tmp_path, capsys):
 def test_help_says_what_each_format_needs(capsys):
     assert main(["export", "--help"]) == 0
     text = capsys.readouterr().out
-    assert "C99 compiler" in text and 'pip install "qubonn[onnx]"' in text
+    assert "C99 compiler" in text and 'pip install -e ".[onnx]"' in text
     assert "--force" in text and "--style" in text and "--word-bits" in text

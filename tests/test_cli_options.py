@@ -133,3 +133,40 @@ def test_an_unknown_solver_option_is_an_error_on_the_command_line(spec, tmp_path
     err = capsys.readouterr().err
     assert rc == 2 and "no option 'num_sweep' (did you mean 'num_sweeps'?)" in err, err
     assert not out.exists()
+
+
+def test_predict_refuses_an_input_file_without_rows(tmp_path, capsys):
+    from qubonn.language import parse
+    from qubonn.modelfile import save_model
+
+    net = parse("input x[2]\noutput y[1] <- x\n")
+    model = save_model(tmp_path / "m.json", net, net.random_weights(0), {"classes": [0, 1]})
+    np.savez(tmp_path / "x.npz", X=np.zeros((0, 2)))
+    assert main(["predict", str(model), str(tmp_path / "x.npz")]) == 2
+    assert "X has no rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--seed", "18446744073709551616"], "argument --seed: 18446744073709551616 is out of"),
+        (["--seed", "-1"], "argument --seed: -1 is out of range"),
+        (["--threshold", "nan"], "argument --threshold: 'nan' must be a finite number"),
+        (["--threshold", "inf"], "argument --threshold: 'inf' must be a finite number"),
+    ],
+)
+def test_bad_numbers_name_their_flag_before_any_work(tmp_path, capsys, argv, fragment):
+    spec = tmp_path / "net.qnn"
+    spec.write_text("input x[4x4]\noutput y[1] <- x\n")
+    assert main(["train", str(spec), *argv, "--out", str(tmp_path / "m.json")]) == 2
+    assert fragment in capsys.readouterr().err
+    assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("size", ["-1", "0", "inf", "nan", "lots"])
+def test_max_memory_must_be_a_positive_size(tmp_path, capsys, size):
+    spec = tmp_path / "net.qnn"
+    spec.write_text("input x[4x4]\noutput y[1] <- x\n")
+    argv = ["compile", str(spec), "--max-memory", size, "--out", str(tmp_path / "p.npz")]
+    assert main(argv) == 2
+    assert "argument --max-memory" in capsys.readouterr().err

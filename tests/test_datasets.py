@@ -175,6 +175,12 @@ def test_load_npz_continuous_needs_threshold(tmp_path):
         ({"X": np.ones((2, 2)), "y": np.array([0.5, 1.0])}, "y row 1 is 0.5"),
         ({"X": np.ones((2, 2)), "y": np.array([1.0, np.nan])}, "y row 2"),
         ({"X": np.array([["a", "b"]]), "y": np.zeros(1)}, "must hold numbers"),
+        # out-of-range labels are refused, never wrapped into another class
+        ({"X": np.ones((1, 2)), "y": np.array([2**64 - 1], np.uint64)}, "y row 1 is 1844674"),
+        ({"X": np.ones((2, 2)), "y": np.array([0, -(2**63)])}, "y row 2 .*out of range"),
+        ({"X": np.ones((1, 2)), "y": np.array([1e30])}, "y row 1 is 1e\\+30, out of range"),
+        ({"X": np.ones((1, 2)), "y": np.array([1e300])}, "y row 1 is 1e\\+300, out of range"),
+        ({"X": np.ones((1, 2)), "y": np.array([np.inf])}, "y row 1 is inf"),
         ({"X": np.array([[-1, 0, 1]]), "y": np.zeros(1)}, "0 at X row 1, column 2"),
     ],
 )
@@ -222,6 +228,8 @@ def test_load_csv_plain_header_and_label_column(tmp_path):
         ("1,nan,0\n1,1,1\n", {}, "line 1, column 2 is nan"),
         ("0.5,0.2,0\n1,1,1\n", {}, "pass a threshold"),
         ("1,1,0.5\n", {}, "label at line 1, column 3 is 0.5"),
+        ("1,1,1e30\n", {}, "label at line 1, column 3 is 1e\\+30, out of range"),
+        ("1,1,18446744073709551615\n", {}, "line 1, column 3 .* out of range"),
         ("1,1,0\n", {"label_column": 5}, "out of range"),
         ("1,1,0\n", {"label_column": "y"}, "no column named 'y'"),
         ("1\n2\n", {}, "at least one input"),
@@ -256,3 +264,34 @@ def test_load_data_dispatch(tmp_path):
         load_data("mnist")
     with pytest.raises(DataError, match="cannot read 'x'"):
         load_data("digits:x")
+
+
+def test_load_npz_refuses_a_header_that_claims_more_than_the_file_holds(tmp_path):
+    """A forged shape (1e11 x 4) is refused from the header, before numpy allocates 400 GB."""
+    import io
+    import zipfile
+
+    path = tmp_path / "forged.npz"
+    np.savez(path, X=np.ones((3, 4), np.int8), y=np.zeros(3, np.int64))
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|i1", "fortran_order": False, "shape": (10**11, 4)}
+    )
+    parts["X.npy"] = header.getvalue() + np.ones(12, np.int8).tobytes()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    with pytest.raises(DataError, match=r"array X claims shape \(100000000000, 4\)"):
+        load_npz(path)
+
+
+def test_load_csv_accepts_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffa,b,label\n1,-1,3\n-1,1,4\n".encode())
+    d = load_csv(path)
+    assert d.y_train.tolist() == [3, 4] and d.info["header"] == ["a", "b", "label"]
+    plain = tmp_path / "bom2.csv"
+    plain.write_bytes("\ufeff1,-1,3\n-1,1,4\n".encode())
+    assert load_csv(plain).X_train.tolist() == [[1, -1], [-1, 1]]

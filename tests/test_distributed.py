@@ -145,7 +145,7 @@ def test_get_executor_names_instances_and_errors():
 
 def test_ray_missing_gives_install_advice(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
-    with pytest.raises(DistributedError, match=r"pip install 'qubonn\[distributed\]'"):
+    with pytest.raises(DistributedError, match=r"pip install 'ray>=2.9' \(in the "):
         get_executor("ray")
 
 

@@ -116,7 +116,7 @@ def test_without_the_onnx_package(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_onnx)
     net = parse("input x[3]\noutput y[1] <- x\n")
-    with pytest.raises(ExportError, match=r"pip install \"qubonn\[onnx\]\""):
+    with pytest.raises(ExportError, match=r"pip install \"onnx>=1.16\" \(in the clone of qubonn"):
         generate_onnx(TrainedModel(net, net.random_weights(0), {}))
 
 

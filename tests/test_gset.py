@@ -97,3 +97,11 @@ def test_gset_bqm_is_a_spin_model_without_linear_terms(tmp_path: Path) -> None:
     assert set(inst.bqm.variables) == {0, 1, 2}
     assert all(v == 0 for v in inst.bqm.linear.values())
     assert inst.bqm.offset == pytest.approx(-0.5)
+
+
+@pytest.mark.parametrize("header", ["1000000000 1", "0 0", "3 -1"])
+def test_a_gset_header_out_of_range_is_refused_before_allocating(header: str) -> None:
+    from qubonn.backends.gset import parse_gset
+
+    with pytest.raises(DataError, match="a G-set file needs 1 to 16,777,216 nodes"):
+        parse_gset(f"{header}\n1 2 1\n", name="g.txt")

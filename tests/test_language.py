@@ -307,3 +307,22 @@ def test_a_long_cycle_is_named():
     assert str(info.value).startswith("c.qnn:2:8: cycle: g0 -> g4999 -> g4998 -> ")
     assert len(str(info.value)) < 600
     assert info.value.pos == SourcePos(2, 8)
+
+
+def test_load_spec_accepts_a_bom_and_refuses_pipes_and_huge_files(tmp_path):
+    import os
+
+    from qubonn.language import load_spec
+    from qubonn.language.parser import MAX_SPEC_BYTES
+
+    bom = tmp_path / "bom.qnn"
+    bom.write_bytes("\ufeffinput x[4]\noutput y[1] <- x\n".encode())
+    assert load_spec(bom).n_inputs == 4
+    fifo = tmp_path / "fifo.qnn"
+    os.mkfifo(fifo)  # reading it would block forever
+    with pytest.raises(SpecError, match="not a regular file"):
+        load_spec(fifo)
+    huge = tmp_path / "huge.qnn"
+    huge.write_text("input x[4]\ninput x[4]\n" + "#\n" * MAX_SPEC_BYTES)
+    with pytest.raises(SpecError, match="over the limit"):
+        load_spec(huge)

@@ -192,3 +192,27 @@ def test_saved_file_follows_the_umask(tmp_path, umask):
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_save_without_overwrite_leaves_an_existing_file(tmp_path):
+    from qubonn.modelfile import ModelExistsError
+
+    net = parse(SPEC)
+    path = tmp_path / "m.json"
+    path.write_text("mine")
+    with pytest.raises(ModelExistsError, match="exists now"):
+        save_model(path, net, net.random_weights(0), overwrite=False)
+    assert path.read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+    fresh = save_model(tmp_path / "n.json", net, net.random_weights(0), overwrite=False)
+    assert load_model(fresh).weights.w.size
+
+
+def test_a_huge_integer_in_a_model_file_names_the_file_and_field(tmp_path):
+    net = parse(SPEC)
+    path = save_model(tmp_path / "m.json", net, net.random_weights(0))
+    text = path.read_text()
+    doc = json.loads(text)
+    first = json.dumps(doc["weights"][0])
+    path.write_text(text.replace(f'"weights": [{first}', '"weights": [' + "9" * 5000, 1))
+    with pytest.raises(ModelFileError, match=r"m.json: weights\[0\] is a 5000-digit number"):
+        load_model(path)

@@ -398,3 +398,26 @@ def test_structured_mode_warns_about_options_it_does_not_take() -> None:
         qubonn.solve(problem, backend="native", bogus=1, num_sweeps=5, seed=0)
     with strict_options(), pytest.raises(SolverOptionError, match="no option 'bogus'"):
         qubonn.solve(problem, backend="native", bogus=1)
+
+
+def test_a_numba_compile_is_announced_once_and_a_cached_kernel_is_not(capsys, monkeypatch):
+    import numba
+
+    from qubonn.backends.native import _notice
+
+    monkeypatch.setattr(_notice, "_announced", False)
+
+    @numba.njit
+    def double(x):
+        return 2 * x
+
+    with _notice.announce_compile():
+        double(1)  # the first call compiles
+    assert _notice.NOTICE in capsys.readouterr().err
+    monkeypatch.setattr(_notice, "_announced", False)
+    with _notice.announce_compile():
+        double(2)  # compiled already: no notice
+    assert capsys.readouterr().err == ""
+    with _notice.announce_compile():
+        double(2.5)  # a new signature compiles again
+    assert _notice.NOTICE in capsys.readouterr().err

@@ -98,3 +98,27 @@ def test_builder_matches_language():
 def test_source_with_slice_and_window_is_refused():
     with pytest.raises(NetworkError, match="not both"):
         Source("p", slice=(0, 2), window=(1, 1))
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("input x[1024x1024]\noutput y[20] <- x\n", "group 'y' has 20 neurons x 1,048,576"),
+        (
+            "input x[1024x1024]\nhidden a[9] <- x\nhidden b[9] <- x\noutput y[1] <- a, b\n",
+            "more than 16,777,216 arcs .* group 'b'",
+        ),
+    ],
+)
+def test_too_many_arcs_are_refused_before_any_array_is_built(text, fragment):
+    """Counted, not built: 20 x 2**20 arcs would take 160 MB of indices before the check."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(NetworkError, match=fragment):
+            parse(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * 2**20

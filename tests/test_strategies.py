@@ -421,3 +421,53 @@ def test_a_strategy_is_a_composite_over_any_sampler():
         StrategyComposite(get_backend("neal"), "decompose", batch=3)
     with pytest.raises(StrategyError, match="needs a dimod.Sampler child"):
         StrategyComposite(object(), "decompose")
+
+
+class _BrokenSampler(dimod.Sampler):
+    """A user's sampler that returns something broken (``kind``)."""
+
+    parameters: dict = {}
+    properties: dict = {}
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def sample(self, bqm, **kwargs):
+        v = list(bqm.variables)
+        one = [[0] * len(v)]
+        return {
+            "none": lambda: None,
+            "empty": lambda: dimod.SampleSet.from_samples(([], v), bqm.vartype, energy=[]),
+            "missing": lambda: dimod.SampleSet.from_samples(
+                ([[0] * (len(v) - 1)], v[:-1]), bqm.vartype, energy=[0.0]
+            ),
+            "foreign": lambda: dimod.SampleSet.from_samples(
+                (one, [f"z{i}" for i in range(len(v))]), bqm.vartype, energy=[0.0]
+            ),
+            "seven": lambda: dimod.SampleSet.from_samples(
+                ([[7] * len(v)], v), bqm.vartype, energy=[0.0]
+            ),
+            "nan": lambda: dimod.SampleSet.from_samples((one, v), bqm.vartype, energy=[np.nan]),
+        }[self.kind]()
+
+
+@pytest.mark.parametrize("strategy", ["direct", "decompose"])
+@pytest.mark.parametrize(
+    "kind, fragment",
+    [
+        ("none", "returned NoneType, not a dimod.SampleSet"),
+        ("empty", "empty sample set"),
+        ("missing", "variables differ .* lacks"),
+        ("foreign", "has unknown z0"),
+        ("seven", "the value 7 for variable"),
+        ("nan", "the energy nan"),
+    ],
+)
+def test_a_broken_sampler_result_is_refused_by_every_strategy(strategy, kind, fragment):
+    from qubonn.errors import SamplerResultError
+
+    net = qubonn.parse("input x[4]\noutput y[1] <- x\n")
+    X = np.random.default_rng(0).choice([-1, 1], size=(6, 4))
+    problem = qubonn.compile(net, X, np.array([0, 1] * 3))
+    with pytest.raises(SamplerResultError, match=fragment):
+        qubonn.solve(problem, backend=_BrokenSampler(kind), strategy=strategy)

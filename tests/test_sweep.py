@@ -18,6 +18,7 @@ from qubonn.sweep import (
     parse_grid,
     parse_seeds,
     parse_value,
+    summarize,
     sweep,
 )
 from qubonn.training import Dropout
@@ -379,4 +380,39 @@ def test_cli_ray_missing_is_one_line(files, tmp_path, capsys, monkeypatch):
     argv = ["sweep", str(spec), "--data", str(data), "--backend", "neal", "--executor", "ray"]
     assert main(argv + ["--out", str(tmp_path / "r.csv")]) == 2
     err = capsys.readouterr().err
-    assert "pip install 'qubonn[distributed]'" in err and len(err.strip().splitlines()) == 1
+    assert "pip install 'ray>=2.9'" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "grid, seeds, fragment",
+    [
+        ({"margin": [0.0]}, 10**9, "1,000,000,000 seeds make 1,000,000,000 training runs"),
+        ({"margin": list(range(400)), "eta": list(range(400))}, 1, "160,000 training runs"),
+        ({"margin": list(range(1000))}, 200, "1,000 grid points x 200 seeds"),
+    ],
+)
+def test_a_sweep_over_the_run_limit_is_refused_before_planning(tmp_path, grid, seeds, fragment):
+    with pytest.raises(SweepError, match=fragment):
+        sweep(qubonn.parse(SPEC), grid, seeds=seeds, data=_data(), out=tmp_path / "s.csv")
+
+
+@pytest.mark.parametrize("name", ["s.xlsx", "s.json", "results"])
+def test_sweep_refuses_an_out_it_cannot_write_in_its_format(tmp_path, capsys, name):
+    spec = tmp_path / "net.qnn"
+    spec.write_text(SPEC)
+    out = tmp_path / name
+    assert main(["sweep", str(spec), "--out", str(out)]) == 2
+    assert "written as .csv or .parquet" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_sweep_rows_and_summary_carry_the_valid_share(tmp_path):
+    out = tmp_path / "s.csv"
+    rows = sweep(qubonn.parse(SPEC), {"margin": [0.0]}, seeds=2, data=_data(), out=out,
+                 backend="native", num_reads=2, num_sweeps=30)
+    assert all(float(r["valid_share"]) == 1.0 for r in rows)
+    assert "valid_share" in _read(out)[0]
+    (point,) = summarize(rows, ["margin"])
+    assert point["valid_mean"] == 1.0
+    broken = [{**rows[0], "valid_share": 0.0}, rows[1]]
+    assert summarize(broken, ["margin"])[0]["valid_mean"] == 0.5

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 
 import numpy as np
 import pytest
@@ -279,3 +281,49 @@ def test_cli_evaluate_refuses_labels_that_are_not_the_models_classes(tmp_path, c
     assert main(["evaluate", str(model), "--classes", "1,7"]) == 2
     err = capsys.readouterr().err
     assert "[1, 7]" in err and "[3, 8]" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        ("data", 123, "data_selection.data is 123; it must be text"),
+        ("per_class", "6", "data_selection.per_class is '6'; it must be an integer or null"),
+        ("classes", [3, "x"], "data_selection.classes is \\[3, 'x'\\]; it must list integers"),
+    ],
+)
+def test_cli_evaluate_names_a_bad_recorded_selection_field(tmp_path, capsys, field, value,
+                                                            fragment):
+    from qubonn.cli import main
+    from qubonn.modelfile import load_model, save_model
+
+    path = tmp_path / "m.json"
+    model = load_model(_train_small(tmp_path, "--per-class", "4"))
+    model.metadata["data_selection"][field] = value
+    save_model(path, model)
+    capsys.readouterr()
+    assert main(["evaluate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "Traceback" not in err
+    assert re.search(fragment, err), err
+
+
+def test_the_final_solve_bar_follows_the_solvers_progress(digits, net16, capsys):
+    """The bar sat at 0/1 for a whole solve; it now counts the solver's sweeps."""
+    clf = BNNClassifier(net16, num_reads=2, solver_options={"num_sweeps": 40}, verbose=1)
+    clf.fit(digits.X_train[:10], digits.y_train[:10])
+    err = capsys.readouterr().err
+    assert "final solve" in err and re.search(r"\d+/40 ", err) and "best=" in err
+
+
+def test_an_error_line_starts_on_a_line_of_its_own(capsys):
+    from tqdm import tqdm
+
+    from qubonn.cli import main
+
+    bar = tqdm(total=10, desc="working", file=sys.stderr)
+    bar.update(3)
+    assert main(["train", "missing.qnn"]) == 2
+    bar.close()
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if "qubonn train: error" in x)
+    assert line.lstrip("\r").startswith("qubonn train: error"), repr(line)

@@ -229,7 +229,7 @@ else:
 
 # %% [markdown]
 # The same from the command line, and ONNX for runtimes such as onnxruntime
-# (`pip install "qubonn[onnx]"`):
+# (`pip install -e ".[onnx]"` in the clone):
 #
 # ```console
 # $ qubonn export digits38.json --format c --out firmware/ --name digits38

@@ -109,11 +109,12 @@ print(result.table())
 # %% [markdown]
 # Handed a compiled problem, `crossval` judges reads as networks: per backend the share of
 # valid reads (those that break no constraint of any sample), the best *replayed* objective
-# among them, and the time; a backend that proves a bound (`cpsat`) adds a gap to it, and the
-# backends agree when their best valid objectives do. Here they *disagree*, and the generic
-# annealers return few valid reads or none: the normal picture for a single-spin heuristic on a
-# training QUBO, and why cross-validation is worth running before trusting a new backend or
-# budget. The fix for generic samplers is a *strategy* (the end of this notebook).
+# among them, how far it is from the best of all (`to_best`), and the time; a backend that
+# proves a bound (`cpsat`) adds each row's gap to it. The last lines say which backends returned
+# valid networks and which reached the best. Here the generic annealers return few valid reads
+# or none: the normal picture for a single-spin heuristic on a training QUBO, and why
+# cross-validation is worth running before trusting a new backend or budget. The fix for generic
+# samplers is a *strategy* (the end of this notebook).
 #
 # An infeasible sample still contains a network: its weight bits. `problem.decode` replays
 # that network with a real forward pass. The native backend, handed the compiled problem,

@@ -236,8 +236,8 @@ print(
 #
 # ## Running on a GPU
 #
-# 1. Install CuPy for your CUDA version, e.g. `pip install "qubonn[gpu]"` (CUDA 13,
-#    `cupy-cuda13x`).
+# 1. Install CuPy for your CUDA version, e.g. `pip install cupy-cuda13x` (CUDA 13; in the
+#    clone of qubonn, `pip install -e ".[gpu]"` does the same).
 # 2. Check: `python -c "from qubonn.backends.native.anneal import gpu_available;
 #    print(gpu_available())"`.
 # 3. Pass `device="gpu"` (or keep `"auto"`), `dtype="float32"` for speed, and many replicas to

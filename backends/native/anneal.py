@@ -45,6 +45,7 @@ from qubonn.backends._validate import (
 from qubonn.errors import SolverOptionError
 
 from . import _rng
+from ._notice import announce_compile
 from .problem import IsingProblem
 
 ALGORITHMS = ("sa", "ma")
@@ -245,10 +246,11 @@ def _sa_chunk_compiled(
     betas = np.ascontiguousarray(betas, dtype=np.float64)
     # passed, not read as a global: numba would bake a global into its on-disk cache
     tail = (betas, sweep0, np.uint64(key), float(_rng.FREE_MOVE_ACCEPT))
-    if coupling["kind"] == "dense":
-        kn.sa_dense(*args, coupling["dense"], *tail)
-    else:
-        kn.sa_sparse(*args, coupling["indptr"], coupling["indices"], coupling["data"], *tail)
+    with announce_compile():  # the first call compiles (or loads) the kernel
+        if coupling["kind"] == "dense":
+            kn.sa_dense(*args, coupling["dense"], *tail)
+        else:
+            kn.sa_sparse(*args, coupling["indptr"], coupling["indices"], coupling["data"], *tail)
 
 
 # --------------------------------------------------------------------------- MA, array form

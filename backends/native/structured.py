@@ -47,6 +47,7 @@ from qubonn.backends._validate import (
 from qubonn.errors import SolverOptionError
 
 from . import _rng
+from ._notice import announce_compile
 from .anneal import resolve_device, resolve_seed
 
 if TYPE_CHECKING:  # the compiled problem, for annotations only
@@ -482,8 +483,9 @@ def anneal_structured(
     device = _structured_device(model, device)
     state = state_from_params(model, _initial_params(model, initial_params, num_reads, seed))
     key = _rng.seed_key(seed, _rng.STREAM_SA)
-    hot, cold = beta_range or default_beta_range(model, state)
-    runner = (_GpuRunner if device == "gpu" else _CpuRunner)(model, state, key)
+    with announce_compile():  # the first call compiles (or loads) the CPU kernels
+        hot, cold = beta_range or default_beta_range(model, state)
+        runner = (_GpuRunner if device == "gpu" else _CpuRunner)(model, state, key)
     t_ready = time.perf_counter()
     info: dict[str, Any] = {
         "algorithm": algorithm, "beta_range": (hot, cold), "seed": seed, "device": device,

@@ -66,14 +66,17 @@ try:
     from ortools.sat.python import cp_model
 except ImportError as _exc:  # pragma: no cover - exercised by a test that hides ortools
     raise ImportError(
-        "the 'cpsat' backend needs OR-Tools: install it with pip install -e \".[cpsat]\" "
-        '(or pip install "ortools>=9.10")'
+        "the 'cpsat' backend needs OR-Tools: install it with pip install \"ortools>=9.10\" "
+        '(in the clone of qubonn: pip install -e ".[cpsat]")'
     ) from _exc
 
 #: CP-SAT workers by default.  Its portfolio (LP, core-based, LNS, ...) proves optima far sooner
 #: with several workers, even on 2 cores: measured on digits 3-vs-8, 16-4-1 with 12 images was
 #: proven in 22 s with 8 workers and not in 60 s with 2; 16 workers were slower again.
 DEFAULT_WORKERS = 8
+#: CP-SAT's search time when building the model used up the time limit: enough to return the
+#: hinted start network (the fixed start-up of a time limit, docs/native-annealer.md)
+CPSAT_MIN_SEARCH_S = 0.05
 #: Largest denominator tried when reading a float coefficient as an exact fraction.
 MAX_DENOMINATOR = 10**6
 #: Largest integer coefficient allowed in the model (CP-SAT works in int64; keep headroom).
@@ -445,8 +448,9 @@ class CpsatSampler(BackendSampler):
             m.model.AddHint(var, int(value))
         solver = cp_model.CpSolver()
         params = solver.parameters
-        if opts["time_limit"] is not None:
-            params.max_time_in_seconds = opts["time_limit"]
+        if opts["time_limit"] is not None:  # building the model counts against the limit
+            left = opts["time_limit"] - (time.perf_counter() - start)
+            params.max_time_in_seconds = max(CPSAT_MIN_SEARCH_S, left)
         params.random_seed = int(opts["seed"] or 0) % (2**31)
         if opts["num_workers"] is not None:
             params.num_workers = opts["num_workers"]

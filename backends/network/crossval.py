@@ -75,11 +75,15 @@ class CrossValResult:
         ran = [r for r in self.rows if r.status == "ok"]
         return bool(ran) and all(r.agree for r in ran)
 
+    @property
+    def valid_backends(self) -> list[str]:
+        """The backends that returned at least one valid network (a Problem only)."""
+        return [r.backend for r in self.rows if r.status == "ok" and r.best_objective is not None]
+
     def table(self) -> str:
-        """A plain-text table, one line per backend, and the verdict."""
+        """A plain-text table, one line per backend, and what it says."""
         if self.judged_as_networks:
-            head = ["backend", "status", "valid", "best_objective", "gap", "best_energy"]
-            head += ["wall_s", "agree"]
+            head = ["backend", "status", "valid", "best_objective", "to_best", "gap", "wall_s"]
         else:
             head = ["backend", "status", "best", "mean", "feasible", "wall_s", "agree"]
         body = [self._cells(r, len(head)) for r in self.rows]
@@ -92,22 +96,48 @@ class CrossValResult:
                 lines.append(f"skipped {r.backend}: {r.reason}")
             elif r.ignored_options:
                 lines.append(f"{r.backend} ignored option(s): {', '.join(r.ignored_options)}")
-        what = "best valid objective" if self.judged_as_networks else "best energy"
-        best = self.best_objective if self.judged_as_networks else self.best_energy
-        if best is None:
-            ran = any(r.status == "ok" for r in self.rows)
-            why = "no backend found a valid network" if ran else "no backend ran"
-            lines.append(f"DISAGREE ({why})")
-        else:
-            verdict = "agree" if self.agree else "DISAGREE"
-            bound = "" if self.bound is None else f", proven bound {_fmt(self.bound)}"
-            lines.append(f"{verdict} ({what} {_fmt(best)}{bound}, tol {self.tol:g})")
+        lines += self._networks_summary() if self.judged_as_networks else self._energy_verdict()
         return "\n".join(lines)
+
+    def _energy_verdict(self) -> list[str]:
+        if self.best_energy is None:
+            return ["DISAGREE (no backend ran)"]
+        verdict = "agree" if self.agree else "DISAGREE"
+        return [f"{verdict} (best energy {_fmt(self.best_energy)}, tol {self.tol:g})"]
+
+    def _networks_summary(self) -> list[str]:
+        """What a training problem's run says: who returned valid networks, the best of them,
+        how far the proven bound is."""
+        ran = [r for r in self.rows if r.status == "ok"]
+        if not ran:
+            return ["no backend ran"]
+        valid = self.valid_backends
+        none = [r.backend for r in ran if r.best_objective is None]
+        lines = []
+        if none:
+            lines.append(
+                f"no valid network from {', '.join(none)}: every read breaks a constraint "
+                "(single-spin samplers do on a training QUBO; strategy='decompose' or "
+                "repair:NAME make them train)"
+            )
+        if not valid:
+            lines.append("no backend returned a valid network")
+            return lines
+        at_best = [r.backend for r in ran if r.agree]
+        line = (
+            f"best valid objective {_fmt(self.best_objective)}, reached by {', '.join(at_best)}"
+        )
+        if self.bound is not None:
+            gap = (self.best_objective or 0.0) - self.bound
+            line += f"; proven bound {_fmt(self.bound)}" + (
+                " (proven optimal)" if abs(gap) <= self.tol else f", gap {_fmt(gap)}"
+            )
+        lines.append(line)
+        return lines
 
     def _cells(self, r: CrossValRow, width: int) -> list[str]:
         if r.status != "ok":
             return [r.backend, "skipped", *([""] * (width - 2))]
-        agree = "yes" if r.agree else "NO"
         if not self.judged_as_networks:
             share = "n/a" if r.feasible_share is None else f"{r.feasible_share:.1%}"
             return [
@@ -117,18 +147,19 @@ class CrossValResult:
                 _fmt(r.mean_energy),
                 share,
                 f"{r.wall_s:.3f}",
-                agree,
+                "yes" if r.agree else "NO",
             ]
-        status = r.status_detail or r.status
+        to_best = None
+        if r.best_objective is not None and self.best_objective is not None:
+            to_best = r.best_objective - self.best_objective
         return [
             r.backend,
-            status,
+            r.status_detail or r.status,
             f"{r.valid_share:.1%}",
             "none valid" if r.best_objective is None else _fmt(r.best_objective),
+            _fmt(to_best),
             "" if r.gap is None else _fmt(r.gap),
-            _fmt(r.best_energy),
             f"{r.wall_s:.3f}",
-            agree,
         ]
 
 

@@ -6,7 +6,8 @@ import argparse
 
 import numpy as np
 
-from qubonn.datasets import Dataset, load_data
+from qubonn.commands._types import finite_float, seed_type
+from qubonn.datasets import Dataset, fewer_training, load_data
 from qubonn.errors import DataError
 
 #: the data options, as recorded in a model's ``metadata.data_selection`` (besides ``data``)
@@ -32,11 +33,21 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--classes", help="digits to keep, e.g. 3,8 (default: 3,8)")
     g.add_argument("--size", type=int, choices=(8, 4), help="digits image size: 8 or 4 (4x4)")
-    g.add_argument("--per-class", type=int, help="few-shot: training samples per class")
-    g.add_argument("--train", type=int, help="training samples in all (stratified)")
+    g.add_argument(
+        "--per-class",
+        type=int,
+        help="few-shot: training samples per class, picked by --seed (digits or a data file)",
+    )
+    g.add_argument(
+        "--train", type=int, help="training samples in all, stratified (digits or a data file)"
+    )
     g.add_argument("--test", type=float, help="held-out share (fraction) or count")
-    g.add_argument("--threshold", type=float, help="binarisation threshold (value >= t -> +1)")
-    g.add_argument("--seed", type=int, default=0, help="seed for splits and sampling (default 0)")
+    g.add_argument(
+        "--threshold", type=finite_float, help="binarisation threshold (value >= t -> +1)"
+    )
+    g.add_argument(
+        "--seed", type=seed_type, default=0, help="seed for splits and sampling (default 0)"
+    )
 
 
 def infer_digits_options(args: argparse.Namespace, network) -> None:
@@ -107,6 +118,10 @@ def dataset_from_args(args: argparse.Namespace) -> Dataset:
             kwargs["test"] = int(args.test) if args.test >= 1 else args.test
         return datasets.digits(**kwargs)
     data = load_data(args.data, threshold=args.threshold, test=args.test, seed=args.seed)
-    if args.per_class or args.train:
-        raise DataError("--per-class and --train apply to the digits data only")
+    if args.per_class is not None or args.train is not None:
+        try:
+            data = fewer_training(data, args.per_class, args.train, args.seed)
+        except DataError as e:
+            flag = "--per-class" if args.per_class is not None else "--train"
+            raise DataError(f"{args.data}: {flag}: {e}") from None
     return data

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -54,6 +55,13 @@ def check_output(
         raise OutputError(f"--out {path}: the folder '{folder}' does not exist; create it first")
     if not os.access(folder, os.W_OK):
         raise OutputError(f"--out {path}: the folder '{folder}' is not writable")
+    try:  # the folder's permission bits do not tell everything (/proc, a read-only mount)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise OutputError(
+            f"--out {path}: cannot create a file in the folder '{folder}' ({e.strerror})"
+        ) from None
     if path.exists() and not (force or existing_ok):
         raise OutputError(
             f"--out {path} exists; pass --force to overwrite it, or choose another output file"

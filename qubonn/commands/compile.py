@@ -13,6 +13,7 @@ from qubonn.commands._data import (
     infer_digits_options,
 )
 from qubonn.commands._output import add_force_argument, check_output, data_input
+from qubonn.commands._types import memory_size
 
 
 def _class_weight(text: str) -> str | None:
@@ -139,7 +140,11 @@ def add_parser(subparsers) -> None:
         help="compiler engine: fast (numpy/scipy) or pyqubo (symbolic, slow; a cross-check) "
         "(default %(default)s)",
     )
-    p.add_argument("--max-memory", help="refuse problems needing more, e.g. 8G (default: none)")
+    p.add_argument(
+        "--max-memory",
+        type=memory_size,
+        help="refuse problems needing more, e.g. 8G (default: none)",
+    )
     p.add_argument("--out", help="output file (.npz or .bqm)")
     add_force_argument(p)
     p.set_defaults(func=run)

@@ -16,6 +16,7 @@ import argparse
 import sys
 from typing import Any
 
+from qubonn.commands._types import seed_type
 from qubonn.errors import QubonnError
 
 NAME = "crossval"
@@ -43,7 +44,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--reads", type=int, default=32, help="reads per backend (32)")
     parser.add_argument("--sweeps", type=int, default=None, help="sweeps per read (backend's)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument("--seed", type=seed_type, default=0, help="random seed (0)")
     parser.add_argument(
         "--time-limit", type=float, default=None, help="seconds per backend (backend's default)"
     )
@@ -63,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
         _check_names(names)
         if args.reads < 1:
             raise QubonnError(f"--reads must be >= 1, got {args.reads}")
-        if args.seed < 0:
-            raise QubonnError(f"--seed must be >= 0, got {args.seed}")
         options = {} if args.sweeps is None else {"num_sweeps": args.sweeps}
         if args.time_limit is not None:
             options["time_limit"] = args.time_limit
@@ -82,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"qubonn crossval: error: {exc}", file=sys.stderr)
         return 2
     print(result.table())
+    if not any(r.status == "ok" for r in result.rows):
+        print("qubonn crossval: error: no backend ran (see the reasons above)", file=sys.stderr)
+        return 2
+    if result.judged_as_networks:  # a report of who found what: it fails only without a network
+        return 0 if result.valid_backends else 1
     return 0 if result.agree else 1
 
 

@@ -28,9 +28,50 @@ def add_parser(subparsers) -> None:
     return p
 
 
+#: what each recorded data option may hold (JSON types), as ``qubonn train`` writes them
+_RECORDED_TYPES = {
+    "data": (str,),
+    "classes": (str, list, type(None)),
+    "size": (int, type(None)),
+    "per_class": (int, type(None)),
+    "train": (int, type(None)),
+    "test": (int, float, type(None)),
+    "threshold": (int, float, type(None)),
+    "seed": (int,),
+}
+
+
+def _recorded_selection(model, path: str) -> dict | None:
+    """The model's ``metadata.data_selection``, checked: a field of the wrong type is an error
+    that names the file and the field (the file may have been edited by hand)."""
+    from qubonn.errors import ModelFileError
+
+    recorded = model.metadata.get("data_selection")
+    if recorded is None:
+        return None
+    field = "metadata.data_selection"
+    if not isinstance(recorded, dict):
+        raise ModelFileError(f"{path}: {field} is {recorded!r}; it must be an object")
+    for key, types in _RECORDED_TYPES.items():
+        value = recorded.get(key)
+        if key in recorded and (not isinstance(value, types) or isinstance(value, bool)):
+            allowed = " or ".join(
+                {str: "text", list: "a list", int: "an integer", float: "a number"}.get(t, "null")
+                for t in types
+            )
+            raise ModelFileError(f"{path}: {field}.{key} is {value!r}; it must be {allowed}")
+    if isinstance(recorded.get("classes"), list) and not all(
+        isinstance(c, int) and not isinstance(c, bool) for c in recorded["classes"]
+    ):
+        raise ModelFileError(
+            f"{path}: {field}.classes is {recorded['classes']!r}; it must list integers"
+        )
+    return recorded
+
+
 def _select(args: argparse.Namespace, model) -> str:
     """Fill the data options not given from the model's training selection; says from where."""
-    recorded = model.metadata.get("data_selection")
+    recorded = _recorded_selection(model, args.model)
     if args.data is None:
         args.data = recorded.get("data", "digits") if isinstance(recorded, dict) else "digits"
     if isinstance(recorded, dict) and recorded.get("data") == args.data:

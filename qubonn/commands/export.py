@@ -18,7 +18,7 @@ formats:
         and states the flash and RAM the model needs. --style and --word-bits apply here.
   onnx  NAME.onnx: standard operators (opset 13): MatMul, Gather, GreaterOrEqual/Where
         (sign(0) = +1), ArgMax (lowest index among ties); input x float32 (N, inputs) of -1/+1,
-        outputs class_index and scores. Needs the onnx package: pip install "qubonn[onnx]";
+        outputs class_index and scores. Needs the onnx package: pip install -e ".[onnx]" (clone);
         run it with onnxruntime (pip install onnxruntime).
 
 Both compute exactly what the model's forward pass computes. Existing files in --out are

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from qubonn.commands._types import finite_float
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -14,7 +16,9 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("model", help="model file written by qubonn train")
     p.add_argument("input", help="inputs: .npz (array X) or .csv (one sample per row)")
-    p.add_argument("--threshold", type=float, help="binarisation threshold for continuous inputs")
+    p.add_argument(
+        "--threshold", type=finite_float, help="binarisation threshold for continuous inputs"
+    )
     p.set_defaults(func=run)
 
 
@@ -34,7 +38,7 @@ def _load_inputs(path: str, width: int, threshold: float | None):
 
     import numpy as np
 
-    from qubonn.datasets import _binarize_checked
+    from qubonn.datasets import _binarize_checked, _check_npy_header
     from qubonn.errors import DataError
 
     p = Path(path)
@@ -43,6 +47,7 @@ def _load_inputs(path: str, width: int, threshold: float | None):
             with np.load(p, allow_pickle=False) as f:
                 if "X" not in f.files:
                     raise DataError(f"{p}: no array named 'X' (found: {', '.join(f.files)})")
+                _check_npy_header(f.zip, "X.npy", str(p), "X")
                 X = np.asarray(f["X"], dtype=float)
         elif p.suffix.lower() == ".csv":
             X, lines = _read_csv_inputs(p)
@@ -58,6 +63,8 @@ def _load_inputs(path: str, width: int, threshold: float | None):
         X = X[None, :]
     if X.ndim != 2 or X.shape[1] != width:
         raise DataError(f"{p}: inputs have shape {X.shape}; the model needs (N, {width})")
+    if X.shape[0] == 0:
+        raise DataError(f"{p}: X has no rows (shape {X.shape}); there is nothing to predict")
     if p.suffix.lower() == ".csv":  # the file's own line numbers, as qubonn.datasets.load_csv
         return _binarize_checked(
             X, threshold, str(p), lambda r, c: f"line {lines[r]}, column {c + 1}"
@@ -74,7 +81,7 @@ def _read_csv_inputs(p):
     from qubonn.errors import DataError
 
     rows, lines = [], []
-    with p.open(newline="", encoding="utf-8") as f:
+    with p.open(newline="", encoding="utf-8-sig") as f:  # a BOM is allowed
         for line, row in enumerate(csv.reader(f), start=1):
             cells = [c.strip() for c in row]
             if not any(cells):

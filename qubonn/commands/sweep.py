@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from qubonn.sweep import (
         SweepError,
         cell,
+        check_table_path,
         parse_grid,
         parse_seeds,
         summarize,
@@ -118,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
             fixed[key] = value
     # an existing --out is resumed (that is what it is for); --restart starts over
     check_output(args.out, [("spec", args.spec), data_input(args)], force=False, existing_ok=True)
+    check_table_path(args.out)
     seeds = parse_seeds(args.seeds)
     if args.data == "digits" and args.per_class is None and args.train is None:
         args.per_class = args.per_class_default
@@ -164,13 +166,23 @@ def run(args: argparse.Namespace) -> int:
     summary = summarize(rows, list(grid))
     if summary and grid:
         width = {k: max(len(k), *(len(cell(s[k])) for s in summary)) for k in grid}
-        print("  ".join(f"{k:>{width[k]}}" for k in grid) + "  runs   train    test (std)")
+        print("  ".join(f"{k:>{width[k]}}" for k in grid) + "  runs   valid   train    test (std)")
         for s in summary:
             test = "   n/a" if s["test_mean"] is None else f"{s['test_mean']:6.1%}"
             std = "" if s["test_std"] is None else f" ({s['test_std']:.1%})"
+            valid = "   n/a" if s["valid_mean"] is None else f"{s['valid_mean']:6.1%}"
             print(
                 "  ".join(f"{cell(s[k]):>{width[k]}}" for k in grid)
-                + f"  {s['runs']:>4}  {s['train_mean']:6.1%}  {test}{std}"
+                + f"  {s['runs']:>4}  {valid}  {s['train_mean']:6.1%}  {test}{std}"
             )
+    broken = [r for r in rows if r.get("valid_share") not in (None, "") and
+              float(r["valid_share"]) == 0]
+    if broken:
+        print(
+            f"qubonn sweep: warning: {len(broken)} of {len(rows)} runs returned no valid network "
+            "(every read broke a constraint; their accuracies are those of broken reads): use "
+            "the native backend, --set strategy=decompose, or a repair: backend",
+            file=sys.stderr,
+        )
     print(f"{len(rows)} runs in {args.out} ({elapsed:.1f} s)")
     return 0

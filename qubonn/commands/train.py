@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import itertools
 import sys
 import time
 import warnings
+from pathlib import Path
 
 from qubonn.commands._data import (
     add_data_arguments,
@@ -200,6 +202,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     import qubonn
+    from qubonn.errors import OutputError
+    from qubonn.modelfile import ModelExistsError
     from qubonn.training import BNNClassifier, Dropout, STEClassifier
 
     if args.data == "digits" and args.per_class is None and args.train is None:
@@ -266,14 +270,28 @@ def run(args: argparse.Namespace) -> int:
             f"baseline: STE gradient training on the same data: test "
             f"{ste.score(data.X_test, data.y_test):.1%}"
         )
-    path = clf.save(
-        args.out,
-        metadata={
-            "data": data.name,
-            "data_selection": data_selection(args, data),
-            "test_accuracy": test_acc if np.isfinite(test_acc) else None,
-            "train_seconds": elapsed,
-        },
-    )
+    metadata = {
+        "data": data.name,
+        "data_selection": data_selection(args, data),
+        "test_accuracy": test_acc if np.isfinite(test_acc) else None,
+        "train_seconds": elapsed,
+    }
+    try:
+        path = clf.save(args.out, metadata=metadata, overwrite=args.force)
+    except ModelExistsError as e:  # another run saved there since check_output
+        kept = _save_beside(clf, Path(args.out), metadata)
+        raise OutputError(f"{e}; this run's model is saved as {kept} instead") from None
     print(f"saved:    {path} ({elapsed:.1f} s in all)")
     return 0
+
+
+def _save_beside(clf, out: Path, metadata: dict) -> Path:
+    """Save under the first free name NAME-2.json, NAME-3.json, ... (never replacing one)."""
+    from qubonn.modelfile import ModelExistsError
+
+    for i in itertools.count(2):
+        try:
+            return clf.save(out.with_name(f"{out.stem}-{i}{out.suffix}"), metadata, overwrite=False)
+        except ModelExistsError:
+            continue
+    raise AssertionError("unreachable")

@@ -8,6 +8,7 @@ engine a Problem is constructed with) and the two engines that build the identic
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -35,14 +36,19 @@ def default_memory_budget() -> int:
 
 
 def parse_bytes(text: str | int) -> int:
-    if isinstance(text, int):
+    if isinstance(text, int) and text >= 1:
         return text
     t = str(text).strip().upper().removesuffix("B")
     mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(t[-1:], 1)
     try:
-        return int(float(t[:-1] if mult > 1 else t) * mult)
+        value = float(t[:-1] if mult > 1 else t) * mult
     except ValueError:
-        raise ValueError(f"cannot read a memory size from {text!r}; use e.g. 8G or 500M") from None
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1):
+        raise ValueError(
+            f"cannot read a memory size from {text!r}; use a positive size, e.g. 8G or 500M"
+        )
+    return int(value)
 
 
 def compile(  # noqa: A001 - the public name the docs promise

@@ -1,10 +1,10 @@
 """The Ray executor: independent solves as Ray tasks, on this machine or a cluster.
 
-Ray is optional (``pip install 'qubonn[distributed]'``); it is imported when a RayExecutor is
-made.  Shared objects go to the object store once (``ray.put``) and every task gets the
-reference; functions too.  A task whose worker dies (killed, out of memory, a node lost) is rerun
-by Ray up to ``max_retries`` times; an exception raised by the task itself is not retried (it
-would fail again) and is re-raised here as the original exception.
+Ray is optional (``pip install -e '.[distributed]'`` in the clone); it is imported when a
+RayExecutor is made.  Shared objects go to the object store once (``ray.put``) and every task
+gets the reference; functions too.  A task whose worker dies (killed, out of memory, a node
+lost) is rerun by Ray up to ``max_retries`` times; an exception raised by the task itself is not
+retried (it would fail again) and is re-raised here as the original exception.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ def _import_ray():
         import ray
     except ImportError:
         raise DistributedError(
-            "the ray executor needs Ray, which is not installed: pip install 'qubonn[distributed]' "
-            "(or pip install ray), or use --executor local / process"
+            "the ray executor needs Ray, which is not installed: pip install 'ray>=2.9' (in the "
+            "clone of qubonn: pip install -e '.[distributed]'), or use --executor local / process"
         ) from None
     return ray
 

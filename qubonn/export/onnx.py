@@ -11,7 +11,8 @@ are integers below 2**24, so float32 holds them exactly.  The activation is
 index among equal maxima, one output ``z >= 0``.  The class labels, the spec and the producer
 go in the model's metadata (``classes`` as JSON).
 
-Needs the ``onnx`` package (``pip install "qubonn[onnx]"``); ``onnxruntime`` runs the result.
+Needs the ``onnx`` package (``pip install -e ".[onnx]"`` in the clone); ``onnxruntime`` runs
+the result.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ def _require_onnx():
         import onnx
     except ImportError:
         raise ExportError(
-            "the ONNX export needs the onnx package: pip install \"qubonn[onnx]\" "
-            "(or pip install onnx)"
+            "the ONNX export needs the onnx package: pip install \"onnx>=1.16\" "
+            "(in the clone of qubonn: pip install -e \".[onnx]\")"
         ) from None
     return onnx
 

@@ -108,10 +108,26 @@ def parse(text: str, filename: str = "<spec>") -> Network:
         raise SpecError(e.message, e.pos, text, filename) from None
 
 
+#: the largest spec file read: far beyond any network within the size limits (a line per group),
+#: and it keeps a mistaken file (a data dump, a log) from taking minutes and gigabytes to parse
+MAX_SPEC_BYTES = 1 << 20
+
+
 def load_spec(path: str | Path) -> Network:
-    """Read and parse a ``.qnn`` file."""
+    """Read and parse a ``.qnn`` file (UTF-8, a byte-order mark allowed)."""
     path = Path(path)
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():
+            raise SpecError(
+                "is not a regular file (a pipe, a device or a socket); give a spec file",
+                None, "", str(path),
+            )
+        if path.is_file() and path.stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError(
+                f"is {path.stat().st_size:,} bytes, over the limit of {MAX_SPEC_BYTES:,} for a "
+                "spec file; is it a spec?",
+                None, "", str(path),
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise SpecError("no such spec file", None, "", str(path)) from None
@@ -120,7 +136,7 @@ def load_spec(path: str | Path) -> Network:
     except OSError as e:
         raise SpecError(f"cannot read the spec file: {e.strerror}", None, "", str(path)) from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")  # a BOM from some Windows editors
     except UnicodeDecodeError as e:  # binary: say where, like any other error in the text
         before = data[: e.start].decode("utf-8", "backslashreplace")
         line_start = before.rfind("\n") + 1

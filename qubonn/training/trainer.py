@@ -14,9 +14,11 @@ see :data:`HISTORY_KEYS`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -525,28 +527,26 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         h = np.zeros(network.n_parameters)
         if dropout is not None:
             h = self._dropout_penalties(settings, X, T, seeds[:-1])
-        bar = self._bar(1, "final solve")
-        problem, sampleset, weights, record = train_once(
-            network,
-            X,
-            T,
-            settings.objective,
-            h,
-            self.backend,
-            self._solver_options(settings, int(seeds[-1])),
-            self.engine,
-            strategy=self.strategy,
-            strategy_options=self.strategy_options,
-        )
+        options = self._solver_options(settings, int(seeds[-1]))
+        with self._solve_bar(options) as options:
+            problem, sampleset, weights, record = train_once(
+                network,
+                X,
+                T,
+                settings.objective,
+                h,
+                self.backend,
+                options,
+                self.engine,
+                strategy=self.strategy,
+                strategy_options=self.strategy_options,
+            )
         self.linear_penalties_ = h
         self.objective_ = settings.objective
         self.weights_ = weights
         self.problem_ = problem
         self.sampleset_ = sampleset
         self.history_.append({"stage": "final", "step": 0, **record})
-        if bar is not None:
-            bar.update(1)
-            bar.close()
         margin = self.objective_.margin
         hint = "a smaller margin" if margin else "a margin (e.g. margin=0.2)"
         if margin and self.margin_scale == "none":
@@ -564,6 +564,38 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         from tqdm.auto import tqdm
 
         return tqdm(total=total, desc=desc, leave=False)
+
+    @contextlib.contextmanager
+    def _solve_bar(self, options: dict) -> Iterator[dict]:
+        """The final solve's progress bar, driven by the solver's ``progress`` callback where
+        the backend takes one (sweeps done of the total, best energy so far); yields the
+        options to solve with.  The bar is closed however the solve ends, so an error message
+        starts on a line of its own."""
+        from qubonn.backends import get_backend
+
+        takes_progress = "progress" in get_backend(self.backend).parameters
+        direct = self.strategy == "direct"  # sub-solves would each restart the bar
+        if not (self.verbose and takes_progress and direct) or "progress" in options:
+            bar = self._bar(1, "final solve")
+            try:
+                yield options
+            finally:
+                if bar is not None:
+                    bar.close()
+            return
+        bar = self._bar(None, "final solve")
+
+        def progress(done: int, total: int, best_energy: float) -> bool:
+            bar.total = total
+            bar.n = done
+            bar.set_postfix(best=f"{best_energy:.4g}", refresh=False)
+            bar.refresh()
+            return False
+
+        try:
+            yield {**options, "progress": progress}
+        finally:
+            bar.close()
 
     def _sample_keep(self, network: Network, p: float, rng: np.random.Generator) -> np.ndarray:
         hidden = network.hidden.size
@@ -698,8 +730,11 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         }
         return TrainedModel(self.network_, self.weights_, meta)
 
-    def save(self, path: str | Path, metadata: dict | None = None) -> Path:
-        """Write the trained model file (spec, weights, classes, training settings)."""
+    def save(
+        self, path: str | Path, metadata: dict | None = None, *, overwrite: bool = True
+    ) -> Path:
+        """Write the trained model file (spec, weights, classes, training settings);
+        ``overwrite=False`` never replaces an existing file (see :func:`save_model`)."""
         from qubonn.modelfile import save_model
 
-        return save_model(path, self.to_model(metadata))
+        return save_model(path, self.to_model(metadata), overwrite=overwrite)
