@@ -10,6 +10,7 @@ import pytest
 import qubonn
 from qubonn.cli import main
 from qubonn.distributed import ProcessExecutor
+from qubonn.options import parse_value
 from qubonn.sweep import (
     RESULT_COLUMNS,
     SweepError,
@@ -17,7 +18,6 @@ from qubonn.sweep import (
     estimator_params,
     parse_grid,
     parse_seeds,
-    parse_value,
     summarize,
     sweep,
 )
@@ -115,7 +115,8 @@ def test_grid_points_set_the_classifier_by_set_params(tmp_path):
     """Every grid point is clone(base).set_params(point): margin is fan-in scaled, as in
     qubonn train (before, a sweep's margin=0.2 was unscaled), and a nested dropout field or a
     penalty reaches the classifier."""
-    from qubonn.sweep import SweepTask, _tasks
+    from qubonn.sweep import SweepTask
+    from qubonn.sweep.driver import _tasks
 
     base = qubonn.BNNClassifier(qubonn.parse(SPEC))
     (task,) = _tasks(base, [{"margin": 0.2, "dropout.p": 0.25}], {"penalties.sign": 7}, [3])
