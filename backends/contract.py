@@ -10,7 +10,10 @@ Two optional capabilities, declared as typed protocols rather than probed with `
 
 Plain QUBO samplers live in ``backends/`` beside the registry; solvers and composites that need
 the network are listed in :data:`PROBLEM_SOLVERS` and documented as such.  :func:`sample_problem`
-and :func:`sample_qubo` are the only places that choose between the capabilities.
+and :func:`sample_qubo` are the only places that choose between the capabilities, and every
+result passes the one check of what a sampler returns (``_common.check_sampleset``: a sample
+set of exactly the problem's variables, values of its vartype, finite energies), so a broken
+sampler is named, never decoded into a network.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import dimod
 import numpy as np
 
 from qubonn.errors import QubonnError
+
+from ._common import check_sampleset
 
 if TYPE_CHECKING:  # the problem layer imports scipy; listing backends needs neither
     import scipy.sparse as sp
@@ -71,15 +76,24 @@ def sample_qubo(sampler: dimod.Sampler, problem: Problem, **options: Any) -> dim
     them: no BQM is built)."""
     if isinstance(sampler, ArraySampler):
         q = problem.qubo()
-        return sampler.sample_qubo_arrays(
+        result = sampler.sample_qubo_arrays(
             q.quadratic, q.linear, q.offset, problem.labels, **options
         )
-    return sampler.sample(problem.bqm, **options)
+        return check_sampleset(result, problem.labels, sampler)
+    return sample_bqm(sampler, problem.bqm, **options)
+
+
+def sample_bqm(
+    sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, **options: Any
+) -> dimod.SampleSet:
+    """``sampler.sample(bqm, **options)``, its result checked."""
+    return check_sampleset(sampler.sample(bqm, **options), bqm.variables, sampler)
 
 
 def sample_problem(sampler: dimod.Sampler, problem: Problem, **options: Any) -> dimod.SampleSet:
     """The one dispatch of a compiled Problem: a :class:`ProblemSolver` gets the Problem,
     every other sampler its QUBO (:func:`sample_qubo`)."""
     if isinstance(sampler, ProblemSolver):
-        return sampler.sample_problem(problem, **options)
+        result = sampler.sample_problem(problem, **options)
+        return check_sampleset(result, problem.labels, sampler)
     return sample_qubo(sampler, problem, **options)

@@ -191,8 +191,7 @@ def solve(
     or a ``dimod.Sampler`` instance of your own; ``options`` go to it."""
     from qubonn.problem import Problem  # on use: listing backends needs no compiled problems
 
-    from ._common import check_sampleset
-    from .contract import sample_problem
+    from .contract import sample_bqm, sample_problem
     from .network.strategies import StrategyComposite, check_strategy
 
     check_strategy(strategy, strategy_options)
@@ -202,7 +201,5 @@ def solve(
         composite = StrategyComposite(sampler, strategy, **(strategy_options or {}))
         return composite.sample_problem(problem_or_bqm, **options)
     if isinstance(problem_or_bqm, Problem):
-        result = sample_problem(sampler, problem_or_bqm, **options)
-        return check_sampleset(result, problem_or_bqm.labels, sampler)
-    bqm = as_bqm(problem_or_bqm)
-    return check_sampleset(sampler.sample(bqm, **options), bqm.variables, sampler)
+        return sample_problem(sampler, problem_or_bqm, **options)
+    return sample_bqm(sampler, as_bqm(problem_or_bqm), **options)

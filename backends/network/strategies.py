@@ -46,8 +46,7 @@ from qubonn.network import Network, Weights
 from qubonn.options import is_finite_real, is_whole
 from qubonn.problem import Problem
 
-from .._common import check_sampleset
-from ..contract import as_problem, sample_qubo
+from ..contract import as_problem, sample_bqm, sample_qubo
 
 #: what a decompose sub-QUBO frees: every parameter, or one neuron's (block coordinate descent)
 BLOCKS = ("all", "neuron")
@@ -265,7 +264,7 @@ class StrategyComposite(dimod.ComposedSampler):
 # -- shared pieces ------------------------------------------------------------------------------
 def _sample(sampler: dimod.Sampler, problem: Problem, options: dict) -> dimod.SampleSet:
     """One plain-QUBO solve: the problem's QUBO handed to the sampler unchanged."""
-    return check_sampleset(sample_qubo(sampler, problem, **options), problem.labels, sampler)
+    return sample_qubo(sampler, problem, **options)
 
 
 def _valid_reads(problem: Problem, sampleset: dimod.SampleSet) -> tuple[np.ndarray, np.ndarray]:
@@ -519,7 +518,7 @@ def _sample_block(
     run = dict(options)
     if warm:
         run["initial_states"] = (x0[free][None, :], [labels[i] for i in free])
-    sampleset = check_sampleset(sampler.sample(reduced, **run), reduced.variables, sampler)
+    sampleset = sample_bqm(sampler, reduced, **run)
     order = [sampleset.variables.index(labels[i]) for i in free]
     reads = np.asarray(sampleset.record.sample)[:, order].astype(np.int8)
     if sampleset.vartype is dimod.SPIN:
