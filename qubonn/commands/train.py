@@ -223,7 +223,6 @@ def _resolved_loss(args: argparse.Namespace, network) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
 
     import qubonn
     from qubonn.formulation.objective import AUTO_MARGINS
@@ -298,17 +297,21 @@ def run(args: argparse.Namespace) -> int:
             f"baseline: STE gradient training on the same data: test "
             f"{ste.score(data.X_test, data.y_test):.1%}"
         )
-    path = clf.save(
-        args.out,
-        metadata={
-            "data": data.name,
-            "data_selection": data_selection(args, data),
-            "test_accuracy": test_acc if np.isfinite(test_acc) else None,
-            "train_seconds": elapsed,
-        },
-    )
+    path = clf.save(args.out, metadata=_run_metadata(args, data, test_acc, elapsed))
     print(f"saved:    {path} ({elapsed:.1f} s in all)")
     return 0
+
+
+def _run_metadata(args: argparse.Namespace, data, test_acc: float, elapsed: float) -> dict:
+    """What a model file records of its training run (data selection, accuracy, time)."""
+    import math
+
+    return {
+        "data": data.name,
+        "data_selection": data_selection(args, data),
+        "test_accuracy": test_acc if math.isfinite(test_acc) else None,
+        "train_seconds": elapsed,
+    }
 
 
 def _check_ensemble_flags(args: argparse.Namespace, network) -> None:
@@ -364,15 +367,6 @@ def _run_ensemble(args: argparse.Namespace, clf, network, data) -> int:
             f"baseline: one-vs-one STE gradient training on the same data: test "
             f"{ste.score(data.X_test, data.y_test):.1%}"
         )
-    path = save_ensemble(
-        args.out,
-        ensemble,
-        metadata={
-            "data": data.name,
-            "data_selection": data_selection(args, data),
-            "test_accuracy": test_acc if np.isfinite(test_acc) else None,
-            "train_seconds": elapsed,
-        },
-    )
+    path = save_ensemble(args.out, ensemble, _run_metadata(args, data, test_acc, elapsed))
     print(f"saved:    {path} ({elapsed:.1f} s in all)")
     return 0
