@@ -14,8 +14,12 @@ Methods (``--methods``), all on the same split:
 * ``single-dropout``  the same with the dropout-inspired regulariser (``Dropout()`` defaults,
   ``--dropout-rounds`` rounds);
 * ``ovo``             one-vs-one vote of 784-k-1 pair networks (``--pair-hidden`` k, 0: a
-  perceptron), hinge loss, soft margin 0.2 (``qubonn train``'s);
+  perceptron), hinge loss, soft margin 0.2 (``qubonn train``'s), hard margin
+  ``--pair-hard-margin`` (default 0, the hinge loss's);
 * ``ovo-m0``          the same without the soft margin;
+* ``ovo-ste``         a hybrid, for reference: each pair network annealed from its STE network
+  (``initial_states``) at cold temperatures (``beta_range=(1, 1000)``), as bench/multiclass.py's
+  ``multiclass-ste``;
 * ``ste`` / ``ste-ovo``  gradient training (STE) of the same networks;
 * ``logreg``          scikit-learn's LogisticRegression on the same +-1 pixels (a float model).
 
@@ -37,8 +41,11 @@ import statistics
 import time
 from pathlib import Path
 
+from sklearn.base import BaseEstimator, ClassifierMixin
+
 METHODS = (
-    "single", "single-m0", "single-dropout", "ovo", "ovo-m0", "ste", "ste-ovo", "logreg",
+    "single", "single-m0", "single-dropout", "ovo", "ovo-m0", "ovo-ste", "ste", "ste-ovo",
+    "logreg",
 )
 #: BeMi (Bernardelli et al.; exact MIP training of one-vs-one ensembles of ternary-weight
 #: networks on integer pixels), test accuracy % by images per class: v1 and v2 as published
@@ -66,6 +73,38 @@ def split(per_class: int, seed: int, which: str, n_val: int):
     return data.X_train, data.y_train, more.X_train[keep], more.y_train[keep]
 
 
+class WarmStartedBNN(ClassifierMixin, BaseEstimator):
+    """A pair member for ``ovo-ste``: STE first, then the QUBO annealed from its network (a
+    scikit-learn estimator, so that ``OneVsOneClassifier`` clones it per pair)."""
+
+    def __init__(self, network=None, margin: float = 0.2, num_reads: int = 4,
+                 num_sweeps: int = 200, random_state: int = 0):
+        self.network, self.margin, self.num_reads = network, margin, num_reads
+        self.num_sweeps, self.random_state = num_sweeps, random_state
+
+    def fit(self, X, y):
+        import numpy as np
+
+        from qubonn.training import BNNClassifier, STEClassifier
+
+        net = self.network
+        w = STEClassifier(net, random_state=self.random_state).fit(X, y).weights_
+        start = np.concatenate([w.w, w.b[net.has_bias]]).astype(np.int8)[None, :]
+        options = {"num_sweeps": self.num_sweeps, "initial_states": start,
+                   "beta_range": (1.0, 1000.0)}
+        self.clf_ = BNNClassifier(net, margin=self.margin, num_reads=self.num_reads,
+                                  solver_options=options, random_state=self.random_state)
+        self.clf_.fit(X, y)
+        self.classes_ = self.clf_.classes_
+        return self
+
+    def predict(self, X):
+        return self.clf_.predict(X)
+
+    def decision_function(self, X):
+        return self.clf_.decision_function(X)
+
+
 def classifier(method: str, args: argparse.Namespace, seed: int):
     import qubonn
     from qubonn.training import BNNClassifier, Dropout, STEClassifier, ovo_classifier
@@ -80,6 +119,12 @@ def classifier(method: str, args: argparse.Namespace, seed: int):
         return STEClassifier(single_net, random_state=seed)
     if method == "ste-ovo":
         return ovo_classifier(STEClassifier(pair_net, random_state=seed), n_jobs=args.jobs)
+    if method == "ovo-ste":
+        from sklearn.multiclass import OneVsOneClassifier
+
+        member = WarmStartedBNN(pair_net, args.pair_margin, args.pair_reads, args.pair_sweeps,
+                                seed)
+        return OneVsOneClassifier(member, n_jobs=args.jobs)
     options = {"num_sweeps": args.sweeps}
     if method.startswith("single"):
         clf = BNNClassifier(
@@ -93,6 +138,7 @@ def classifier(method: str, args: argparse.Namespace, seed: int):
     member = BNNClassifier(
         pair_net,
         margin=0.0 if method == "ovo-m0" else args.pair_margin,
+        hard_margin=args.pair_hard_margin,
         num_reads=args.pair_reads,
         solver_options={"num_sweeps": args.pair_sweeps},
         random_state=seed,
@@ -200,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dropout-rounds", type=int, default=4)
     ap.add_argument("--pair-hidden", type=int, default=0, help="hidden units of a pair net")
     ap.add_argument("--pair-margin", type=float, default=0.2)
+    ap.add_argument("--pair-hard-margin", type=int, default=0, help="hinge hard margin")
     ap.add_argument("--pair-reads", type=int, default=4)
     ap.add_argument("--pair-sweeps", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=None, help="ensemble members at once")
