@@ -127,8 +127,10 @@ def classifier(method: str, args: argparse.Namespace, seed: int):
         return OneVsOneClassifier(member, n_jobs=args.jobs)
     options = {"num_sweeps": args.sweeps}
     if method.startswith("single"):
+        hard = args.hard_margin if args.hard_margin == "auto" else int(args.hard_margin)
         clf = BNNClassifier(
-            single_net, num_reads=args.reads, solver_options=options, random_state=seed
+            single_net, num_reads=args.reads, solver_options=options, random_state=seed,
+            hard_margin=hard,
         )
         if method == "single-m0":
             clf.set_params(margin=0.0)
@@ -241,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--split", choices=("test", "val"), default="test")
     ap.add_argument("--val", type=int, default=100, help="validation images per class")
     ap.add_argument("--hidden", type=int, default=16, help="hidden units of the single net")
+    ap.add_argument("--hard-margin", default="auto", help="single: hard margin (auto: 3)")
     ap.add_argument("--reads", type=int, default=8)
     ap.add_argument("--sweeps", type=int, default=200)
     ap.add_argument("--dropout-rounds", type=int, default=4)
