@@ -1,4 +1,5 @@
-"""Trained-model files: the network's spec text, its +-1 weights and free-form metadata, as JSON.
+"""Trained-model files: the network's spec text, its +-1 weights and free-form metadata, as JSON;
+or a one-vs-one ensemble of such networks (format version 2).
 
 The format is described in ``docs/model-format.md``.  JSON keeps the files readable, diffable and
 independent of pickle; the spec is stored as description-language text so that a model file is
@@ -23,7 +24,12 @@ from qubonn.errors import ModelFileError, SpecError
 from qubonn.network import Network, Weights
 
 FORMAT_NAME = "qubonn-model"
-FORMAT_VERSION = 1
+#: the newest version this qubonn reads; a single network is still written as version 1 (so
+#: older readers keep reading it), an ensemble as version 2
+FORMAT_VERSION = 2
+SINGLE_VERSION = 1
+ENSEMBLE_VERSION = 2
+ENSEMBLE_KINDS = ("ovo",)
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,38 @@ class TrainedModel:
             )
         classes = np.asarray(check_classes(classes, self.network.n_outputs))
         return classes[self.network.predict_classes(X, self.weights)]
+
+
+@dataclass(frozen=True)
+class EnsembleModel:
+    """A one-vs-one ensemble: one single-output network (``network``, shared by every member)
+    trained per pair of classes; ``members`` holds ``((negative, positive), weights)``.
+
+    ``predict`` is scikit-learn's ``OneVsOneClassifier`` vote: each member votes for the class
+    its output picks; ties between classes go to the larger sum of the members' confidences
+    (the output pre-activation + 1/2, as ``BNNClassifier.decision_function``), squashed so
+    that it never outweighs a vote.  ``metadata["classes"]`` lists every class."""
+
+    network: Network
+    members: tuple[tuple[tuple[Any, Any], Weights], ...]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    kind: str = "ovo"
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class labels of +-1 inputs X by the members' vote."""
+        classes = list(self.metadata["classes"])
+        index = {c: i for i, c in enumerate(classes)}
+        votes = np.zeros((len(X), len(classes)))
+        confidence = np.zeros((len(X), len(classes)))
+        for (neg, pos), weights in self.members:
+            z = self.network.predict_outputs(X, weights)[1][:, 0] + 0.5
+            i, j = index[neg], index[pos]
+            votes[:, j] += z > 0
+            votes[:, i] += z <= 0
+            confidence[:, i] -= z
+            confidence[:, j] += z
+        score = votes + confidence / (3 * (np.abs(confidence) + 1))
+        return np.asarray(classes)[np.argmax(score, axis=1)]
 
 
 def check_classes(classes: Any, n_outputs: int, where: str = "the model") -> list:
@@ -105,11 +143,35 @@ def model_to_dict(
     weights = network.check_weights(weights)
     return {
         "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
+        "version": SINGLE_VERSION,
         "spec": network.to_text(),
         "weights": [int(v) for v in weights.w],
         "biases": [int(v) for v in weights.b],
         "metadata": _jsonable(metadata or {}),
+    }
+
+
+def ensemble_to_dict(model: EnsembleModel) -> dict[str, Any]:
+    """The JSON document of an ensemble (format version 2, docs/model-format.md)."""
+    if model.kind not in ENSEMBLE_KINDS:
+        raise ValueError(f"ensemble kind must be one of {ENSEMBLE_KINDS}, not {model.kind!r}")
+    members = []
+    for pair, weights in model.members:
+        weights = model.network.check_weights(weights)
+        members.append(
+            {
+                "classes": _jsonable(list(pair)),
+                "weights": [int(v) for v in weights.w],
+                "biases": [int(v) for v in weights.b],
+            }
+        )
+    return {
+        "format": FORMAT_NAME,
+        "version": ENSEMBLE_VERSION,
+        "kind": model.kind,
+        "spec": model.network.to_text(),
+        "members": members,
+        "metadata": _jsonable(model.metadata),
     }
 
 
@@ -119,24 +181,29 @@ class ModelExistsError(ModelFileError, FileExistsError):
 
 def save_model(
     path: str | Path,
-    network: Network | TrainedModel,
+    network: Network | TrainedModel | EnsembleModel,
     weights: Weights | None = None,
     metadata: dict[str, Any] | None = None,
     *,
     overwrite: bool = True,
 ) -> Path:
-    """Write a model file atomically; returns the path.  Also accepts a :class:`TrainedModel`.
+    """Write a model file (a network and its weights, a :class:`TrainedModel` or an
+    :class:`EnsembleModel`) atomically; returns the path.
 
     ``overwrite=False`` creates the file only if it does not exist, in the same atomic step
     (two runs that both checked ``--out`` never replace each other's model): an existing file
     raises :class:`ModelExistsError` and is left as it was."""
+    ensemble = network if isinstance(network, EnsembleModel) else None
     if isinstance(network, TrainedModel):
         network, weights, metadata = network.network, network.weights, network.metadata
-    if weights is None:
-        raise TypeError("save_model needs the weights (or a TrainedModel)")
+    if weights is None and ensemble is None:
+        raise TypeError("save_model needs the weights (or a TrainedModel or EnsembleModel)")
     path = Path(path)
     try:
-        doc = model_to_dict(network, weights, metadata)
+        if ensemble is not None:
+            doc = ensemble_to_dict(ensemble)
+        else:
+            doc = model_to_dict(network, weights, metadata)
         # one top-level key per line; each value (e.g. the weight list) compact on its line
         items = (f" {json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in doc.items())
         text = "{\n" + ",\n".join(items) + "\n}\n"
@@ -257,7 +324,7 @@ def _int_list(doc: dict[str, Any], key: str, where: str, length: int, allowed: s
     return np.array(values, dtype=np.int64)
 
 
-def model_from_dict(doc: Any, where: str = "<model>") -> TrainedModel:
+def model_from_dict(doc: Any, where: str = "<model>") -> TrainedModel | EnsembleModel:
     """Validate a parsed model document and build the :class:`TrainedModel`."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise ModelFileError(f'{where}: not a qubonn model file (no "format": "{FORMAT_NAME}")')
@@ -269,15 +336,34 @@ def model_from_dict(doc: Any, where: str = "<model>") -> TrainedModel:
             f"{where}: model format version {version} is newer than this qubonn reads "
             f"(version {FORMAT_VERSION}); upgrade qubonn to load it"
         )
+    network = _stored_network(doc, where)
+    metadata = doc.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"{where}: 'metadata' must be a JSON object")
+    kind = doc.get("kind", "single")
+    if kind != "single":
+        return _ensemble_from_dict(doc, network, metadata, kind, version, where)
+    weights = _stored_weights(doc, network, where)
+    if metadata.get("classes") is not None:
+        check_classes(metadata["classes"], network.n_outputs, where)
+    return TrainedModel(network, weights, metadata)
+
+
+def _stored_network(doc: dict[str, Any], where: str) -> Network:
     spec = doc.get("spec")
     if not isinstance(spec, str):
         raise ModelFileError(f"{where}: 'spec' must be the network description as text")
     try:
         from qubonn.language import parse
 
-        network = parse(spec, filename=f"{where} (spec)")
+        return parse(spec, filename=f"{where} (spec)")
     except SpecError as e:
         raise ModelFileError(f"{where}: the stored spec is invalid:\n{e}") from None
+
+
+def _stored_weights(doc: dict[str, Any], network: Network, where: str) -> Weights:
+    """The checked ``weights`` and ``biases`` of ``doc`` (a model, or one ensemble member:
+    ``where`` then names the member)."""
     w = _int_list(doc, "weights", where, network.n_arcs, "-1 or +1, one per arc")
     b = _int_list(doc, "biases", where, network.n_neurons, "-1/+1, or 0 without a bias")
     if not np.all(np.abs(w) == 1):
@@ -290,17 +376,55 @@ def model_from_dict(doc: Any, where: str = "<model>") -> TrainedModel:
         raise ModelFileError(
             f"{where}: biases[{i}] ({network.neuron_names[i]}) is {b[i]}; it must be {need}"
         )
-    metadata = doc.get("metadata", {})
-    if not isinstance(metadata, dict):
-        raise ModelFileError(f"{where}: 'metadata' must be a JSON object")
-    if metadata.get("classes") is not None:
-        check_classes(metadata["classes"], network.n_outputs, where)
-    weights = Weights(w=w.astype(np.int8), b=b.astype(np.int8))
-    return TrainedModel(network, weights, metadata)
+    return Weights(w=w.astype(np.int8), b=b.astype(np.int8))
 
 
-def load_model(path: str | Path) -> TrainedModel:
-    """Read and validate a model file.  Unpacks as ``network, weights, metadata``."""
+def _ensemble_from_dict(
+    doc: dict[str, Any], network: Network, metadata: dict, kind: Any, version: int, where: str
+) -> EnsembleModel:
+    """Check an ensemble document: its kind, a one-output network, members over pairs of the
+    classes in ``metadata.classes``, each with valid weights."""
+    if kind not in ENSEMBLE_KINDS:
+        raise ModelFileError(
+            f"{where}: 'kind' is {_short(kind)}; it must be 'single' or one of "
+            f"{', '.join(map(repr, ENSEMBLE_KINDS))}"
+        )
+    if version < ENSEMBLE_VERSION:
+        raise ModelFileError(
+            f"{where}: an ensemble ('kind': {kind!r}) needs format version {ENSEMBLE_VERSION}, "
+            f"not {version}"
+        )
+    if network.n_outputs != 1:
+        raise ModelFileError(
+            f"{where}: a one-vs-one ensemble's network has one output, not {network.n_outputs}"
+        )
+    classes = metadata.get("classes")
+    if not isinstance(classes, list) or len(classes) < 2:
+        raise ModelFileError(
+            f"{where}: 'metadata.classes' must list the ensemble's classes (at least two)"
+        )
+    check_classes(classes, len(classes), where)
+    members_doc = doc.get("members")
+    if not isinstance(members_doc, list) or not members_doc:
+        raise ModelFileError(f"{where}: 'members' must be a non-empty list of networks")
+    members = []
+    for i, member in enumerate(members_doc):
+        at = f"{where}: members[{i}]"
+        if not isinstance(member, dict):
+            raise ModelFileError(f"{at} must be a JSON object")
+        pair = member.get("classes")
+        if not isinstance(pair, list) or len(pair) != 2 or any(c not in classes for c in pair):
+            raise ModelFileError(
+                f"{at}: 'classes' must be two of the model's classes {classes}, not "
+                f"{_short(pair)}"
+            )
+        members.append(((pair[0], pair[1]), _stored_weights(member, network, at)))
+    return EnsembleModel(network, tuple(members), metadata, kind)
+
+
+def load_model(path: str | Path) -> TrainedModel | EnsembleModel:
+    """Read and validate a model file.  A single network unpacks as ``network, weights,
+    metadata``; an ensemble is an :class:`EnsembleModel`.  Both ``predict``."""
     path = Path(path)
     where = str(path)
     try:

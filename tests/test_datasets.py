@@ -261,7 +261,7 @@ def test_load_data_dispatch(tmp_path):
     npz = _npz(tmp_path, X=np.ones((2, 2)), y=np.array([0, 1]))
     assert load_data(str(npz)).X_train.shape == (2, 2)
     with pytest.raises(DataError, match="unknown data set"):
-        load_data("mnist")
+        load_data("emnist")
     with pytest.raises(DataError, match="cannot read 'x'"):
         load_data("digits:x")
 

@@ -96,7 +96,7 @@ def _rewrite(path, **changes):
     "changes, fragment",
     [
         ({"format": "other"}, "not a qubonn model file"),
-        ({"version": 2}, "version 2 is newer than this qubonn reads .version 1.; upgrade qubonn"),
+        ({"version": 3}, "version 3 is newer than this qubonn reads .version 2.; upgrade qubonn"),
         ({"version": "1"}, "'version' must be a positive integer"),
         ({"version": None}, "'version' must be a positive integer"),
         ({"spec": "input x[4]\noutput y[1] <- z\n"}, "spec.*:2:16: 'z' is not defined"),

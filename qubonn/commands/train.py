@@ -9,6 +9,7 @@ import itertools
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from qubonn.commands._data import (
@@ -192,6 +193,18 @@ def add_parser(subparsers) -> None:
         metavar="NAME=VALUE",
         help="a strategy option, e.g. --strategy-option batch_size=4 (repeatable)",
     )
+    e = p.add_argument_group("ensemble")
+    e.add_argument(
+        "--ensemble",
+        choices=("ovo",),
+        help="ovo: train SPEC (a network with one output) once per pair of classes and "
+        "predict by their vote (one-vs-one); saved as one model file",
+    )
+    e.add_argument(
+        "--jobs",
+        type=int,
+        help="ensemble members trained at once, in processes (default 1; -1: one per CPU)",
+    )
     p.add_argument("--out", default="model.json", help="model file to write (default model.json)")
     add_force_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -199,19 +212,17 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
 
     import qubonn
-    from qubonn.errors import OutputError
-    from qubonn.modelfile import ModelExistsError
     from qubonn.training import BNNClassifier, Dropout, STEClassifier
 
     if args.data == "digits" and args.per_class is None and args.train is None:
         args.per_class = args.per_class_default
     network = qubonn.load_spec(args.spec)
+    _check_ensemble_flags(args, network)
     infer_digits_options(args, network)
     data = dataset_from_args(args)
-    check_data_fits(data, network, args)
+    check_data_fits(data, network, args, ensemble=args.ensemble is not None)
     objective = objective_from_args(args, network)
     dropout = None
     if args.dropout_p is not None:
@@ -231,10 +242,12 @@ def run(args: argparse.Namespace) -> int:
         strategy=args.strategy,
         strategy_options=dict(args.strategy_option) or None,
         random_state=args.seed,
-        verbose=0 if args.quiet else 1,
+        verbose=0 if args.quiet or args.ensemble else 1,
         **dataclasses.asdict(objective),
     )
     clf.check_params()
+    if args.ensemble:
+        return _run_ensemble(args, clf, network, data)
     # before any training: a wrong --out must not cost a training run
     check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
     print(f"network:  {args.spec}: {network!r}")
@@ -270,28 +283,98 @@ def run(args: argparse.Namespace) -> int:
             f"baseline: STE gradient training on the same data: test "
             f"{ste.score(data.X_test, data.y_test):.1%}"
         )
-    metadata = {
-        "data": data.name,
-        "data_selection": data_selection(args, data),
-        "test_accuracy": test_acc if np.isfinite(test_acc) else None,
-        "train_seconds": elapsed,
-    }
-    try:
-        path = clf.save(args.out, metadata=metadata, overwrite=args.force)
-    except ModelExistsError as e:  # another run saved there since check_output
-        kept = _save_beside(clf, Path(args.out), metadata)
-        raise OutputError(f"{e}; this run's model is saved as {kept} instead") from None
+    metadata = _run_metadata(args, data, test_acc, elapsed)
+    path = _save_new(lambda p, overwrite: clf.save(p, metadata, overwrite=overwrite), args)
     print(f"saved:    {path} ({elapsed:.1f} s in all)")
     return 0
 
 
-def _save_beside(clf, out: Path, metadata: dict) -> Path:
-    """Save under the first free name NAME-2.json, NAME-3.json, ... (never replacing one)."""
+def _run_metadata(args: argparse.Namespace, data, test_acc: float, elapsed: float) -> dict:
+    """What a model file records of its training run (data selection, accuracy, time)."""
+    import math
+
+    return {
+        "data": data.name,
+        "data_selection": data_selection(args, data),
+        "test_accuracy": test_acc if math.isfinite(test_acc) else None,
+        "train_seconds": elapsed,
+    }
+
+
+def _check_ensemble_flags(args: argparse.Namespace, network) -> None:
+    from qubonn.errors import DataError
+
+    if args.jobs is not None and (args.ensemble is None or args.jobs == 0 or args.jobs < -1):
+        raise DataError(
+            "--jobs needs --ensemble ovo and is -1 or an integer >= 1"
+            if args.ensemble is None
+            else f"--jobs must be -1 or an integer >= 1, not {args.jobs}"
+        )
+    if args.ensemble and network.n_outputs != 1:
+        raise DataError(
+            f"--ensemble ovo trains SPEC once per pair of classes, so SPEC needs one output; "
+            f"{args.spec} has {network.n_outputs} (e.g. output y[1] <- h)"
+        )
+
+
+def _run_ensemble(args: argparse.Namespace, clf, network, data) -> int:
+    """``--ensemble ovo``: a one-vs-one ensemble of ``clf`` over the data's classes, its
+    training and test accuracy beside the same ensemble of STE networks, saved as one file."""
+    import numpy as np
+
+    from qubonn.training import STEClassifier, ovo_classifier, save_ensemble
+    from qubonn.training.ensemble import member_seconds
+
+    check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
+    n_cls = len(data.classes)
+    print(f"network:  {args.spec}: {network!r}, one per pair of classes")
+    print(
+        f"data:     {data.name}: {len(data.y_train)} training / {len(data.y_test)} test samples, "
+        f"classes {list(data.classes)}"
+    )
+    print(f"trainer:  {_settings_line(clf)}, one-vs-one: {n_cls * (n_cls - 1) // 2} members")
+    ensemble = ovo_classifier(clf, n_jobs=args.jobs)
+    t0 = time.perf_counter()
+    with _warnings_as_lines():
+        ensemble.fit(data.X_train, data.y_train)
+    elapsed = time.perf_counter() - t0
+    seconds = member_seconds(ensemble)
+    print(
+        f"members:  {len(seconds)} trained in {elapsed:.1f} s (each {np.median(seconds):.1f} s "
+        f"median, {max(seconds):.1f} s at most)"
+    )
+    print(f"train:    {ensemble.score(data.X_train, data.y_train):.1%} (the members' vote)")
+    test_acc = ensemble.score(data.X_test, data.y_test) if len(data.y_test) else float("nan")
+    print(f"test:     {test_acc:.1%}")
+    with _warnings_as_lines():
+        ste = ovo_classifier(STEClassifier(network, random_state=args.seed), n_jobs=args.jobs)
+        ste.fit(data.X_train, data.y_train)
+    if len(data.y_test):
+        print(
+            f"baseline: one-vs-one STE gradient training on the same data: test "
+            f"{ste.score(data.X_test, data.y_test):.1%}"
+        )
+    metadata = _run_metadata(args, data, test_acc, elapsed)
+    path = _save_new(lambda p, overwrite: save_ensemble(p, ensemble, metadata, overwrite), args)
+    print(f"saved:    {path} ({elapsed:.1f} s in all)")
+    return 0
+
+
+def _save_new(save: Callable[[Path, bool], Path], args: argparse.Namespace) -> Path:
+    """``save(--out, overwrite=--force)``.  Without --force a file that another run wrote there
+    since :func:`check_output` is never replaced: this run's model goes to the first free name
+    NAME-2.json, NAME-3.json, ..., and the command fails saying so (nothing is lost)."""
+    from qubonn.errors import OutputError
     from qubonn.modelfile import ModelExistsError
 
-    for i in itertools.count(2):
-        try:
-            return clf.save(out.with_name(f"{out.stem}-{i}{out.suffix}"), metadata, overwrite=False)
-        except ModelExistsError:
-            continue
+    out = Path(args.out)
+    try:
+        return save(out, args.force)
+    except ModelExistsError as e:
+        for i in itertools.count(2):
+            try:
+                kept = save(out.with_name(f"{out.stem}-{i}{out.suffix}"), False)
+            except ModelExistsError:
+                continue
+            raise OutputError(f"{e}; this run's model is saved as {kept} instead") from None
     raise AssertionError("unreachable")
