@@ -58,6 +58,34 @@ class ArraySampler(Protocol):
 PROBLEM_SOLVERS = ("native (structured mode)", "cpsat", "repair:<backend>")
 
 
+class ProblemComposite(dimod.ComposedSampler):
+    """A composite over one child sampler that solves compiled Problems (repair, the
+    strategies): the child, its parameters plus ``problem``, and its name for the properties."""
+
+    #: raised for a child that is no dimod.Sampler (subclasses name their own error class)
+    error: type[QubonnError] = QubonnError
+
+    def __init__(self, child_sampler: dimod.Sampler) -> None:
+        if not isinstance(child_sampler, dimod.Sampler):
+            raise self.error(
+                f"{type(self).__name__} needs a dimod.Sampler child, got "
+                f"{type(child_sampler).__name__}"
+            )
+        self._children = [child_sampler]
+
+    @property
+    def children(self) -> list[dimod.Sampler]:
+        return self._children
+
+    @property
+    def parameters(self) -> dict[str, list]:
+        return {**self.child.parameters, "problem": []}
+
+    @property
+    def child_name(self) -> str:
+        return str(self.child.properties.get("name", type(self.child).__name__))
+
+
 def as_problem(obj: Any, who: str) -> Problem:
     """``obj`` if it is a compiled :class:`~qubonn.problem.Problem`; otherwise an error that
     says ``who`` needs one and how to get it."""

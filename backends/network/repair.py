@@ -27,7 +27,7 @@ import numpy as np
 
 from qubonn.errors import QubonnError
 
-from ..contract import as_problem, sample_problem
+from ..contract import ProblemComposite, as_problem, sample_problem
 
 if TYPE_CHECKING:
     from qubonn.problem import Problem
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 PREFIX = "repair:"
 
 
-class RepairComposite(dimod.ComposedSampler):
+class RepairComposite(ProblemComposite):
     """Sample a compiled qubonn Problem through ``child_sampler``; return repaired reads.
 
     ``problem`` (constructor or ``sample`` keyword) says what the BQM's variables mean; without
@@ -44,25 +44,13 @@ class RepairComposite(dimod.ComposedSampler):
     """
 
     def __init__(self, child_sampler: dimod.Sampler, problem: Problem | None = None) -> None:
-        if not isinstance(child_sampler, dimod.Sampler):
-            raise QubonnError(
-                f"RepairComposite needs a dimod.Sampler child, got {type(child_sampler).__name__}"
-            )
-        self._children = [child_sampler]
+        super().__init__(child_sampler)
         self.problem = _check_problem(problem) if problem is not None else None
 
     @property
-    def children(self) -> list[dimod.Sampler]:
-        return self._children
-
-    @property
-    def parameters(self) -> dict[str, list]:
-        return {**self.child.parameters, "problem": []}
-
-    @property
     def properties(self) -> dict[str, Any]:
-        name = self.child.properties.get("name", type(self.child).__name__)
-        return {"name": f"{PREFIX}{name}", "child_properties": dict(self.child.properties)}
+        child = dict(self.child.properties)
+        return {"name": f"{PREFIX}{self.child_name}", "child_properties": child}
 
     def sample(
         self, bqm: dimod.BinaryQuadraticModel, problem: Problem | None = None, **parameters: Any

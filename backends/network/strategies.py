@@ -46,7 +46,7 @@ from qubonn.network import Network, Weights
 from qubonn.options import is_finite_real, is_whole
 from qubonn.problem import Problem
 
-from ..contract import as_problem, sample_bqm, sample_qubo
+from ..contract import ProblemComposite, as_problem, sample_bqm, sample_qubo
 
 #: what a decompose sub-QUBO frees: every parameter, or one neuron's (block coordinate descent)
 BLOCKS = ("all", "neuron")
@@ -207,7 +207,7 @@ def solve_with_strategy(
     return run(problem, sampler, opts, dict(options))
 
 
-class StrategyComposite(dimod.ComposedSampler):
+class StrategyComposite(ProblemComposite):
     """A strategy as a dimod composite over any sampler, in the style of dwave-hybrid's
     decomposers and dimod's composites: ``StrategyComposite(neal, "decompose", batch_size=4)``.
 
@@ -217,32 +217,24 @@ class StrategyComposite(dimod.ComposedSampler):
     options are checked when it is built.  A bare BQM is refused: the strategy builds its
     sub-problems from the network and the data."""
 
+    error = StrategyError
+
     def __init__(
         self, child_sampler: dimod.Sampler, strategy: str = "decompose", **strategy_options: Any
     ) -> None:
-        if not isinstance(child_sampler, dimod.Sampler):
-            raise StrategyError(
-                f"StrategyComposite needs a dimod.Sampler child, got {type(child_sampler).__name__}"
-            )
+        super().__init__(child_sampler)
         if strategy == "direct":
             raise StrategyError("strategy 'direct' is the child itself: sample with it directly")
         check_strategy(strategy, strategy_options)
-        self._children = [child_sampler]
         self.strategy = strategy
         self.strategy_options = dict(strategy_options)
 
     @property
-    def children(self) -> list[dimod.Sampler]:
-        return self._children
-
-    @property
-    def parameters(self) -> dict[str, list]:
-        return {**self.child.parameters, "problem": []}
-
-    @property
     def properties(self) -> dict[str, Any]:
-        name = self.child.properties.get("name", type(self.child).__name__)
-        return {"name": f"{self.strategy}:{name}", "strategy_options": dict(self.strategy_options)}
+        return {
+            "name": f"{self.strategy}:{self.child_name}",
+            "strategy_options": dict(self.strategy_options),
+        }
 
     def sample(
         self, bqm: dimod.BinaryQuadraticModel, problem: Problem | None = None, **options: Any

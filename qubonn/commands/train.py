@@ -274,19 +274,27 @@ def run(args: argparse.Namespace) -> int:
             f"{sum(s['accepted'] for s in subs)} accepted, {invalid} without a valid read"
         )
     print(f"train:    {final['train_accuracy']:.1%} (the solver's best network, replayed)")
-    test_acc = clf.score(data.X_test, data.y_test) if len(data.y_test) else float("nan")
-    print(f"test:     {test_acc:.1%}")
-    with _warnings_as_lines():
-        ste = STEClassifier(network, random_state=args.seed).fit(data.X_train, data.y_train)
-    if len(data.y_test):
-        print(
-            f"baseline: STE gradient training on the same data: test "
-            f"{ste.score(data.X_test, data.y_test):.1%}"
-        )
+    ste = STEClassifier(network, random_state=args.seed)
+    test_acc = _test_and_baseline(clf, ste, data, "STE")
     metadata = _run_metadata(args, data, test_acc, elapsed)
     path = _save_new(lambda p, overwrite: clf.save(p, metadata, overwrite=overwrite), args)
     print(f"saved:    {path} ({elapsed:.1f} s in all)")
     return 0
+
+
+def _test_and_baseline(model, baseline, data, name: str) -> float:
+    """Print the trained model's test accuracy and that of ``baseline`` (fitted here on the same
+    training data, the STE gradient reference); return the model's (nan without test images)."""
+    test_acc = model.score(data.X_test, data.y_test) if len(data.y_test) else float("nan")
+    print(f"test:     {test_acc:.1%}")
+    with _warnings_as_lines():
+        baseline.fit(data.X_train, data.y_train)
+    if len(data.y_test):
+        print(
+            f"baseline: {name} gradient training on the same data: test "
+            f"{baseline.score(data.X_test, data.y_test):.1%}"
+        )
+    return test_acc
 
 
 def _run_metadata(args: argparse.Namespace, data, test_acc: float, elapsed: float) -> dict:
@@ -344,16 +352,8 @@ def _run_ensemble(args: argparse.Namespace, clf, network, data) -> int:
         f"median, {max(seconds):.1f} s at most)"
     )
     print(f"train:    {ensemble.score(data.X_train, data.y_train):.1%} (the members' vote)")
-    test_acc = ensemble.score(data.X_test, data.y_test) if len(data.y_test) else float("nan")
-    print(f"test:     {test_acc:.1%}")
-    with _warnings_as_lines():
-        ste = ovo_classifier(STEClassifier(network, random_state=args.seed), n_jobs=args.jobs)
-        ste.fit(data.X_train, data.y_train)
-    if len(data.y_test):
-        print(
-            f"baseline: one-vs-one STE gradient training on the same data: test "
-            f"{ste.score(data.X_test, data.y_test):.1%}"
-        )
+    ste = ovo_classifier(STEClassifier(network, random_state=args.seed), n_jobs=args.jobs)
+    test_acc = _test_and_baseline(ensemble, ste, data, "one-vs-one STE")
     metadata = _run_metadata(args, data, test_acc, elapsed)
     path = _save_new(lambda p, overwrite: save_ensemble(p, ensemble, metadata, overwrite), args)
     print(f"saved:    {path} ({elapsed:.1f} s in all)")
