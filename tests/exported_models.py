@@ -14,8 +14,9 @@ EXAMPLE_SPECS = {p.stem: p for p in EXAMPLES_DIR.glob("*.qnn")}
 
 @functools.cache
 def train_examples() -> dict:
-    """Every examples/*.qnn trained quickly on its digits data (5 images a class, a short
-    anneal), with all its training and test images: {stem: (TrainedModel, X)}."""
+    """Every examples/*.qnn trained quickly on its data (5 images a class, a short anneal):
+    the 8x8 or 4x4 digits, or MNIST for 28x28 inputs (digits 3 and 8 for one output), with all
+    its training and test images: {stem: (TrainedModel, X)}."""
     import qubonn
     from qubonn.modelfile import TrainedModel
     from qubonn.training import BNNClassifier
@@ -24,8 +25,11 @@ def train_examples() -> dict:
     for stem, path in sorted(EXAMPLE_SPECS.items()):
         net = qubonn.load_spec(path)
         classes = (3, 8) if net.n_outputs == 1 else tuple(range(net.n_outputs))
-        size = 4 if net.n_inputs == 16 else 8
-        data = qubonn.datasets.digits(classes=classes, per_class=5, size=size, seed=0)
+        if net.n_inputs == 28 * 28:
+            data = qubonn.datasets.mnist(classes=classes, per_class=5, seed=0)
+        else:
+            size = 4 if net.n_inputs == 16 else 8
+            data = qubonn.datasets.digits(classes=classes, per_class=5, size=size, seed=0)
         clf = BNNClassifier(
             net, backend="native", num_reads=2, solver_options={"num_sweeps": 50}, random_state=0
         )
