@@ -1,7 +1,9 @@
-"""Hypothesis strategies shared by the tests: random small networks and objectives."""
+"""Hypothesis strategies shared by the tests: random small networks and objectives, and the
+training problem of a drawn network on random data."""
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import reject
 from hypothesis import strategies as st
 
@@ -94,3 +96,24 @@ def tiny_multiclass_networks(draw, max_parameters: int = 8):
         srcs.append("x")
     b.output("y", draw(st.integers(2, 3)), *srcs, bias=draw(st.booleans()))
     return _at_most(b.build(), max_parameters)
+
+
+def random_problem(net, objective, seed: int, n: int = 4, penalties: bool = True):
+    """The training problem of ``net`` under ``objective`` on ``n`` random samples (one true
+    class each under the multiclass loss), with random linear penalties; None where the
+    objective refuses the network by design (a hard margin wider than a fan-in, an output that
+    feeds a neuron under a loss that clamps it)."""
+    import qubonn
+
+    rng = np.random.default_rng(seed)
+    X = rng.choice([-1, 1], (n, net.n_inputs))
+    if objective.loss == "multiclass":
+        Y = np.eye(net.n_outputs, dtype=np.int64)[rng.integers(0, net.n_outputs, n)]
+    else:
+        Y = rng.choice([0, 1], (n, net.n_outputs))
+    h = rng.normal(0, 0.3, net.n_parameters) if penalties else None
+    try:
+        return qubonn.compile(net, X, Y, objective=objective, linear_penalties=h)
+    except ValueError as e:
+        assert "hard_margin" in str(e) or "feeds another neuron" in str(e)
+        return None

@@ -14,7 +14,13 @@ import pytest
 from conftest import random_networks
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from strategies import multiclass_objectives, objectives, tiny_multiclass_networks, tiny_networks
+from strategies import (
+    multiclass_objectives,
+    objectives,
+    random_problem,
+    tiny_multiclass_networks,
+    tiny_networks,
+)
 
 import qubonn
 from qubonn.backends.native import _kernels_cuda, _kernels_structured_cuda, structured
@@ -173,22 +179,6 @@ def test_spin_kernels_equal_the_numba_path(problem, dtype, matrix, num_reads, se
 
 
 # --------------------------------------------------------------------------- structured mode
-def _compiled(net, objective, seed, n, penalties):
-    """A training problem on random data (None where the objective refuses the network)."""
-    rng = np.random.default_rng(seed)
-    X = rng.choice([-1, 1], (n, net.n_inputs))
-    if objective.loss == "multiclass":
-        Y = np.eye(net.n_outputs, dtype=np.int64)[rng.integers(0, net.n_outputs, n)]
-    else:
-        Y = rng.choice([0, 1], (n, net.n_outputs))
-    h = rng.normal(0, 0.3, net.n_parameters) if penalties else None
-    try:
-        return qubonn.compile(net, X, Y, objective=objective, linear_penalties=h)
-    except ValueError as e:  # refused by design: hard margin on a small fan-in, hinge feeding
-        assert "hard_margin" in str(e) or "feeds another neuron" in str(e)
-        return None
-
-
 def _cpu_and_emulated(model, threads, **kw):
     cpu = structured.anneal_structured(model, device="cpu", **kw)
     with emu.emulated_cupy(threads=threads):
@@ -224,7 +214,7 @@ def test_structured_kernel_equals_the_numba_path(
     case, n, penalties, seed, algorithm, num_reads, threads
 ):
     net, objective = case
-    problem = _compiled(net, objective, seed, n, penalties)
+    problem = random_problem(net, objective, seed, n, penalties)
     event(f"{objective.loss}{' (refused)' if problem is None else ''}")
     if problem is None:
         return

@@ -8,27 +8,15 @@ import dimod
 import numpy as np
 import pytest
 from conftest import random_networks
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
-from strategies import objectives, tiny_networks
+from strategies import objectives, random_problem, tiny_networks
 
 import qubonn
 from qubonn.backends.native import structured as sm
 from qubonn.errors import SolverOptionError
 from qubonn.formulation import Objective
 from qubonn.verify import all_weight_assignments, expected_energy
-
-
-def _problem(net, objective, seed, n=4, penalties=True):
-    rng = np.random.default_rng(seed)
-    X = rng.choice([-1, 1], (n, net.n_inputs))
-    y = rng.choice([-1, 1], (n, net.n_outputs))
-    h = rng.normal(0, 0.3, net.n_parameters) if penalties else None
-    try:
-        return qubonn.compile(net, X, y, objective=objective, linear_penalties=h)
-    except ValueError as e:  # refused by design: hard margin on a small fan-in, hinge feeding
-        assert "hard_margin" in str(e) or "feeds another neuron" in str(e)
-        return None
 
 
 def _objective(problem, weights):
@@ -49,7 +37,7 @@ def _objective(problem, weights):
 def test_every_read_is_valid_and_its_energy_is_the_replayed_objective(
     net, objective, seed, algorithm
 ):
-    problem = _problem(net, objective, seed, n=5)
+    problem = random_problem(net, objective, seed, n=5)
     assume(problem is not None)
     ss = qubonn.solve(
         problem, backend="native", num_reads=4, num_sweeps=20, seed=seed, algorithm=algorithm
@@ -66,11 +54,20 @@ def test_every_read_is_valid_and_its_energy_is_the_replayed_objective(
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(net=tiny_networks(), objective=objectives(), seed=st.integers(0, 10**6))
+@example(
+    net=qubonn.parse(
+        "input x[1]\nhidden h0[1] <- x\nhidden h1[1] <- x nobias\noutput y[1] <- h0, h1, x nobias\n"
+    ),
+    objective=Objective(loss="hinge", margin=0.25, hard_margin=1),
+    seed=326,
+)
 def test_finds_the_exact_minimum_of_small_problems(net, objective, seed):
-    problem = _problem(net, objective, seed, n=3)
+    """A heuristic's property, so with reads to spare (as the multiclass one): 4 x 200 sweeps
+    ended 0.25 above the minimum of the example (hypothesis found it); 16 x 500 reach it."""
+    problem = random_problem(net, objective, seed, n=3)
     assume(problem is not None)
     best = min(expected_energy(problem, w) for w in all_weight_assignments(problem))
-    ss = qubonn.solve(problem, backend="native", num_reads=4, num_sweeps=200, seed=seed)
+    ss = qubonn.solve(problem, backend="native", num_reads=16, num_sweeps=500, seed=seed)
     assert ss.first.energy == pytest.approx(best, abs=1e-7)
 
 
@@ -90,7 +87,7 @@ def test_matches_the_exact_backend_on_a_qubo_small_enough_for_it():
 )
 @given(net=random_networks(max_groups=3), objective=objectives(), seed=st.integers(0, 10**6))
 def test_incremental_state_equals_a_recomputation_after_random_moves(net, objective, seed):
-    problem = _problem(net, objective, seed, n=6)
+    problem = random_problem(net, objective, seed, n=6)
     assume(problem is not None)
     model = sm.model_from_problem(problem)
     state = sm.state_from_params(model, sm.random_params(model, 3, seed))
