@@ -1,4 +1,5 @@
-"""Trained-model files: the network's spec text, its +-1 weights and free-form metadata, as JSON;
+"""Trained-model files: the network's spec text, its weights (+-1, or -1/0/+1 in ternary groups),
+the count of links they keep, and free-form metadata, as JSON;
 or a one-vs-one ensemble of such networks (format version 2).
 
 The format is described in ``docs/model-format.md``.  JSON keeps the files readable, diffable and
@@ -147,6 +148,7 @@ def model_to_dict(
         "spec": network.to_text(),
         "weights": [int(v) for v in weights.w],
         "biases": [int(v) for v in weights.b],
+        "links": network.n_links(weights),
         "metadata": _jsonable(metadata or {}),
     }
 
@@ -163,6 +165,7 @@ def ensemble_to_dict(model: EnsembleModel) -> dict[str, Any]:
                 "classes": _jsonable(list(pair)),
                 "weights": [int(v) for v in weights.w],
                 "biases": [int(v) for v in weights.b],
+                "links": model.network.n_links(weights),
             }
         )
     return {
@@ -364,20 +367,31 @@ def _stored_network(doc: dict[str, Any], where: str) -> Network:
 def _stored_weights(doc: dict[str, Any], network: Network, where: str) -> Weights:
     """The checked ``weights`` and ``biases`` of ``doc`` (a model, or one ensemble member:
     ``where`` then names the member)."""
-    w = _int_list(doc, "weights", where, network.n_arcs, "-1 or +1, one per arc")
+    w = _int_list(doc, "weights", where, network.n_arcs, "-1, 0 or +1, one per arc")
     b = _int_list(doc, "biases", where, network.n_neurons, "-1/+1, or 0 without a bias")
-    if not np.all(np.abs(w) == 1):
-        i = int(np.argmax(np.abs(w) != 1))
-        raise ModelFileError(f"{where}: weights[{i}] is {w[i]}; weights must be -1 or +1")
-    ok = np.where(network.has_bias, np.abs(b) == 1, b == 0)
+    arc_t = network.ternary[network.arc_dst]
+    bad = ~((np.abs(w) == 1) | (arc_t & (w == 0)))
+    if bad.any():
+        i = int(np.argmax(bad))
+        need = "-1, 0 or +1 (a ternary group)" if arc_t[i] else "-1 or +1"
+        raise ModelFileError(f"{where}: weights[{i}] is {w[i]}; it must be {need}")
+    ok = np.where(network.has_bias, (np.abs(b) == 1) | (network.ternary & (b == 0)), b == 0)
     if not ok.all():
         i = int(np.argmax(~ok))
-        need = "-1 or +1" if network.has_bias[i] else "0 (the neuron has no bias)"
+        need = (
+            "0 (the neuron has no bias)" if not network.has_bias[i]
+            else "-1, 0 or +1 (a ternary group)" if network.ternary[i] else "-1 or +1"
+        )
         raise ModelFileError(
             f"{where}: biases[{i}] ({network.neuron_names[i]}) is {b[i]}; it must be {need}"
         )
+    links = int(np.count_nonzero(w) + np.count_nonzero(b))
+    if "links" in doc and doc["links"] != links:  # optional: files before it lack it
+        raise ModelFileError(
+            f"{where}: 'links' is {_short(doc['links'])}, but the weights and biases keep "
+            f"{links} nonzero links; the file is damaged"
+        )
     return Weights(w=w.astype(np.int8), b=b.astype(np.int8))
-
 
 def _ensemble_from_dict(
     doc: dict[str, Any], network: Network, metadata: dict, kind: Any, version: int, where: str

@@ -40,6 +40,10 @@ MAX_GROUP_SIZE = 1 << 16
 MAX_NEURONS = 1 << 18
 MAX_ARCS = 1 << 24
 MAX_INPUT_UNITS = 1 << 20
+#: The largest magnitude of a declared integer input value (``values lo..hi``): int16 holds them.
+MAX_INPUT_VALUE = (1 << 15) - 1
+#: The weight domains a group may declare: binary {-1, +1} (the default) or ternary {-1, 0, +1}.
+DOMAINS = ("binary", "ternary")
 
 
 def _shape_str(shape: tuple[int, ...]) -> str:
@@ -48,11 +52,31 @@ def _shape_str(shape: tuple[int, ...]) -> str:
 
 @dataclass(frozen=True)
 class InputSpec:
-    """An input group: data units with a shape, ``(n,)`` or ``(rows, cols)``."""
+    """An input group: data units with a shape, ``(n,)`` or ``(rows, cols)``.  ``values``
+    ``(lo, hi)`` declares integer inputs in ``lo .. hi`` (raw pixels, quantised levels); None
+    (the default) means the binary inputs -1 and +1."""
 
     name: str
     shape: tuple[int, ...]
     pos: SourcePos | None = field(default=None, compare=False, repr=False)
+    values: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.values is None:
+            return
+        lo, hi = self.values
+        if not lo < hi:
+            raise NetworkError(
+                f"input '{self.name}': values {lo}..{hi} is empty or a single value; "
+                "write lo..hi with lo < hi",
+                self.pos,
+            )
+        if max(abs(lo), abs(hi)) > MAX_INPUT_VALUE:
+            raise NetworkError(
+                f"input '{self.name}': values {lo}..{hi} exceed the limit of "
+                f"+-{MAX_INPUT_VALUE}; scale or quantise the data",
+                self.pos,
+            )
 
     @property
     def size(self) -> int:
@@ -93,6 +117,15 @@ class GroupSpec:
     bias: bool = True
     output: bool = False
     pos: SourcePos | None = field(default=None, compare=False, repr=False)
+    domain: str = "binary"
+
+    def __post_init__(self) -> None:
+        if self.domain not in DOMAINS:
+            raise NetworkError(
+                f"group '{self.name}': unknown weight domain '{self.domain}'; "
+                f"use one of {', '.join(DOMAINS)}",
+                self.pos,
+            )
 
     @property
     def size(self) -> int:
@@ -101,8 +134,9 @@ class GroupSpec:
 
 @dataclass(frozen=True)
 class Weights:
-    """Trained parameters: ``w`` (one +-1 per arc) and ``b`` (one +-1 per neuron with a bias, 0
-    for neurons without one), so that ``z = b + sum w v`` for every neuron."""
+    """Trained parameters: ``w`` (one per arc) and ``b`` (one per neuron with a bias, 0 for
+    neurons without one), so that ``z = b + sum w v`` for every neuron.  Values are +-1 in
+    binary groups and -1, 0 or +1 in ternary ones (0: the link is removed)."""
 
     w: np.ndarray
     b: np.ndarray
@@ -307,6 +341,86 @@ class Network:
         k.setflags(write=False)
         return k
 
+    @cached_property
+    def ternary(self) -> np.ndarray:
+        """(n_neurons,) bool: the neuron's group declares ternary weights (its arcs and bias
+        take -1, 0 or +1)."""
+        per_group = np.array([g.domain == "ternary" for g in self._groups], dtype=bool)
+        t = per_group[self._group_of] if self._n_neurons else np.zeros(0, dtype=bool)
+        t.setflags(write=False)
+        return t
+
+    @cached_property
+    def parameter_ternary(self) -> np.ndarray:
+        """(n_parameters,) bool, in parameter order (arcs, then biases): a ternary parameter."""
+        t = np.concatenate([self.ternary[self._arc_dst], self.ternary[self._has_bias]])
+        t.setflags(write=False)
+        return t
+
+    @property
+    def has_ternary(self) -> bool:
+        return bool(self.ternary.any())
+
+    @cached_property
+    def input_values(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi) per input unit, int64: the declared integer range, or (-1, 1) for binary
+        units (which take only -1 and +1, see :attr:`input_binary`)."""
+        ranges = [(i.values or (-1, 1), i.size) for i in self._inputs]
+        lo = np.concatenate([np.full(n, v[0], dtype=np.int64) for v, n in ranges])
+        hi = np.concatenate([np.full(n, v[1], dtype=np.int64) for v, n in ranges])
+        for a in (lo, hi):
+            a.setflags(write=False)
+        return lo, hi
+
+    @cached_property
+    def input_binary(self) -> np.ndarray:
+        """(n_inputs,) bool: the unit takes only -1 and +1 (no ``values`` declared)."""
+        b = np.concatenate([np.full(i.size, i.values is None) for i in self._inputs])
+        b.setflags(write=False)
+        return b
+
+    @property
+    def has_integer_inputs(self) -> bool:
+        return any(i.values is not None for i in self._inputs)
+
+    @property
+    def is_binary(self) -> bool:
+        """+-1 inputs and +-1 weights everywhere: what every backend and export takes."""
+        return not (self.has_integer_inputs or self.has_ternary)
+
+    @cached_property
+    def source_bound(self) -> np.ndarray:
+        """(n_arcs,) int64: the largest |value| the source of each arc takes (1 for neurons)."""
+        lo, hi = self.input_values
+        unit_bound = np.concatenate(
+            [np.maximum(np.abs(lo), np.abs(hi)), np.ones(self._n_neurons, dtype=np.int64)]
+        )
+        out = unit_bound[self._arc_src]
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def preactivation_bound(self) -> np.ndarray:
+        """(n_neurons,) int64: the largest |z_j| any inputs and weights give; the fan-in
+        ``K_j`` on a network of +-1 inputs."""
+        k = np.bincount(self._arc_dst, weights=self.source_bound, minlength=self._n_neurons)
+        k = k.astype(np.int64) + self._has_bias
+        k.setflags(write=False)
+        return k
+
+    def n_links(self, weights: Weights) -> int:
+        """The links a trained network keeps: nonzero arc weights and biases."""
+        weights = self.check_weights(weights)
+        return int(np.count_nonzero(weights.w) + np.count_nonzero(weights.b))
+
+    def check_inputs(
+        self, X: np.ndarray, *, what: str = "X", single: bool = False, empty: bool = False
+    ) -> np.ndarray:
+        """:func:`check_inputs` against this network's declared input values."""
+        return check_inputs(
+            X, self._n_inputs, what=what, single=single, empty=empty, network=self
+        )
+
     @property
     def neuron_names(self) -> tuple[str, ...]:
         return self._neuron_names
@@ -333,15 +447,23 @@ class Network:
 
     # -- inference --------------------------------------------------------------------------
     def random_weights(self, seed: int | np.random.Generator | None = None) -> Weights:
+        """Uniformly random weights of the network's domains (-1/+1, or -1/0/+1 in ternary
+        groups)."""
         rng = np.random.default_rng(seed)
         w = rng.choice(np.array([-1, 1], dtype=np.int8), size=self.n_arcs)
         b = np.where(
             self._has_bias, rng.choice(np.array([-1, 1], dtype=np.int8), self.n_neurons), 0
         )
+        if self.has_ternary:
+            arc_t = self.ternary[self._arc_dst]
+            w[arc_t] = rng.choice(np.array([-1, 0, 1], dtype=np.int8), size=int(arc_t.sum()))
+            bias_t = self.ternary & self._has_bias
+            b[bias_t] = rng.choice(np.array([-1, 0, 1], dtype=np.int8), size=int(bias_t.sum()))
         return Weights(w=w, b=b.astype(np.int8))
 
     def check_weights(self, weights: Weights) -> Weights:
-        """Validate shapes and values of ``weights`` against this network."""
+        """Validate shapes and values of ``weights`` against this network (and its groups'
+        weight domains)."""
         w = np.asarray(weights.w)
         b = np.asarray(weights.b)
         if w.shape != (self.n_arcs,):
@@ -350,10 +472,21 @@ class Network:
             raise ValueError(
                 f"weights.b has shape {b.shape}; this network needs ({self.n_neurons},)"
             )
-        if not np.all(np.abs(w) == 1):
-            raise ValueError("weights.w must contain only -1 and +1")
-        if not np.all(np.where(self._has_bias, np.abs(b) == 1, b == 0)):
-            raise ValueError("weights.b must be +-1 for neurons with a bias and 0 for the others")
+        arc_t = self.ternary[self._arc_dst]
+        bad_w = ~((np.abs(w) == 1) | (arc_t & (w == 0)))
+        if np.any(bad_w):
+            e = int(np.argmax(bad_w))
+            allowed = "-1, 0 and +1 (ternary)" if arc_t[e] else "-1 and +1"
+            raise ValueError(
+                f"weights.w[{e}] is {w[e]}; the arc into {self._neuron_names[self._arc_dst[e]]} "
+                f"takes only {allowed}"
+            )
+        ok_b = np.where(self._has_bias, (np.abs(b) == 1) | (self.ternary & (b == 0)), b == 0)
+        if not np.all(ok_b):
+            raise ValueError(
+                "weights.b must be +-1 for neurons with a bias (-1, 0 or +1 in ternary groups) "
+                "and 0 for the others"
+            )
         return Weights(w=w.astype(np.int8), b=b.astype(np.int8))
 
     def preactivations(self, X: np.ndarray, weights: Weights, *, packed: bool = False):
@@ -408,7 +541,7 @@ class Network:
             from qubonn.inference import PackedForward
 
             return PackedForward(self, weights).run(X)
-        X = check_inputs(X, self.n_inputs, single=True, empty=True)
+        X = self.check_inputs(X, single=True, empty=True)
         weights = self.check_weights(weights)
         n, n_in = X.shape[0], self.n_inputs
         values = np.zeros((n, n_in + self.n_neurons + 1), dtype=np.int32)  # last: padding unit
@@ -465,14 +598,21 @@ class Block:
 
 
 def check_inputs(
-    X: np.ndarray, width: int, *, what: str = "X", single: bool = False, empty: bool = False
+    X: np.ndarray,
+    width: int,
+    *,
+    what: str = "X",
+    single: bool = False,
+    empty: bool = False,
+    network: Network | None = None,
 ) -> np.ndarray:
-    """The one input validator: +-1 inputs ``X`` (N, width) as int8, or a ValueError that says
-    how to fix them.  ``single``: a 1-D ``X`` is one sample; ``empty``: N = 0 is allowed.
+    """The one input validator: inputs ``X`` (N, width) as int8 (+-1), or as int16 when a
+    ``network`` declares integer inputs; otherwise a ValueError that says how to fix them.
+    ``single``: a 1-D ``X`` is one sample; ``empty``: N = 0 is allowed.
 
-    Only -1 and +1 are inputs (binarise 0/1 or real data first, e.g. with
-    :func:`qubonn.datasets.binarize`): every path (forward passes, formulation, trainers) agrees.
-    """
+    Binary units take only -1 and +1 (binarise 0/1 or real data first, e.g. with
+    :func:`qubonn.datasets.binarize`); units of an input declared ``values lo..hi`` take the
+    integers in that range.  Every path (forward passes, formulation, trainers) agrees."""
     X = np.asarray(X)
     if X.ndim == 1 and single:
         X = X[None, :]
@@ -484,16 +624,40 @@ def check_inputs(
     if X.ndim != 2 or X.shape[1] != width:
         raise ValueError(
             f"{what} has shape {X.shape}; the network has {width} input units ({width} inputs "
-            f"per sample), so pass (N, {width}) +-1 inputs"
+            f"per sample), so pass (N, {width}) inputs"
         )
     if X.shape[0] == 0 and not empty:
         raise ValueError(f"{what} has 0 samples; pass at least one")
+    if network is not None and network.has_integer_inputs:
+        return _check_integer_inputs(X, network, what)
     if not np.all((X == 1) | (X == -1)):
         raise ValueError(
             f"{what} must contain only -1 and +1; binarise your data first, e.g. "
-            "np.where(X > threshold, 1, -1) (inputs are -1/+1 values)"
+            "np.where(X > threshold, 1, -1) (inputs are -1/+1 values), or declare integer "
+            "inputs in the spec ('input x[16] values 0..255')"
         )
     return X.astype(np.int8)
+
+
+def _check_integer_inputs(X: np.ndarray, network: Network, what: str) -> np.ndarray:
+    """Integer inputs within each unit's declared values (binary units: -1 or +1), as int16;
+    the error names the first bad entry, its column's unit and the declared range."""
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{what} has dtype {X.dtype}; pass integer inputs")
+    lo, hi = network.input_values
+    binary = network.input_binary
+    with np.errstate(invalid="ignore"):
+        ok = (X >= lo) & (X <= hi) & ~(binary & (X == 0))
+        if X.dtype.kind == "f":
+            ok &= X == np.round(X)
+    if not np.all(ok):
+        n, col = (int(v[0]) for v in np.nonzero(~ok))
+        declared = "-1 or +1" if binary[col] else f"an integer in {lo[col]}..{hi[col]}"
+        raise ValueError(
+            f"{what}[{n}, {col}] is {X[n, col].item()!r}: column {col} is input "
+            f"{network.unit_name(col)}, which takes {declared} (as the spec declares)"
+        )
+    return X.astype(np.int16)
 
 
 def _index_str(k: int, shape: tuple[int, ...]) -> str:

@@ -37,7 +37,8 @@ def test_round_trip(model):
 def test_document_layout(model):
     path, net, weights = model
     doc = json.loads(path.read_text())
-    assert list(doc) == ["format", "version", "spec", "weights", "biases", "metadata"]
+    assert list(doc) == ["format", "version", "spec", "weights", "biases", "links", "metadata"]
+    assert doc["links"] == net.n_parameters  # binary: every arc and bias is a link
     assert doc["format"] == "qubonn-model" and doc["version"] == 1
     assert doc["spec"] == net.to_text()
     assert doc["weights"] == weights.w.tolist() and doc["biases"] == weights.b.tolist()

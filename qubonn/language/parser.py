@@ -24,6 +24,8 @@ _TOKEN_WORDS = {
     "DIMS": "a size such as 16 or 8x8",
     "ROLE": "'hidden' or 'output'",
     "BIAS": "'bias' or 'nobias'",
+    "DOMAIN": "'binary' or 'ternary'",
+    "SIGNED": "an integer",
     "_NL": "the end of the line",
     "$END": "the end of the file",
 }  # terminals with a literal pattern ('[', '<-', 'window', ...) are described by it
@@ -178,18 +180,31 @@ class _ToSpecs(lark.Transformer):
         groups = [s for s in statements if isinstance(s, GroupSpec)]
         return inputs, groups
 
-    def input_decl(self, name: lark.Token, shape: tuple[int, ...]) -> InputSpec:
-        return InputSpec(str(name), shape, pos=_pos(name))
+    def input_decl(
+        self, name: lark.Token, shape: tuple[int, ...], values: tuple[int, int] | None = None
+    ) -> InputSpec:
+        return InputSpec(str(name), shape, pos=_pos(name), values=values)
+
+    def values(self, lo: lark.Token, hi: lark.Token) -> tuple[int, int]:
+        return int(lo), int(hi)
 
     def group_decl(self, role: lark.Token, name: lark.Token, shape: tuple[int, ...], *rest):
         sources = tuple(r for r in rest if isinstance(r, Source))
         options = [r for r in rest if isinstance(r, lark.Token)]
-        if len(options) > 1:
-            first, second = options[:2]
-            raise NetworkError(f"bias is set twice ('{first}' and '{second}')", _pos(second))
-        bias = not options or str(options[0]) == "bias"
+        settings: dict[str, lark.Token] = {}
+        for tok in options:  # each kind of option at most once
+            if tok.type in settings:
+                what = "bias" if tok.type == "BIAS" else "the weight domain"
+                raise NetworkError(
+                    f"{what} is set twice ('{settings[tok.type]}' and '{tok}')", _pos(tok)
+                )
+            settings[tok.type] = tok
+        bias = str(settings.get("BIAS", "bias")) == "bias"
+        domain = str(settings.get("DOMAIN", "binary"))
         output = str(role) == "output"
-        return GroupSpec(str(name), shape, sources, bias=bias, output=output, pos=_pos(name))
+        return GroupSpec(
+            str(name), shape, sources, bias=bias, output=output, pos=_pos(name), domain=domain
+        )
 
     def shape(self, tok: lark.Token) -> tuple[int, ...]:
         dims = _dims(tok)

@@ -24,11 +24,17 @@ def _source(s: Source) -> str:
 
 
 def to_text(network: Network) -> str:
-    lines = [f"input {i.name}[{_dims(i.shape)}]" for i in network.inputs]
+    lines = [
+        f"input {i.name}[{_dims(i.shape)}]"
+        + ("" if i.values is None else f" values {i.values[0]}..{i.values[1]}")
+        for i in network.inputs
+    ]
     for g in network.groups:
         role = "output" if g.output else "hidden"
         line = f"{role} {g.name}[{_dims(g.shape)}] <- " + ", ".join(_source(s) for s in g.sources)
         if not g.bias:
             line += " nobias"
+        if g.domain != "binary":
+            line += f" {g.domain}"
         lines.append(line)
     return "\n".join(lines) + "\n"

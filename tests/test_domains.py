@@ -1,0 +1,137 @@
+"""The language's wider domains: integer inputs (``values lo..hi``) and ternary weight groups,
+through the spec text, the network IR, both forward passes and the model files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import qubonn
+from qubonn.errors import ModelFileError, SpecError
+from qubonn.network import Weights
+
+SPEC = """\
+input gray[4x4] values 0..255
+input flags[3]
+hidden h[4] <- gray, flags ternary
+hidden l[2x2] <- gray window 3x3 ternary
+output y[2] <- h, l, flags nobias
+"""
+
+
+def _data(net: qubonn.Network, n: int, rng: np.random.Generator) -> np.ndarray:
+    lo, hi = net.input_values
+    X = rng.integers(lo, hi + 1, size=(n, net.n_inputs))
+    return np.where(net.input_binary, np.where(rng.random(X.shape) < 0.5, 1, -1), X)
+
+
+def test_spec_round_trip_and_unit_view():
+    net = qubonn.parse(SPEC)
+    assert qubonn.parse(net.to_text()) == net
+    assert "values 0..255" in net.to_text() and net.to_text().count("ternary") == 2
+    assert net.group("h").domain == "ternary" and net.group("y").domain == "binary"
+    assert net.ternary.tolist() == [True] * 8 + [False] * 2
+    assert net.has_integer_inputs and net.has_ternary and not net.is_binary
+    # |z| bound: 16 pixels of 255, 3 flags and a bias into h; 9 pixels and a bias into l
+    assert net.preactivation_bound.tolist()[:5] == [16 * 255 + 4] * 4 + [9 * 255 + 1]
+    assert net.preactivation_bound.tolist()[8:] == [4 + 4 + 3] * 2
+    assert qubonn.parse("input x[3]\noutput y[1] <- x").is_binary
+
+
+@pytest.mark.parametrize(
+    "text, where, words",
+    [
+        ("input x[2] values 3..3\noutput y[1] <- x", "1:7", "lo < hi"),
+        ("input x[2] values 9..2\noutput y[1] <- x", "1:7", "lo < hi"),
+        ("input x[2] values 0..40000\noutput y[1] <- x", "1:7", "limit"),
+        ("input x[2] values 0..\noutput y[1] <- x", "1:22", "expected an integer"),
+        ("input x[2]\noutput y[1] <- x ternary binary", "2:26", "set twice"),
+        ("input x[2]\noutput y[1] <- x quaternary", "2:18", "'binary' or 'ternary'"),
+    ],
+)
+def test_bad_domains_are_positioned(text, where, words):
+    with pytest.raises(SpecError) as e:
+        qubonn.parse(text)
+    assert f":{where}:" in str(e.value) and words in str(e.value)
+
+
+def test_inputs_outside_the_declared_values_name_the_column():
+    net = qubonn.parse(SPEC)
+    w = net.random_weights(0)
+    X = _data(net, 3, np.random.default_rng(0))
+    bad = X.copy()
+    bad[2, 5] = 256
+    with pytest.raises(ValueError, match=r"X\[2, 5\] is 256: column 5 is input gray\[1,1\], "
+                                         r"which takes an integer in 0\.\.255"):
+        net.forward(bad, w)
+    bad = X.copy()
+    bad[1, 17] = 0
+    with pytest.raises(ValueError, match=r"column 17 is input flags\[1\], which takes -1 or"):
+        net.forward(bad, w, packed=True)
+    with pytest.raises(ValueError, match="integer"):
+        net.forward(X + 0.5, w)
+    binary = qubonn.parse("input x[3]\noutput y[1] <- x")
+    with pytest.raises(ValueError, match="values 0..255"):  # the hint names the declaration
+        binary.forward(np.array([[0, 1, 1]]), binary.random_weights(0))
+
+
+def test_weights_follow_each_groups_domain():
+    net = qubonn.parse(SPEC)
+    w = net.random_weights(1)
+    arc_t = net.ternary[net.arc_dst]
+    assert np.any(w.w[arc_t] == 0) and np.all(w.w[~arc_t] != 0)
+    zero_binary = w.w.copy()
+    zero_binary[~arc_t] = 0
+    with pytest.raises(ValueError, match="takes only -1 and \\+1"):
+        net.check_weights(Weights(zero_binary, w.b))
+    two = w.w.copy()
+    two[0] = 2
+    with pytest.raises(ValueError, match=r"weights.w\[0\] is 2"):
+        net.check_weights(Weights(two, w.b))
+    assert net.n_links(w) == np.count_nonzero(w.w) + np.count_nonzero(w.b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), lo=st.integers(-20, 3), width=st.integers(1, 40),
+       n=st.integers(1, 70))
+def test_packed_forward_equals_plain(seed, lo, width, n):
+    """The bit-plane / masked XOR pass gives the plain forward pass's pre-activations."""
+    spec = (f"input x[3x4] values {lo}..{lo + width}\ninput s[5]\n"
+            "hidden h[3] <- x, s ternary\nhidden k[2x3] <- x window 2x2 ternary\n"
+            "hidden g[2] <- s, h\noutput y[2] <- g, k, x[2:7]\n")
+    net = qubonn.parse(spec)
+    rng = np.random.default_rng(seed)
+    w = net.random_weights(rng)
+    X = _data(net, n, rng)
+    plain = net.preactivations(X, w)
+    assert np.array_equal(net.preactivations(X, w, packed=True), plain)
+    # the plain pass is the definition: z = b + sum w x over each neuron's arcs
+    v = np.concatenate([X, np.where(plain >= 0, 1, -1)], axis=1).astype(np.int64)
+    ref = np.zeros_like(plain, dtype=np.int64) + w.b
+    np.add.at(ref.T, net.arc_dst, (w.w[:, None] * v[:, net.arc_src].T))
+    assert np.array_equal(ref, plain)
+
+
+def test_model_file_round_trip_counts_links(tmp_path):
+    net = qubonn.parse(SPEC)
+    w = net.random_weights(2)
+    path = tmp_path / "m.json"
+    qubonn.save_model(path, net, w, {"classes": [0, 1]})
+    doc = json.loads(path.read_text())
+    assert doc["links"] == net.n_links(w) < net.n_parameters
+    loaded = qubonn.load_model(path)
+    assert loaded.network == net and loaded.weights == w
+    doc["links"] += 1
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="'links' is .* the file is damaged"):
+        qubonn.load_model(path)
+    doc["links"] -= 1
+    e = int(np.nonzero(~net.ternary[net.arc_dst])[0][0])
+    doc["weights"][e] = 0
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match=rf"weights\[{e}\] is 0; it must be -1 or \+1"):
+        qubonn.load_model(path)
