@@ -136,10 +136,10 @@ def as_arrays(sampleset: Any, labels: list[str]) -> np.ndarray:
 def weights_of(formulation: Formulation, x: np.ndarray) -> Weights:
     """The parameters a 0/1 state ``x`` (label order) encodes."""
     lay = formulation.layout
-    w = (2 * x[: lay.n_arcs].astype(np.int8) - 1).astype(np.int8)
+    values = lay.parameter_values(x[: lay.n_parameter_bits]).astype(np.int8)
     b = np.zeros(formulation.network.n_neurons, dtype=np.int8)
-    b[lay.bias_neurons] = 2 * x[lay.b0 : lay.a0] - 1
-    return Weights(w=w, b=b)
+    b[lay.bias_neurons] = values[lay.n_arcs :]
+    return Weights(w=values[: lay.n_arcs].copy(), b=b)
 
 
 def constraint_report(formulation: Formulation, x: np.ndarray) -> ConstraintReport:

@@ -869,23 +869,29 @@ class NetworkBuilder:
         self._inputs: list[InputSpec] = []
         self._groups: list[GroupSpec] = []
 
-    def input(self, name: str, shape: int | Iterable[int]) -> NetworkBuilder:
-        self._inputs.append(InputSpec(name, _as_shape(shape)))
+    def input(
+        self, name: str, shape: int | Iterable[int], values: tuple[int, int] | None = None
+    ) -> NetworkBuilder:
+        self._inputs.append(InputSpec(name, _as_shape(shape), values=values))
         return self
 
     def hidden(
-        self, name: str, shape: int | Iterable[int], *sources: str | Source, bias: bool = True
+        self, name: str, shape: int | Iterable[int], *sources: str | Source, bias: bool = True,
+        domain: str = "binary",
     ) -> NetworkBuilder:
-        return self._group(name, shape, sources, bias, output=False)
+        return self._group(name, shape, sources, bias, output=False, domain=domain)
 
     def output(
-        self, name: str, shape: int | Iterable[int], *sources: str | Source, bias: bool = True
+        self, name: str, shape: int | Iterable[int], *sources: str | Source, bias: bool = True,
+        domain: str = "binary",
     ) -> NetworkBuilder:
-        return self._group(name, shape, sources, bias, output=True)
+        return self._group(name, shape, sources, bias, output=True, domain=domain)
 
-    def _group(self, name, shape, sources, bias, output) -> NetworkBuilder:
+    def _group(self, name, shape, sources, bias, output, domain) -> NetworkBuilder:
         srcs = tuple(s if isinstance(s, Source) else Source(s) for s in sources)
-        self._groups.append(GroupSpec(name, _as_shape(shape), srcs, bias=bias, output=output))
+        self._groups.append(
+            GroupSpec(name, _as_shape(shape), srcs, bias=bias, output=output, domain=domain)
+        )
         return self
 
     def build(self) -> Network:

@@ -51,18 +51,21 @@ def _group_assignments(lin: np.ndarray, inner: np.ndarray, outer: np.ndarray) ->
     return _all_assignments(size)
 
 
-def min_energy_given_weights(problem: Problem, weights: Weights) -> float:
-    """min over every non-parameter variable of the QUBO energy, with the parameters fixed."""
+def min_energy_given_weights(
+    problem: Problem, weights: Weights, parameter_bits: np.ndarray | None = None
+) -> float:
+    """min over every non-parameter variable of the QUBO energy, with the parameters fixed
+    (``parameter_bits``: these bits instead of the weights' own, e.g. a zero's alias)."""
     weights = problem.network.check_weights(weights)
     lay = problem.formulation.layout
     n = problem.n_variables
     q = problem.qubo()
     Q = q.quadratic.tocsr()
     S = (Q + Q.T).tocsr()  # symmetric couplings, zero diagonal
-    p = lay.n_parameters
-    omega = np.concatenate([(weights.w + 1) // 2, (weights.b[lay.bias_neurons] + 1) // 2]).astype(
-        float
-    )
+    p = lay.n_parameter_bits
+    params = np.concatenate([weights.w, weights.b[lay.bias_neurons]])
+    bits = lay.parameter_bits(params) if parameter_bits is None else parameter_bits
+    omega = np.asarray(bits, dtype=float)
     const = q.offset + float(q.linear[:p] @ omega) + float(omega @ (Q[:p, :p] @ omega))
     lin = q.linear[p:] + S[:p, p:].T @ omega  # effective linear biases of the rest
     rest = S[p:, p:].tocsr()
@@ -108,13 +111,15 @@ def expected_energy(problem: Problem, weights: Weights) -> float:
 
 
 def all_weight_assignments(problem: Problem):
-    """Every Weights of the problem's network (only for tiny networks: 2^parameters)."""
+    """Every Weights of the problem's network (only for tiny networks: 2^binary parameters x
+    3^ternary ones)."""
     net = problem.network
     p = net.n_parameters
-    if p > 16:
-        raise ValueError(f"{p} parameters: too many to enumerate (limit 16)")
+    domains = [(-1, 0, 1) if t else (-1, 1) for t in net.parameter_ternary.tolist()]
+    if np.prod([len(d) for d in domains]) > 1 << 16:
+        raise ValueError(f"{p} parameters: too many to enumerate (limit 2^16 assignments)")
     bias = np.nonzero(net.has_bias)[0]
-    for bits in itertools.product((-1, 1), repeat=p):
+    for bits in itertools.product(*domains):
         w = np.array(bits[: net.n_arcs], dtype=np.int8)
         b = np.zeros(net.n_neurons, dtype=np.int8)
         b[bias] = bits[net.n_arcs :]

@@ -51,6 +51,35 @@ def tiny_networks(draw, max_parameters: int = 8):
 
 
 @st.composite
+def domain_networks(draw, max_assignments: int = 1 << 11):
+    """Tiny networks of the wider domains: integer inputs (``values lo..hi``, zero and negative
+    values allowed) or +-1 ones, ternary or binary groups, one or two layers, skips, biases."""
+    b = NetworkBuilder()
+    n_in = draw(st.integers(1, 3))
+    lo = draw(st.integers(-3, 1))
+    values = draw(st.sampled_from([None, (lo, lo + draw(st.integers(1, 4)))]))
+    b.input("x", n_in, values=values)
+    domain = st.sampled_from(["binary", "ternary"])
+    srcs: list[str] = ["x"]
+    if draw(st.booleans()):
+        b.hidden("h", draw(st.integers(1, 2)), "x", bias=draw(st.booleans()), domain=draw(domain))
+        srcs = ["h", "x"] if draw(st.booleans()) else ["h"]
+    b.output("y", draw(st.integers(1, 2)), *srcs, bias=draw(st.booleans()), domain=draw(domain))
+    net = b.build()
+    if np.prod(np.where(net.parameter_ternary, 3, 2).astype(float)) > max_assignments:
+        reject()
+    return net
+
+
+def domain_data(net, n: int, seed: int) -> np.ndarray:
+    """``n`` random rows of the inputs ``net`` declares."""
+    rng = np.random.default_rng(seed)
+    lo, hi = net.input_values
+    X = rng.integers(lo, hi + 1, size=(n, net.n_inputs))
+    return np.where(net.input_binary, np.where(rng.random(X.shape) < 0.5, 1, -1), X)
+
+
+@st.composite
 def objectives(draw):
     loss = draw(st.sampled_from(["hinge", "01"]))
     margin = draw(st.sampled_from([0.0, 0.25, 1.0]))

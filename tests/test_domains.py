@@ -135,3 +135,77 @@ def test_model_file_round_trip_counts_links(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(ModelFileError, match=rf"weights\[{e}\] is 0; it must be -1 or \+1"):
         qubonn.load_model(path)
+
+
+# -- the exact formulation of the wider domains -------------------------------------------------
+from strategies import domain_data, domain_networks  # noqa: E402
+
+from qubonn.formulation import Objective  # noqa: E402
+from qubonn.verify import all_weight_assignments, check_exact, min_energy_given_weights  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None)
+@given(net=domain_networks(), seed=st.integers(0, 10**6),
+       loss=st.sampled_from(["hinge", "01", "multiclass"]), margin=st.sampled_from([0.0, 0.3]),
+       sparsity=st.sampled_from([0.0, 0.5, 2.0]), hard=st.integers(0, 1),
+       encoding=st.sampled_from(["binary", "unary"]))
+def test_every_assignment_of_the_wider_domains_is_exact(
+    net, seed, loss, margin, sparsity, hard, encoding
+):
+    """Integer inputs and ternary weights: the QUBO's minimum over everything but the
+    parameters is the replayed objective (loss, margins, sparsity) of every assignment."""
+    if loss == "multiclass" and net.n_outputs < 2 or loss == "01":
+        hard = 0
+    if loss == "multiclass" and net.n_outputs < 2:
+        loss = "hinge"
+    if loss != "01" and net.group("y").sources != (net.group("y").sources[0],) and any(
+        s.group == "y" for g in net.groups for s in g.sources
+    ):
+        return
+    X = domain_data(net, 3, seed)
+    rng = np.random.default_rng(seed)
+    y = (np.eye(net.n_outputs)[rng.integers(0, net.n_outputs, 3)] if loss == "multiclass"
+         else rng.choice([-1, 1], (3, net.n_outputs)))
+    objective = Objective(loss=loss, margin=margin, hard_margin=hard, sparsity=sparsity,
+                          slack_encoding=encoding)
+    try:
+        problem = qubonn.compile(net, X, y, objective=objective)
+    except ValueError as e:  # a hard margin the inputs leave no room for is refused
+        assert "hard_margin" in str(e)
+        return
+    assert check_exact(problem, all_weight_assignments(problem)) == []
+
+
+def test_a_zeros_alias_costs_twice_the_sparsity():
+    """Both bits of a ternary weight on is a second zero: exact too, 2 lambda dearer."""
+    net = qubonn.parse("input x[2] values 0..3\nhidden h[1] <- x ternary\noutput y[1] <- h\n")
+    X = np.array([[0, 3], [2, 1], [3, 3]])
+    problem = qubonn.compile(net, X, np.array([1, -1, 1]), sparsity=0.75, margin=0.2)
+    w = Weights(np.array([0, 1, 1], dtype=np.int8), np.array([-1, 1], dtype=np.int8))
+    lay = problem.formulation.layout
+    bits = lay.parameter_bits(np.concatenate([w.w, w.b]))
+    assert lay.parameter_values(bits).tolist() == [0, 1, 1, -1, 1]
+    alias = bits.copy()
+    alias[0] = alias[lay.minus_var(np.array([0]))[0]] = 1
+    assert lay.parameter_values(alias).tolist() == [0, 1, 1, -1, 1]
+    base = min_energy_given_weights(problem, w)
+    assert base == pytest.approx(problem.objective_value(w))
+    assert min_energy_given_weights(problem, w, alias) == pytest.approx(base + 2 * 0.75)
+
+
+def test_the_ground_state_of_a_ternary_problem_is_its_best_network():
+    """Brute force over the whole QUBO: its ground state decodes to the network with the
+    lowest objective among every assignment, and the decoded network keeps only real links."""
+    import dimod
+
+    net = qubonn.parse("input x[3] values -1..2\noutput y[1] <- x ternary\n")
+    X = np.array([[2, -1, 0], [1, 1, 2], [0, 0, -1]])
+    y = np.array([1, -1, -1])
+    problem = qubonn.compile(net, X, y, sparsity=0.3, margin=0.1, loss="01")
+    assert problem.n_variables <= 20
+    ground = dimod.ExactSolver().sample(problem.bqm).first
+    best = min(problem.objective_value(w) for w in all_weight_assignments(problem))
+    assert ground.energy == pytest.approx(best)
+    decoded = problem.decode(ground.sample)
+    assert decoded.report.ok and decoded.loss == pytest.approx(best)
+    assert set(decoded.weights.w.tolist()) <= {-1, 0, 1}

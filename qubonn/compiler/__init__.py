@@ -66,12 +66,14 @@ def compile(  # noqa: A001 - the public name the docs promise
     penalties: dict[str, float] | None = None,
     class_weight: str | None = None,
     slack_encoding: str = "binary",
+    sparsity: float = 0.0,
     linear_penalties: np.ndarray | None = None,
     extra: Any = None,
     extra_feed_dict: dict[str, float] | None = None,
     max_memory: int | str | None = None,
 ) -> Problem:
-    """Compile the training problem of ``network`` on +-1 data ``X`` with targets ``y``.
+    """Compile the training problem of ``network`` on data ``X`` (+-1, or the integers its
+    inputs declare) with targets ``y``.
 
     y: one +-1 (or 0/1) target per sample for a single output, or (N, n_outputs) for several.
     Objective keywords (or an :class:`Objective`): ``loss`` ("hinge", "01", "multiclass", or
@@ -82,7 +84,8 @@ def compile(  # noqa: A001 - the public name the docs promise
     (overrides of the safe constraint weights "and", "sign", "tie"), ``class_weight`` (None
     or "balanced"),
     ``slack_encoding`` ("binary", the default, or "unary": one bit per unit of slack, which
-    generic single-spin samplers follow; see :mod:`qubonn.formulation.slack`).
+    generic single-spin samplers follow; see :mod:`qubonn.formulation.slack`), ``sparsity``
+    (lambda per link a ``ternary`` group keeps).
     ``linear_penalties``: h_e per parameter (arcs, then biases) for sum_e h_e w_e.
     ``extra``: a PyQUBO expression over the problem's variable labels ("w[0]", "b[3]", ...),
     compiled by PyQUBO and added in either engine.
@@ -105,6 +108,7 @@ def compile(  # noqa: A001 - the public name the docs promise
             penalties=dict(penalties or {}),
             class_weight=class_weight,
             slack_encoding=slack_encoding,
+            sparsity=sparsity,
         )
     X = np.asarray(X)
     n = X.shape[0] if X.ndim == 2 else 0
@@ -127,7 +131,8 @@ def compile(  # noqa: A001 - the public name the docs promise
         from qubonn.compiler.symbolic import SymbolicEngine
 
         state = SymbolicEngine.for_formulation(formulation, extra, extra_feed_dict)
-    return Problem(formulation=formulation, X=X.astype(np.int8), engine=state, estimate=size)
+    X = network.check_inputs(X)
+    return Problem(formulation=formulation, X=X, engine=state, estimate=size)
 
 
 def _extra_part(labels: list[str], extra: Any, feed: dict[str, float]) -> fast.QuboPart:

@@ -82,9 +82,15 @@ def part_names(formulation: Formulation) -> set[str]:
 
 
 def combine(
-    parts: dict[str, QuboPart], weights: dict[str, float], h: np.ndarray, n: int
+    parts: dict[str, QuboPart],
+    weights: dict[str, float],
+    h: np.ndarray,
+    n: int,
+    minus: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> QuboPart:
-    """The weighted sum of the parts plus the linear parameter penalties sum_e h_e (2 w_e - 1)."""
+    """The weighted sum of the parts plus the linear parameter penalties sum_e h_e w_e:
+    h_e (2 omega_e - 1), or h_e (omega_e - omega-_e) for the ternary parameters ``minus``
+    (their indices, and their minus bits' variables)."""
     idx = _index_dtype(n)
     Q = sp.csr_matrix((n, n), dtype=float)
     linear = np.zeros(n)
@@ -96,8 +102,13 @@ def combine(
         Q = Q + wgt * part.quadratic
         linear += wgt * part.linear
         offset += wgt * part.offset
-    linear[: h.size] += 2 * h
-    offset -= float(h.sum())
+    slope = np.full(h.size, 2.0)
+    shift = np.ones(h.size)
+    if minus is not None and minus[0].size:
+        slope[minus[0]], shift[minus[0]] = 1.0, 0.0
+        linear[minus[1]] -= h[minus[0]]
+    linear[: h.size] += slope * h
+    offset -= float(np.dot(shift, h))
     Q = Q.tocsr()
     Q.eliminate_zeros()
     Q.indices = Q.indices.astype(idx, copy=False)
@@ -157,7 +168,9 @@ class FastEngine:
         missing = {k for k in part_names(formulation) if k not in self.parts and weights[k]}
         if missing:
             self.parts.update(assemble(formulation, only=missing))
-        q = combine(self.parts, weights, formulation.linear_penalties, formulation.layout.n_vars)
+        lay = formulation.layout
+        minus = (lay.minus_params, lay.minus_var(lay.minus_params))
+        q = combine(self.parts, weights, formulation.linear_penalties, lay.n_vars, minus)
         return q if self.extra is None else add_parts(q, self.extra)
 
     def expression(self, formulation: Formulation) -> Any:

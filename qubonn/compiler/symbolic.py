@@ -38,9 +38,13 @@ def build_expression(formulation: Formulation):
     xs = [pyqubo.Binary(label) for label in labels]
     total = 0
     for t in formulation.terms:
-        if t.weight == "params":
-            for e in range(formulation.layout.n_parameters):
-                total = total + pyqubo.Placeholder(f"h[{e}]") * (2 * xs[e] - 1)
+        if t.weight == "params":  # h_e w_e, w = 2 omega - 1, or omega - omega- (ternary)
+            lay = formulation.layout
+            minus = dict(zip(lay.minus_params.tolist(),
+                             lay.minus_var(lay.minus_params).tolist(), strict=True))
+            for e in t.unit.tolist():
+                w = xs[e] - xs[minus[e]] if e in minus else 2 * xs[e] - 1
+                total = total + pyqubo.Placeholder(f"h[{e}]") * w
             continue
         weight = pyqubo.Placeholder(t.weight)
         if isinstance(t, ProductTerms):

@@ -11,7 +11,8 @@ its sign constraint (or hinge).  Each builder turns that into terms:
 * :func:`and_terms`     Rosenberg's products u = omega * alpha;
 * :func:`tie_terms`     t <= alpha for even fan-ins;
 * :func:`margin_terms`  the soft margin reward;
-* :func:`param_terms`   the linear parameter penalties' unit terms.
+* :func:`param_terms`   the linear parameter penalties' unit terms;
+* :func:`sparsity_terms` lambda (omega + omega-) per ternary parameter: lambda |w| at the minimum.
 
 Adding a term means writing one more builder and listing it in :data:`TERM_BUILDERS` (with its
 weight name in :func:`~qubonn.formulation.model.initial_weights`).  What a term needs to know
@@ -32,7 +33,7 @@ from qubonn.formulation.model import ObjectiveModel, initial_weights, objective_
 from qubonn.formulation.objective import Objective
 from qubonn.formulation.slack import SlackBits, encode
 from qubonn.formulation.terms import Formulation, ProductTerms, Terms, row_terms
-from qubonn.network import Network, check_inputs
+from qubonn.network import Network
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,16 @@ def _layout(network: Network, model: ObjectiveModel, encoding: str) -> tuple[Lay
     n_neurons = network.n_neurons
     alpha_neurons = np.nonzero(model.has_alpha)[0]
     slack = encode(model.slack_range, encoding)
+    u_arcs = np.nonzero(network.arc_src >= network.n_inputs)[0]
     layout = Layout(
         n_samples=model.n_samples,
         n_arcs=network.n_arcs,
         bias_neurons=np.nonzero(network.has_bias)[0],
+        minus_params=np.nonzero(network.parameter_ternary)[0],
         alpha_neurons=alpha_neurons,
-        u_arcs=np.nonzero(network.arc_src >= network.n_inputs)[0],
-        tie_neurons=alpha_neurons[model.K[alpha_neurons] % 2 == 0],
+        u_arcs=u_arcs,
+        um_arcs=u_arcs[network.ternary[network.arc_dst[u_arcs]]],
+        tie_neurons=np.nonzero(model.tie)[0],
         slack_row_sample=slack.owner // n_neurons,
         slack_row_neuron=slack.owner % n_neurons,
         slack_bit=slack.bit,
@@ -102,39 +106,61 @@ def _layout(network: Network, model: ObjectiveModel, encoding: str) -> tuple[Lay
 
 
 def _counts(network: Network, X: np.ndarray, layout: Layout) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Count forms c_nj = const + sum coef * var for every (n, j): CSR rows n * n_neurons + j."""
+    """Count forms c_nj = const + sum coef * var for every (n, j): CSR rows n * n_neurons + j.
+
+    A binary weight's term w v counts (w v + |v|) / 2 = v omega + (|v| - v) / 2; a ternary
+    one's counts w v + |v| = v omega - v omega- + |v| (the module docstring of
+    :mod:`qubonn.formulation.model`).  From a neuron, v = 2 alpha - 1 and the products
+    u = omega alpha, um = omega- alpha make them quadratic-free."""
     N, n_neurons, n_in = X.shape[0], network.n_neurons, network.n_inputs
     src, dst = network.arc_src, network.arc_dst
+    ternary_arc = network.ternary[dst]
     n_idx = np.arange(N)
     rows, cols, vals = [], [], []
     const = np.zeros(N * n_neurons)
-    in_arcs = np.nonzero(src < n_in)[0]
-    if in_arcs.size:
-        xv = X[:, src[in_arcs]].astype(np.int64)  # (N, arcs)
-        r = n_idx[:, None] * n_neurons + dst[in_arcs][None, :]
+
+    def add(r: np.ndarray, c: np.ndarray, v: np.ndarray) -> None:
         rows.append(r.ravel())
-        cols.append(np.broadcast_to(in_arcs, xv.shape).ravel())
-        vals.append(xv.ravel())
-        np.add.at(const, r.ravel(), ((1 - xv) // 2).ravel())
-    e = layout.u_arcs
-    if e.size:
-        r = n_idx[:, None] * n_neurons + dst[e][None, :]
-        shape = r.shape
-        src_neuron = src[e] - n_in
-        rows += [r.ravel()] * 3
-        cols.append(np.broadcast_to(e, shape).ravel())
-        vals.append(np.full(r.size, -1))
-        cols.append(layout.alpha_var(n_idx[:, None], src_neuron[None, :], n_neurons).ravel())
-        vals.append(np.full(r.size, -1))
-        cols.append(layout.u_var(n_idx[:, None], e[None, :]).ravel())
-        vals.append(np.full(r.size, 2))
-        np.add.at(const, r.ravel(), 1)
+        cols.append(np.broadcast_to(c, r.shape).ravel())
+        vals.append(np.broadcast_to(v, r.shape).ravel())
+
+    minus = layout.minus_var
+    n_arcs = network.n_arcs
+    for tern in (False, True):
+        in_arcs = np.nonzero((src < n_in) & (ternary_arc == tern))[0]
+        if in_arcs.size:
+            xv = X[:, src[in_arcs]].astype(np.int64)  # (N, arcs)
+            r = n_idx[:, None] * n_neurons + dst[in_arcs][None, :]
+            add(r, in_arcs, xv)
+            if tern:
+                add(r, minus(in_arcs), -xv)
+                np.add.at(const, r.ravel(), np.abs(xv).ravel())
+            else:
+                np.add.at(const, r.ravel(), ((np.abs(xv) - xv) // 2).ravel())
+        e = layout.u_arcs[ternary_arc[layout.u_arcs] == tern]
+        if e.size:
+            r = n_idx[:, None] * n_neurons + dst[e][None, :]
+            alpha = layout.alpha_var(n_idx[:, None], src[e][None, :] - n_in, n_neurons)
+            u = layout.u_var(n_idx[:, None], e[None, :])
+            if tern:  # 2u - omega - 2um + omega- + 1
+                add(r, e, np.int64(-1))
+                add(r, u, np.int64(2))
+                add(r, minus(e), np.int64(1))
+                add(r, layout.um_var(n_idx[:, None], e[None, :]), np.int64(-2))
+            else:  # 2u - omega - alpha + 1
+                add(r, e, np.int64(-1))
+                add(r, alpha, np.int64(-1))
+                add(r, u, np.int64(2))
+            np.add.at(const, r.ravel(), 1)
     bias_neurons = layout.bias_neurons
     if bias_neurons.size:
         r = n_idx[:, None] * n_neurons + bias_neurons[None, :]
-        rows.append(r.ravel())
-        cols.append(np.broadcast_to(layout.b0 + np.arange(bias_neurons.size), r.shape).ravel())
-        vals.append(np.ones(r.size, dtype=np.int64))
+        add(r, layout.b0 + np.arange(bias_neurons.size), np.int64(1))
+        tern = network.ternary[bias_neurons]
+        if tern.any():  # b + 1 = omega - omega- + 1
+            rt = r[:, tern]
+            add(rt, minus(n_arcs + np.nonzero(tern)[0]), np.int64(-1))
+            np.add.at(const, rt.ravel(), 1)
     count = sp.csr_matrix(
         (np.concatenate(vals).astype(float), (np.concatenate(rows), np.concatenate(cols))),
         shape=(N * n_neurons, layout.n_vars),
@@ -149,9 +175,9 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
     The residual of row (n, j) is  c - shift_j * (alpha or y) - r - t  with shift = theta
     (theta + m for clamped outputs), r the slack integer and t the tie bit."""
     objective = objective.for_network(network)
-    X = check_inputs(X, network.n_inputs)
+    X = network.check_inputs(X)
     N = X.shape[0]
-    model = objective_model(network, objective, y)
+    model = objective_model(network, objective, y, X)
     if model.n_samples != N:
         raise ValueError(f"X has {N} samples but y has {model.n_samples}")
     layout, slack = _layout(network, model, objective.slack_encoding)
@@ -163,7 +189,7 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
     )
     row_n = np.repeat(np.arange(N), n_neurons)
     row_j = np.tile(np.arange(n_neurons), N)
-    shift = model.shift[row_j]
+    shift = model.shift_n.reshape(-1)
     a_rows = np.nonzero(model.has_alpha[row_j])[0]
     tie_pos = np.full(n_neurons, -1, dtype=np.int64)
     tie_pos[layout.tie_neurons] = np.arange(layout.tie_neurons.size)
@@ -174,7 +200,7 @@ def count_form(network: Network, X: np.ndarray, y: np.ndarray, objective: Object
         layout.tie_var(row_n[t_rows], row_j[t_rows], n_neurons),
     ]
     resid_vals = [-shift[a_rows].astype(float), -np.ones(t_rows.size)]
-    resid_const = const.copy()
+    resid_const = const + model.offset_n.reshape(-1)
     c_rows = np.nonzero(model.clamped[row_j])[0]
     c_targets = model.targets[row_n[c_rows], model.out_pos[row_j[c_rows]]]
     if c_rows.size:
@@ -217,17 +243,23 @@ def _multiclass_residuals(
     slack_mat: sp.csr_matrix,
 ) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
     """Rows (n, k) with k != y_n and the residual z_y - z_k - (2m + 1) - s of each, linear in
-    the variables (z = 2c - K); empty unless the loss is multiclass."""
+    the variables (z = g c - K_n); empty unless the loss is multiclass."""
     n_vars = count.shape[1]
     if model.loss != "multiclass":
         return np.zeros(0, dtype=np.int64), sp.csr_matrix((0, n_vars)), np.zeros(0)
-    n_neurons, out, K, cls = network.n_neurons, model.outputs, model.K, model.true_class
+    n_neurons, out, cls = network.n_neurons, model.outputs, model.true_class
     n_idx, k_idx = np.nonzero(np.arange(out.size)[None, :] != cls[:, None])
     rows = n_idx * n_neurons + out[k_idx]
     y_rows = n_idx * n_neurons + out[cls[n_idx]]
-    resid = 2 * count[y_rows] - 2 * count[rows] + slack_mat[rows]
-    k_y, k_k = K[out[cls[n_idx]]], K[out[k_idx]]
-    m_const = 2 * const[y_rows] - 2 * const[rows] - k_y + k_k - model.mc_margin
+    g_y, g_k = model.g[out[cls[n_idx]]], model.g[out[k_idx]]
+    resid = (
+        sp.diags(g_y.astype(float)) @ count[y_rows]
+        - sp.diags(g_k.astype(float)) @ count[rows]
+        + slack_mat[rows]
+    )
+    K_n = model.K_n.reshape(-1)
+    k_y, k_k = K_n[y_rows], K_n[rows]
+    m_const = g_y * const[y_rows] - g_k * const[rows] - k_y + k_k - model.mc_margin
     return rows, resid.tocsr(), m_const.astype(float)
 
 
@@ -303,10 +335,20 @@ def and_terms(f: CountForm) -> list[Terms]:
     alpha = f.alpha_var(samples, f.network.arc_src[arc] - f.network.n_inputs)
     u = f.u_var(samples, arc)
     quadratic = [(omega, alpha, 1.0), (omega, u, -2.0), (alpha, u, -2.0)]
-    terms = row_terms(
+    terms = [row_terms(
         "and", "constraint", samples, arc, linear=[(u, 3.0)], quadratic=quadratic, unit_kind="arc"
-    )
-    return [terms]
+    )]
+    if f.layout.um_arcs.size:  # um = omega- alpha, for arcs into ternary groups
+        samples, arc = f.per_sample(f.layout.um_arcs)
+        minus = f.layout.minus_var(arc)
+        alpha = f.alpha_var(samples, f.network.arc_src[arc] - f.network.n_inputs)
+        um = f.layout.um_var(samples, arc)
+        quadratic = [(minus, alpha, 1.0), (minus, um, -2.0), (alpha, um, -2.0)]
+        terms.append(row_terms(
+            "and", "constraint", samples, arc, linear=[(um, 3.0)], quadratic=quadratic,
+            unit_kind="arc",
+        ))
+    return terms
 
 
 def tie_terms(f: CountForm) -> list[Terms]:
@@ -325,9 +367,9 @@ def tie_terms(f: CountForm) -> list[Terms]:
 
 
 def margin_terms(f: CountForm) -> list[Terms]:
-    """Soft margin: -mu_j (2 alpha - 1)(2c - K)   (alpha -> label for clamped outputs)."""
+    """Soft margin: -mu_j (2 alpha - 1)(g c - K_n)   (alpha -> label for clamped outputs)."""
     a_rows, c_rows, n_vars = f.a_rows, f.c_rows, f.n_vars
-    K = f.model.K
+    K_n, g = f.model.K_n.reshape(-1), f.model.g
     act = sp.csr_matrix(
         (
             np.full(a_rows.size, 2.0),
@@ -346,8 +388,8 @@ def margin_terms(f: CountForm) -> list[Terms]:
             weight="margin",
             A=sp.vstack([act, sp.csr_matrix((c_rows.size, n_vars))]).tocsr(),
             a=a_const,
-            B=(2 * f.count[rows]).tocsr(),
-            b=2 * f.const[rows] - K[f.row_j[rows]],
+            B=(sp.diags(g[f.row_j[rows]].astype(float)) @ f.count[rows]).tocsr(),
+            b=g[f.row_j[rows]] * f.const[rows] - K_n[rows],
             scale=-f.model.margin_scale[f.row_j[rows]],
             sample=f.row_n[rows],
             unit=f.row_j[rows],
@@ -356,18 +398,39 @@ def margin_terms(f: CountForm) -> list[Terms]:
 
 
 def param_terms(f: CountForm) -> list[Terms]:
-    """Linear parameter penalties: sum_e h_e * w_e = sum_e h_e (2 omega_e - 1), one row each."""
-    n_par = f.layout.n_parameters
-    par = np.arange(n_par)
-    samples = np.full(n_par, -1)
+    """Linear parameter penalties: sum_e h_e * w_e, one row each, with w = 2 omega - 1, or
+    omega - omega- in ternary groups."""
+    lay = f.layout
+    tern = np.zeros(lay.n_parameters, dtype=bool)
+    tern[lay.minus_params] = True
+    binary = np.nonzero(~tern)[0]
+    terms = [
+        row_terms("params", "regulariser", np.full(binary.size, -1), binary,
+                  const=-np.ones(binary.size), linear=[(binary, 2.0)], unit_kind="parameter")
+    ]
+    par = lay.minus_params
+    if par.size:
+        terms.append(
+            row_terms("params", "regulariser", np.full(par.size, -1), par,
+                      linear=[(par, 1.0), (lay.minus_var(par), -1.0)], unit_kind="parameter")
+        )
+    return terms
+
+
+def sparsity_terms(f: CountForm) -> list[Terms]:
+    """lambda (omega + omega-) per ternary parameter: lambda |w| for the one zero with both
+    bits off, and 2 lambda for its alias with both on, so a minimum never keeps the alias."""
+    lay = f.layout
+    par = lay.minus_params
+    if not par.size:
+        return []
     return [
         row_terms(
-            "params",
+            "sparsity",
             "regulariser",
-            samples,
+            np.full(par.size, -1),
             par,
-            const=-np.ones(n_par),
-            linear=[(par, 2.0)],
+            linear=[(par, 1.0), (lay.minus_var(par), 1.0)],
             unit_kind="parameter",
         )
     ]
@@ -381,6 +444,7 @@ TERM_BUILDERS: tuple[Callable[[CountForm], list[Terms]], ...] = (
     tie_terms,
     margin_terms,
     param_terms,
+    sparsity_terms,
 )
 
 
@@ -407,4 +471,5 @@ def build(
         term_weights=initial_weights(network, objective, f.targets),
         linear_penalties=h,
         targets=f.targets,
+        X=network.check_inputs(X) if network.has_integer_inputs else None,
     )

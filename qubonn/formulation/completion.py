@@ -16,40 +16,43 @@ from qubonn.network import Weights
 
 
 def feasible_state(formulation: Formulation, X: np.ndarray, weights: Weights) -> np.ndarray:
-    """The assignment (0/1, label order) that the forward pass with ``weights`` on the +-1
-    training inputs ``X`` implies.  Every constraint holds and its energy is the replayed
-    objective."""
+    """The assignment (0/1, label order) that the forward pass with ``weights`` on the training
+    inputs ``X`` implies.  Every constraint holds and its energy is the replayed objective."""
     f, lay, net = formulation, formulation.layout, formulation.network
     model = f.model
     weights = net.check_weights(weights)
     N, n_in = lay.n_samples, net.n_inputs
     z = net.preactivations(X, weights).astype(np.int64)
     alpha = (z >= 0).astype(np.int64)
-    K, theta = model.K, model.theta
-    c = (z + K) // 2
+    theta = model.theta_n
+    c = model.counts(z)
+    params = np.concatenate([weights.w, weights.b[net.has_bias]])
     x = np.zeros(lay.n_vars, dtype=np.int8)
-    x[: lay.n_arcs] = (weights.w + 1) // 2
-    x[lay.b0 : lay.a0] = (weights.b[lay.bias_neurons] + 1) // 2
+    x[: lay.a0] = lay.parameter_bits(params)  # zero weights: both bits off
     x[lay.a0 : lay.u0] = alpha[:, lay.alpha_neurons].reshape(-1)
     e = lay.u_arcs
-    omega = (weights.w[e] + 1) // 2
-    x[lay.u0 : lay.t0] = (omega[None, :] * alpha[:, net.arc_src[e] - n_in]).reshape(-1)
+    src_alpha = alpha[:, net.arc_src[e] - n_in]
+    x[lay.u0 : lay.um0] = ((weights.w[e] > 0)[None, :] * src_alpha).reshape(-1)
+    em = lay.um_arcs
+    x[lay.um0 : lay.t0] = ((weights.w[em] < 0)[None, :] * alpha[:, net.arc_src[em] - n_in]).reshape(
+        -1)
     # slack value per (n, j): what the sign constraint (or the hinge) leaves over
-    r = c - theta[None, :] * alpha
+    r = c - theta * alpha
     if lay.tie_neurons.size:
-        t = (alpha[:, lay.tie_neurons] == 1) & (r[:, lay.tie_neurons] == theta[lay.tie_neurons])
+        tj = lay.tie_neurons
+        t = (alpha[:, tj] == 1) & (r[:, tj] == theta[:, tj]) & (theta[:, tj] >= 1)
         x[lay.t0 : lay.s0] = t.reshape(-1)
-        r[:, lay.tie_neurons] -= t
+        r[:, tj] -= t
     out = model.outputs
     if model.loss == "multiclass":
         cls = model.true_class
         gap = np.take_along_axis(z[:, out], cls[:, None], axis=1) - z[:, out]
-        r[:, out] = np.clip(gap - model.mc_margin, 0, model.pair_range[cls])
+        r[:, out] = np.clip(gap - model.mc_margin, 0, model.pair_range_n)
         r[np.arange(N), out[cls]] = 0
     elif model.loss == "hinge":
         y = model.targets.astype(np.int64)
-        top = np.where(y == 1, model.label_range[out, 1], model.label_range[out, 0])
-        r[:, out] = np.clip(c[:, out] - model.shift[out] * y, 0, top)
+        top = np.where(y == 1, model.label_range_n[:, out, 1], model.label_range_n[:, out, 0])
+        r[:, out] = np.clip(c[:, out] - model.shift_n[:, out] * y, 0, top)
     bits = slack.encode(model.slack_range, f.objective.slack_encoding)
     x[lay.s0 :] = slack.digits(bits, r)
     return x

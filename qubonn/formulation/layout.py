@@ -2,10 +2,14 @@
 
 Variables (all 0/1), in index order:
 
-* ``w[e]``      weight bit of arc e (w = 2 omega - 1);
+* ``w[e]``      weight bit of arc e (w = 2 omega - 1; in a ternary group, w = omega - omega-);
 * ``b[j]``      bias bit of neuron j (only neurons with a bias);
+* ``wm[e]``     the minus bit omega- of arc e into a ternary group (w = omega - omega-: both
+  bits set is a second zero, which the sparsity term prices above the first);
+* ``bm[j]``     the minus bit of the bias of a ternary neuron;
 * ``a[n,j]``    activation bit of neuron j on sample n (hidden neurons; outputs too under 0-1 loss);
 * ``u[n,e]``    product omega_e * alpha_{n,src(e)} for arcs leaving a neuron;
+* ``um[n,e]``   product omega-_e * alpha_{n,src(e)} for such arcs into a ternary group;
 * ``t[n,j]``    tie bit of an even-fan-in neuron (lets the slack reach one more on the +1 side);
 * ``s[n,j,k]``  slack bits of neuron j's sign constraint (or of an output's hinge loss).
 """
@@ -26,8 +30,10 @@ class Layout:
     n_samples: int
     n_arcs: int
     bias_neurons: np.ndarray  # neurons with a bias, in order
+    minus_params: np.ndarray  # parameters (arcs, then biases) of ternary groups: a minus bit
     alpha_neurons: np.ndarray  # neurons with activation variables
     u_arcs: np.ndarray  # arcs with product variables
+    um_arcs: np.ndarray  # those into ternary groups: a second product (omega- alpha)
     tie_neurons: np.ndarray  # neurons with a tie bit (even K, alpha variable)
     slack_row_sample: np.ndarray  # per slack bit: sample
     slack_row_neuron: np.ndarray  # per slack bit: neuron
@@ -43,16 +49,24 @@ class Layout:
         return self.n_arcs
 
     @property
-    def a0(self) -> int:
+    def m0(self) -> int:
         return self.b0 + self.bias_neurons.size
+
+    @property
+    def a0(self) -> int:
+        return self.m0 + self.minus_params.size
 
     @property
     def u0(self) -> int:
         return self.a0 + self.n_samples * self.alpha_neurons.size
 
     @property
-    def t0(self) -> int:
+    def um0(self) -> int:
         return self.u0 + self.n_samples * self.u_arcs.size
+
+    @property
+    def t0(self) -> int:
+        return self.um0 + self.n_samples * self.um_arcs.size
 
     @property
     def s0(self) -> int:
@@ -64,7 +78,27 @@ class Layout:
 
     @property
     def n_parameters(self) -> int:
+        """Network parameters (arcs, then biases): one value each."""
         return self.n_arcs + self.bias_neurons.size
+
+    @property
+    def n_parameter_bits(self) -> int:
+        """The variables that hold the parameters, first in the index space: one bit per
+        parameter, and a minus bit per ternary one."""
+        return self.a0
+
+    def parameter_bits(self, params: np.ndarray) -> np.ndarray:
+        """(n_parameter_bits,) 0/1 of parameter values (arcs, then biases; -1, 0 or +1)."""
+        params = np.asarray(params, dtype=np.int64)
+        return np.concatenate([params > 0, params[self.minus_params] < 0]).astype(np.int8)
+
+    def parameter_values(self, bits: np.ndarray) -> np.ndarray:
+        """Parameter values (arcs, then biases) of the first :attr:`n_parameter_bits` of an
+        assignment: 2 omega - 1, or omega - omega- in ternary groups."""
+        bits = np.asarray(bits, dtype=np.int64)
+        values = 2 * bits[: self.n_parameters] - 1
+        values[self.minus_params] = bits[self.minus_params] - bits[self.m0 : self.a0]
+        return values
 
     # -- indices of per-sample variables ----------------------------------------------------
     @staticmethod
@@ -83,6 +117,16 @@ class Layout:
         pos = self._positions(self.u_arcs, self.n_arcs)
         return self.u0 + n * self.u_arcs.size + pos[e]
 
+    def um_var(self, n: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """Index of um[n, e] (e must leave a neuron and enter a ternary group)."""
+        pos = self._positions(self.um_arcs, self.n_arcs)
+        return self.um0 + n * self.um_arcs.size + pos[e]
+
+    def minus_var(self, p: np.ndarray) -> np.ndarray:
+        """Index of the minus bit of parameter p (arcs, then biases; p must be ternary)."""
+        pos = self._positions(self.minus_params, self.n_parameters)
+        return self.m0 + pos[p]
+
     def tie_var(self, n: np.ndarray, j: np.ndarray, n_neurons: int) -> np.ndarray:
         """Index of t[n, j] (j must have a tie bit)."""
         pos = self._positions(self.tie_neurons, n_neurons)
@@ -94,8 +138,13 @@ class Layout:
         n = self.n_samples
         out = [f"w[{e}]" for e in range(self.n_arcs)]
         out += [f"b[{j}]" for j in self.bias_neurons]
+        out += [
+            f"wm[{p}]" if p < self.n_arcs else f"bm[{self.bias_neurons[p - self.n_arcs]}]"
+            for p in self.minus_params.tolist()
+        ]
         out += [f"a[{s},{j}]" for s in range(n) for j in self.alpha_neurons]
         out += [f"u[{s},{e}]" for s in range(n) for e in self.u_arcs]
+        out += [f"um[{s},{e}]" for s in range(n) for e in self.um_arcs]
         out += [f"t[{s},{j}]" for s in range(n) for j in self.tie_neurons]
         out += [
             f"s[{s},{j},{k}]"

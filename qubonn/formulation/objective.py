@@ -59,6 +59,10 @@ class Objective:
                    all; multiclass: each class's samples weigh N / n_classes), as scikit-learn;
                    or a tuple of one positive weight per class index (the rows of a sample
                    weigh its class's weight; the classifier maps scikit-learn's dict to it).
+    sparsity:      lambda >= 0, the price of each link a ternary group keeps:
+                   + lambda * sum |w| over the parameters (arcs and biases) of ``ternary``
+                   groups (the sparsity regulariser; exact: a zero weight costs nothing).
+                   Binary groups have |w| = 1 everywhere, so it does not touch them.
     penalties:     overrides of the constraint weights {"and", "sign", "tie"}; missing ones get
                    the safe value from :func:`safe_penalties`.
     slack_encoding: how each sign constraint's integer slack becomes bits: "binary" (the
@@ -76,6 +80,7 @@ class Objective:
     penalties: dict[str, float] = field(default_factory=dict)
     class_weight: ClassWeight = None
     slack_encoding: SlackEncoding = "binary"
+    sparsity: float = 0.0
 
     def __post_init__(self) -> None:
         check_encoding(self.slack_encoding)
@@ -94,6 +99,8 @@ class Objective:
             raise ValueError(f"loss_weight must be a positive number, not {self.loss_weight!r}")
         if self.margin != "auto" and not (is_finite_real(self.margin) and self.margin >= 0):
             raise ValueError(f"margin (mu) must be a number >= 0 or 'auto', not {self.margin!r}")
+        if not (is_finite_real(self.sparsity) and self.sparsity >= 0):
+            raise ValueError(f"sparsity (lambda) must be a number >= 0, not {self.sparsity!r}")
         if self.margin_scale not in ("none", "fan_in"):
             raise ValueError(f"margin_scale must be 'none' or 'fan_in', not {self.margin_scale!r}")
         m = self.hard_margin

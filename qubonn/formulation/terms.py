@@ -134,14 +134,15 @@ class Formulation:
     objective: Objective
     layout: Layout
     terms: tuple[Terms, ...]
-    term_weights: dict[str, float]  # "and", "sign", "tie", "loss", "margin"
+    term_weights: dict[str, float]  # "and", "sign", "tie", "loss", "margin" (+ "sparsity")
     linear_penalties: np.ndarray  # h_e per parameter (arcs, then biases)
     targets: np.ndarray  # (N, n_outputs) 0/1
+    X: np.ndarray | None = None  # the training inputs (integer inputs need them: K_n)
 
     @cached_property
     def model(self) -> ObjectiveModel:
         """The objective as arrays, on this formulation's targets (what solvers read)."""
-        return objective_model(self.network, self.objective, self.targets)
+        return objective_model(self.network, self.objective, self.targets, self.X)
 
     def value(self, X: np.ndarray, weights: Weights) -> float:
         """The replayed objective of ``weights`` on the training inputs ``X``, with this
@@ -165,6 +166,7 @@ class Formulation:
             self.objective,
             loss_weight=merged["loss"],
             margin=merged["margin"],
+            sparsity=merged.get("sparsity", self.objective.sparsity),
             penalties={
                 **self.objective.penalties,
                 **{k: v for k, v in weights.items() if k in ("and", "sign", "tie")},

@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from qubonn.errors import ConstantPredictionWarning, Interrupted
 from qubonn.formulation import Objective
 from qubonn.formulation.objective import class_weight_value
-from qubonn.network import Network, SubNetwork, Weights, check_inputs
+from qubonn.network import Network, SubNetwork, Weights
 from qubonn.options import is_finite_real, is_whole
 from qubonn.training.labels import encode_targets
 from qubonn.training.metrics import predict_targets
@@ -135,8 +135,9 @@ def as_dropout(value: Dropout | dict | None) -> Dropout | None:
 
 
 def check_X(X: Any, network: Network, what: str = "X") -> np.ndarray:
-    """+-1 inputs (N, n_inputs): the shared validator :func:`qubonn.network.check_inputs`."""
-    return check_inputs(X, network.n_inputs, what=what)
+    """Inputs (N, n_inputs) as the network declares them: the shared validator
+    :func:`qubonn.network.check_inputs`."""
+    return network.check_inputs(X, what=what)
 
 
 def default_network(n_features: int, n_classes: int) -> Network:
@@ -355,8 +356,9 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
                     output per class, trained with ``loss``); None trains :func:`default_network`,
                     the inputs wired straight to the outputs, sized from the data in ``fit``.
     loss, loss_weight, margin, margin_scale, hard_margin, penalties, class_weight,
-    slack_encoding: the objective (see :class:`~qubonn.formulation.Objective`); ``loss="auto"``
-                    (the default) is "hinge" for one output and "multiclass" for several;
+    slack_encoding, sparsity: the objective (see :class:`~qubonn.formulation.Objective`);
+                    ``loss="auto"`` (the default) is "hinge" for one output and
+                    "multiclass" for several;
                     ``margin="auto"`` and ``hard_margin="auto"`` (the defaults) are mu = 0.5
                     and m = 3 under the multiclass loss (measured on validation images at ten
                     classes), mu = 0.2 and m = 0 under the one-vs-rest losses;
@@ -364,7 +366,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
                     by each neuron's fan-in; ``slack_encoding="unary"`` writes the
                     sign constraints' slack one bit per unit (larger, but generic single-spin
                     samplers return valid states on it; the structured native annealer does
-                    not need it).
+                    not need it); ``sparsity`` prices each link a ``ternary`` group keeps.
     dropout:        a :class:`Dropout` (or a dict of its options) to run the dropout scheme;
                     with a ``Dropout``, ``dropout__p`` etc. are nested parameters.
     backend:        a solver name from ``qubonn.backends_available()``; ``num_reads``,
@@ -402,6 +404,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         penalties: dict[str, float] | None = None,
         class_weight: str | dict | None = None,
         slack_encoding: str = "binary",
+        sparsity: float = 0.0,
         dropout: Dropout | dict | None = None,
         backend: str = "native",
         num_reads: int = 16,
@@ -424,6 +427,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         self.penalties = penalties
         self.class_weight = class_weight
         self.slack_encoding = slack_encoding
+        self.sparsity = sparsity
         self.dropout = dropout
         self.backend = backend
         self.num_reads = num_reads
