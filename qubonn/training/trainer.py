@@ -209,7 +209,7 @@ def _pick_best(problem, sampleset) -> tuple[Weights, float, float]:
     """The read whose replayed network has the lowest objective (ties: lowest energy)."""
     f = problem.formulation
     rec = sampleset.record
-    order = [sampleset.variables.index(v) for v in problem.labels[: f.layout.n_parameters]]
+    order = [sampleset.variables.index(v) for v in problem.labels[: f.layout.n_parameter_bits]]
     params = np.asarray(rec.sample)[:, order]
     if params.min() < 0:
         params = (params + 1) // 2
@@ -220,7 +220,7 @@ def _pick_best(problem, sampleset) -> tuple[Weights, float, float]:
         if key in seen:
             continue
         x = np.zeros(problem.n_variables, dtype=np.int8)
-        x[: f.layout.n_parameters] = params[i]
+        x[: f.layout.n_parameter_bits] = params[i]
         w = problem.weights_of(x)
         obj = problem.objective_value(w)
         seen[key] = obj
