@@ -209,3 +209,13 @@ def test_the_ground_state_of_a_ternary_problem_is_its_best_network():
     decoded = problem.decode(ground.sample)
     assert decoded.report.ok and decoded.loss == pytest.approx(best)
     assert set(decoded.weights.w.tolist()) <= {-1, 0, 1}
+
+
+def test_check_names_the_domains(tmp_path, capsys):
+    from qubonn.cli import main
+
+    spec = tmp_path / "t.qnn"
+    spec.write_text("input gray[8x8] values 0..16\nhidden h[8] <- gray ternary\noutput y[1] <- h\n")
+    assert main(["check", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert "integer inputs: gray 0..16" in out and "ternary weights: h" in out

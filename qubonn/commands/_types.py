@@ -21,6 +21,14 @@ def finite_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
 def seed_type(text: str) -> int:
     """A seed: an integer from 0 to 2**32 - 1."""
     try:

@@ -27,12 +27,19 @@ def summary_lines(network: Network) -> list[str]:
     """The summary printed for a valid network."""
     s = network.summary()
     fan = network.fan_in
-    return [
+    lines = [
         f"  inputs {s['inputs']}, neurons {s['neurons']} "
         f"(hidden {s['hidden']}, outputs {s['outputs']})",
         f"  arcs {s['arcs']}, biases {s['biases']}, parameters {s['parameters']}, "
         f"fan-in {int(fan.min())}..{int(fan.max())}",
     ]
+    integer = [f"{i.name} {i.values[0]}..{i.values[1]}" for i in network.inputs if i.values]
+    if integer:
+        lines.append("  integer inputs: " + ", ".join(integer))
+    ternary = [g.name for g in network.groups if g.domain == "ternary"]
+    if ternary:
+        lines.append("  ternary weights: " + ", ".join(ternary))
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:

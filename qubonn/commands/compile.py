@@ -13,7 +13,7 @@ from qubonn.commands._data import (
     infer_digits_options,
 )
 from qubonn.commands._output import add_force_argument, check_output, data_input
-from qubonn.commands._types import memory_size
+from qubonn.commands._types import memory_size, non_negative_float
 
 
 def _class_weight(text: str) -> str | None:
@@ -89,6 +89,13 @@ def add_objective_arguments(parser: argparse.ArgumentParser) -> None:
         help="how each sign constraint's slack becomes bits: binary (fewest bits) or unary (one "
         "bit per unit: generic single-spin samplers such as neal return valid states on it) "
         "(default %(default)s)",
+    )
+    g.add_argument(
+        "--sparsity",
+        type=non_negative_float,
+        default=0.0,
+        help="lambda: the price of each link a ternary group keeps (the sparsity regulariser; "
+        "binary groups keep every link) (default %(default)s)",
     )
     g.add_argument(
         "--penalty",
