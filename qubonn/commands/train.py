@@ -274,6 +274,8 @@ def run(args: argparse.Namespace) -> int:
             f"{sum(s['accepted'] for s in subs)} accepted, {invalid} without a valid read"
         )
     print(f"train:    {final['train_accuracy']:.1%} (the solver's best network, replayed)")
+    if network.has_ternary:
+        print(f"links:    {network.n_links(clf.weights_):,} of {network.n_parameters:,} kept")
     ste = STEClassifier(network, random_state=args.seed)
     test_acc = _test_and_baseline(clf, ste, data, "STE")
     metadata = _run_metadata(args, data, test_acc, elapsed)
