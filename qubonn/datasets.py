@@ -21,6 +21,8 @@ The bundled images (:func:`digits`, :func:`mnist`) take one of three input encod
 
 User files (:func:`load_npz`, :func:`load_csv`) are validated and every problem is a
 :class:`~qubonn.errors.DataError` that names the file and, where it applies, the row and column.
+Their values are binarised, or, given the :class:`InputValues` a network declares (``values
+lo..hi``), kept as integers (int16) and checked against each column's range.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import importlib.util
 import itertools
 import math
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -51,7 +53,8 @@ ENCODINGS = ("binary", "levels", "thermometer")
 
 @dataclass(frozen=True)
 class Dataset:
-    """A train/test split of +-1 inputs with integer class labels.
+    """A train/test split of +-1 inputs (int8; or int16 integer inputs, see the module
+    docstring) with integer class labels.
 
     ``classes`` lists the labels in a fixed order (sorted), which is also the order of a
     multi-output network's outputs (one-vs-rest) and, for one output, ``(negative, positive)``.
@@ -492,6 +495,72 @@ def teacher(network: Any, n_samples: int, seed: int = 0, n_test: int | None = No
 # -- user files ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class InputValues:
+    """The values each input column takes: the integers ``lo..hi``, or only -1 and +1 where
+    ``binary``; ``names(c)`` names column ``c``'s input unit in messages (e.g. ``gray[0,4]``).
+    :meth:`of` reads them off a network (its ``values lo..hi`` declarations)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    binary: np.ndarray
+    names: Callable[[int], str] | None = None
+
+    @classmethod
+    def of(cls, network: Any) -> InputValues:
+        """The declared input values of a :class:`~qubonn.network.Network`."""
+        lo, hi = network.input_values
+        return cls(np.asarray(lo), np.asarray(hi), np.asarray(network.input_binary),
+                   network.unit_name)
+
+    def takes(self, c: int) -> str:
+        """What column ``c`` takes, in words."""
+        unit = f"input {self.names(c)}" if self.names is not None else f"column {c + 1}"
+        if self.binary[c]:
+            return f"{unit} takes -1 or +1"
+        return f"{unit} takes the integers {self.lo[c]}..{self.hi[c]}"
+
+
+def _integers_checked(X: np.ndarray, values: InputValues, where: str, cell: Any) -> np.ndarray:
+    """X as int16, every value an integer in its column's declared range (binary columns: -1
+    or +1); otherwise an error naming the file, the cell and the range the spec declares."""
+    bad = ~np.isfinite(X)
+    if bad.any():
+        r, c = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError(
+            f"{where}: {cell(r, c)} is {X[r, c]}; remove or fill in missing values first"
+        )
+    if X.shape[1] != len(values.lo):
+        raise DataError(
+            f"{where}: the data has {X.shape[1]} inputs per sample but the network has "
+            f"{len(values.lo)}; change the spec's input shape to match the data"
+        )
+    ok = (X == np.round(X)) & (X >= values.lo) & (X <= values.hi) & ~(values.binary & (X == 0))
+    if not ok.all():
+        r, c = (int(i) for i in np.argwhere(~ok)[0])
+        what = "not an integer" if X[r, c] != np.round(X[r, c]) else "out of range"
+        raise DataError(
+            f"{where}: {cell(r, c)} is {X[r, c]:g}, {what}: {values.takes(c)} (as the spec "
+            "declares); fix the data or the spec's 'values lo..hi'"
+        )
+    return X.astype(np.int16)
+
+
+def _checked_inputs(
+    X: np.ndarray, threshold: float | None, values: InputValues | None, where: str, cell: Any
+) -> np.ndarray:
+    """The inputs of a user file: integers checked against ``values`` when given (then no
+    threshold), else binarised (:func:`_binarize_checked`)."""
+    if values is None:
+        return _binarize_checked(X, threshold, where, cell)
+    if threshold is not None:
+        raise DataError(
+            f"{where}: a threshold binarises the inputs, but the network declares integer inputs "
+            "('values lo..hi'), which are read as they are; drop the threshold"
+        )
+    return _integers_checked(X, values, where, cell)
+
+
 def _binarize_checked(X: np.ndarray, threshold: float | None, where: str, cell: Any) -> np.ndarray:
     """Map X to +-1: keep +-1, map 0/1, or threshold continuous values (threshold required).
 
@@ -518,7 +587,8 @@ def _binarize_checked(X: np.ndarray, threshold: float | None, where: str, cell: 
         example = f"0 at {cell(r, c)} next to -1 values"
     raise DataError(
         f"{where}: the inputs are neither -1/+1 nor 0/1 (e.g. {example}); pass a threshold to "
-        "binarise them (values >= threshold become +1), e.g. threshold=0.5 or --threshold 0.5"
+        "binarise them (values >= threshold become +1), e.g. threshold=0.5 or --threshold 0.5, "
+        "or, for integer data, declare the input's range in the spec (input x[N] values 0..255)"
     )
 
 
@@ -557,7 +627,7 @@ def _labels(y: np.ndarray, where: str, cell: Any) -> np.ndarray:
 
 def _user_dataset(X: np.ndarray, y: np.ndarray, path: Path, info: dict[str, Any]) -> Dataset:
     classes = tuple(int(c) for c in np.unique(y))
-    empty_X = np.empty((0, X.shape[1]), dtype=np.int8)
+    empty_X = np.empty((0, X.shape[1]), dtype=X.dtype)
     return Dataset(X, y, empty_X, np.empty(0, np.int64), classes, path.stem, info)
 
 
@@ -582,10 +652,14 @@ def _check_npy_header(archive: zipfile.ZipFile, member: str, where: str, key: st
         )
 
 
-def load_npz(path: str | Path, threshold: float | None = None) -> Dataset:
+def load_npz(
+    path: str | Path, threshold: float | None = None, values: InputValues | None = None
+) -> Dataset:
     """Load arrays ``X`` (N x d) and ``y`` (N,) from a NumPy ``.npz`` file.
 
-    X may hold -1/+1 (kept), 0/1 (0 becomes -1) or other numbers (then ``threshold`` is needed).
+    X may hold -1/+1 (kept), 0/1 (0 becomes -1) or other numbers (then ``threshold`` is needed);
+    with ``values`` (a network's integer inputs, :class:`InputValues`) X holds integers in each
+    column's range, kept as they are (int16).
     All samples land in the training part; use :meth:`Dataset.split` for a test set.
     """
     path = Path(path)
@@ -621,15 +695,19 @@ def load_npz(path: str | Path, threshold: float | None = None) -> Dataset:
             f"{where}: y has shape {y.shape}; it needs one label per row of X, ({X.shape[0]},)"
         )
     # positions 1-based in words, as for CSV files and specs (not numpy's 0-based X[r, c])
-    Xb = _binarize_checked(
-        X.astype(np.float64), threshold, where, lambda r, c: f"X row {r + 1}, column {c + 1}"
+    Xb = _checked_inputs(
+        X.astype(np.float64), threshold, values, where,
+        lambda r, c: f"X row {r + 1}, column {c + 1}",
     )
     yl = _labels(y, where, lambda r: f"y row {r + 1}")
     return _user_dataset(Xb, yl, path, {"threshold": threshold})
 
 
 def load_csv(
-    path: str | Path, label_column: int | str = -1, threshold: float | None = None
+    path: str | Path,
+    label_column: int | str = -1,
+    threshold: float | None = None,
+    values: InputValues | None = None,
 ) -> Dataset:
     """Load a comma-separated file: one sample per line, the label in ``label_column``.
 
@@ -679,11 +757,11 @@ def load_csv(
                 f"{where}: label_column {label_column} is out of range for {width} columns"
             )
         label_idx = label_column % width
-    values = np.empty((len(rows), width), dtype=np.float64)
+    table = np.empty((len(rows), width), dtype=np.float64)
     for r, (line, row) in enumerate(rows):
         for c, cell in enumerate(row):
             try:
-                values[r, c] = float(cell)
+                table[r, c] = float(cell)
             except ValueError:
                 what = "an empty cell" if cell == "" else f"'{cell}'"
                 raise DataError(
@@ -692,13 +770,13 @@ def load_csv(
                 ) from None
     lines = [line for line, _ in rows]
     feature_cols = [c for c in range(width) if c != label_idx]
-    X = values[:, feature_cols]
+    X = table[:, feature_cols]
 
     def cell(r: int, c: int) -> str:
         return f"line {lines[r]}, column {feature_cols[c] + 1}"
 
-    Xb = _binarize_checked(X, threshold, where, cell)
-    y = _labels(values[:, label_idx], where, lambda r: f"line {lines[r]}, column {label_idx + 1}")
+    Xb = _checked_inputs(X, threshold, values, where, cell)
+    y = _labels(table[:, label_idx], where, lambda r: f"line {lines[r]}, column {label_idx + 1}")
     return _user_dataset(Xb, y, path, {"threshold": threshold, "header": header})
 
 
@@ -711,7 +789,11 @@ def _is_number(text: str) -> bool:
 
 
 def load_data(
-    spec: str, threshold: float | None = None, test: float | int | None = None, seed: int = 0
+    spec: str,
+    threshold: float | None = None,
+    test: float | int | None = None,
+    seed: int = 0,
+    values: InputValues | None = None,
 ) -> Dataset:
     """Load a data set named on a command line.
 
@@ -720,7 +802,8 @@ def load_data(
     * a path ending in ``.npz`` or ``.csv`` (label in the last column).
 
     ``test`` (fraction or count) makes a seeded stratified test split; by default the digits
-    keep their own 25 % split and files put every sample in the training part.
+    keep their own 25 % split and files put every sample in the training part.  ``values``:
+    a file's inputs are integers in these ranges (see :func:`load_npz`).
     """
     if spec == "digits" or spec.startswith("digits:"):
         parts = spec.split(":")[1:]
@@ -751,9 +834,9 @@ def load_data(
         return mnist(classes=classes, seed=seed, **kwargs)
     suffix = Path(spec).suffix.lower()
     if suffix == ".npz":
-        data = load_npz(spec, threshold=threshold)
+        data = load_npz(spec, threshold=threshold, values=values)
     elif suffix == ".csv":
-        data = load_csv(spec, threshold=threshold)
+        data = load_csv(spec, threshold=threshold, values=values)
     else:
         raise DataError(
             f"unknown data set '{spec}'; use 'digits' (e.g. digits:3,8:4x4), 'mnist' (e.g. "
