@@ -317,3 +317,44 @@ def test_train_on_integer_digits_end_to_end(specs, tmp_path, capsys):
     assert "digits8x8-38-levels17" in capsys.readouterr().out
     assert main(["evaluate", str(out)]) == 0
     assert "encoding levels, levels 17 (as at training)" in capsys.readouterr().out
+
+
+# -- the few-shot bench -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "bench"))
+    import mnist_fewshot
+
+    return mnist_fewshot
+
+
+@pytest.mark.parametrize("encoding", [("binary", None), ("levels", 16), ("thermometer", 4)])
+@pytest.mark.parametrize("hidden, ternary", [(0, False), (3, True)])
+def test_bench_specs_fit_their_encodings(bench, encoding, hidden, ternary):
+    net = qubonn.parse(bench.network_text(hidden, 10, encoding, ternary))
+    width = 3 * 784 if encoding[0] == "thermometer" else 784
+    assert net.n_inputs == width and net.has_ternary == ternary
+    assert net.has_integer_inputs == (encoding[0] == "levels")
+    if encoding[0] == "levels":
+        assert net.input_values[1].max() == 15
+
+
+def test_bench_records_each_encoding(bench, tmp_path, capsys):
+    pytest.importorskip("mlxtend")
+    out = tmp_path / "rows.jsonl"
+    bench.main(["--sizes", "1", "--seeds", "1", "--methods", "logreg", "--split", "val",
+                "--val", "3", "--encodings", "binary", "levels:4", "thermometer:3",
+                "--out", str(out)])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["encoding"] for r in rows] == ["binary", "levels4", "thermometer3"]
+    assert all(r["n_eval"] == 30 for r in rows)
+    capsys.readouterr()
+    bench.main(["--summary", str(out), "--split", "val"])
+    table = capsys.readouterr().out
+    assert "| logreg | levels4 |" in table and "| logreg | thermometer3 |" in table
+    with pytest.raises(SystemExit):
+        bench.main(["--encodings", "levels:1"])
