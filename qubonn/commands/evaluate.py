@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import argparse
 
-from qubonn.commands._data import DATA_OPTIONS, add_data_arguments, dataset_from_args
+from qubonn.commands._data import (
+    DATA_OPTIONS,
+    add_data_arguments,
+    dataset_from_args,
+    infer_encoding,
+)
 from qubonn.errors import DataError
 
 
@@ -38,6 +43,8 @@ _RECORDED_TYPES = {
     "test": (int, float, type(None)),
     "threshold": (int, float, type(None)),
     "seed": (int,),
+    "encoding": (str, type(None)),
+    "levels": (int, type(None)),
 }
 
 
@@ -92,6 +99,7 @@ def _select(args: argparse.Namespace, model) -> str:
                 args.per_class = 20
     if args.seed is None:
         args.seed = 0
+    infer_encoding(args, model.network)  # older models: as the network's inputs declare
     if isinstance(args.classes, list | tuple):
         args.classes = ",".join(str(c) for c in args.classes)
     given = ", ".join(
@@ -109,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
     model = qubonn.load_model(args.model)
     selection = _select(args, model)
-    data = dataset_from_args(args)
+    data = dataset_from_args(args, model.network)
     print(
         f"data:  {data.name}: {len(data.y_train)} training / {len(data.y_test)} test samples; "
         f"{selection}"

@@ -12,7 +12,8 @@ def add_parser(subparsers) -> None:
         "predict",
         help="predict classes for inputs in a .npz/.csv file",
         description="Print one predicted class per sample of INPUT (.npz with array X, or .csv "
-        "without a label column; values -1/+1, 0/1, or continuous with --threshold).",
+        "without a label column; values -1/+1, 0/1, or continuous with --threshold; for a "
+        "network that declares integer inputs, 'values lo..hi', the integers it declares).",
     )
     p.add_argument("model", help="model file written by qubonn train")
     p.add_argument("input", help="inputs: .npz (array X) or .csv (one sample per row)")
@@ -26,21 +27,24 @@ def run(args: argparse.Namespace) -> int:
     import qubonn
 
     model = qubonn.load_model(args.model)
-    X = _load_inputs(args.input, model.network.n_inputs, args.threshold)
+    X = _load_inputs(args.input, model.network, args.threshold)
     for label in model.predict(X):
         print(label)
     return 0
 
 
-def _load_inputs(path: str, width: int, threshold: float | None):
-    """Inputs without labels: array X of a .npz, or every column of a .csv."""
+def _load_inputs(path: str, network, threshold: float | None):
+    """Inputs without labels: array X of a .npz, or every column of a .csv; binarised, or the
+    integers the network declares (``values lo..hi``), checked."""
     from pathlib import Path
 
     import numpy as np
 
-    from qubonn.datasets import _binarize_checked, _check_npy_header
+    from qubonn.datasets import InputValues, _check_npy_header, _checked_inputs
     from qubonn.errors import DataError
 
+    width = network.n_inputs
+    values = InputValues.of(network) if network.has_integer_inputs else None
     p = Path(path)
     try:
         if p.suffix.lower() == ".npz":
@@ -66,10 +70,12 @@ def _load_inputs(path: str, width: int, threshold: float | None):
     if X.shape[0] == 0:
         raise DataError(f"{p}: X has no rows (shape {X.shape}); there is nothing to predict")
     if p.suffix.lower() == ".csv":  # the file's own line numbers, as qubonn.datasets.load_csv
-        return _binarize_checked(
-            X, threshold, str(p), lambda r, c: f"line {lines[r]}, column {c + 1}"
+        return _checked_inputs(
+            X, threshold, values, str(p), lambda r, c: f"line {lines[r]}, column {c + 1}"
         )
-    return _binarize_checked(X, threshold, str(p), lambda r, c: f"X row {r + 1}, column {c + 1}")
+    return _checked_inputs(
+        X, threshold, values, str(p), lambda r, c: f"X row {r + 1}, column {c + 1}"
+    )
 
 
 def _read_csv_inputs(p):

@@ -7,7 +7,7 @@ import sys
 import time
 import warnings
 
-from qubonn.commands._data import add_data_arguments, dataset_from_args
+from qubonn.commands._data import add_data_arguments, dataset_from_args, infer_encoding
 from qubonn.commands._output import check_output, data_input
 
 
@@ -123,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seeds)
     if args.data == "digits" and args.per_class is None and args.train is None:
         args.per_class = args.per_class_default
-    data = dataset_from_args(args)
+    import qubonn
+
+    network = qubonn.load_spec(args.spec)
+    infer_encoding(args, network)
+    data = dataset_from_args(args, network)
     options = _executor_options(args)
 
     def progress(row: dict, done: int, total: int) -> None:

@@ -221,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
     network = qubonn.load_spec(args.spec)
     _check_ensemble_flags(args, network)
     infer_digits_options(args, network)
-    data = dataset_from_args(args)
+    data = dataset_from_args(args, network)
     check_data_fits(data, network, args, ensemble=args.ensemble is not None)
     objective = objective_from_args(args, network)
     dropout = None

@@ -2,7 +2,8 @@
 
 Every result table of qubonn compares the exact QUBO training against this baseline, so it runs on
 *the same* :class:`~qubonn.network.Network` (any DAG: skip connections, slices, windows) and the
-same +-1 data, and the model it returns is exactly a BNN: ``weights_`` is a
+same data (+-1, or the integers a network declares with ``values lo..hi``), and the model it
+returns is exactly a BNN: ``weights_`` is a
 :class:`~qubonn.network.Weights` of +-1 values, and :meth:`STEClassifier.predict` and
 :meth:`STEClassifier.score` evaluate it through :meth:`Network.forward
 <qubonn.network.Network.forward>`, never through the real-valued training graph.  An accuracy
@@ -13,8 +14,9 @@ Training (the usual recipe, e.g. Courbariaux et al. 2016, "BinaryNet"):
 * each arc and bias has a real-valued *latent* weight in [-1, 1]; the forward pass uses its sign
   (``sign(0) = +1``, the tie rule of the IR);
 * a neuron's pre-activation ``z = b + sum w v`` is scaled by ``1 / sqrt(K)`` (``K`` the fan-in,
-  counting the bias) so that every layer sees pre-activations of order one whatever its fan-in; the
-  scale is positive, so the signs, and hence the binary network, are unchanged;
+  counting the bias; on integer inputs the sum of the squared largest |value| of each source) so
+  that every layer sees pre-activations of order one whatever its fan-in; the scale is positive,
+  so the signs, and hence the binary network, are unchanged;
 * hidden activations are ``sign(z)``; the backward pass uses the straight-through estimator of
   ``hardtanh``: the gradient goes through where ``|z / sqrt(K)| <= 1`` and is cut elsewhere;
 * the gradient of a binarised weight is applied to its latent weight unchanged, and the latent
@@ -95,8 +97,11 @@ def _plan(network: Network) -> list[_Group]:
         arc_hi = int(np.searchsorted(arc_dst, hi, side="left"))
         src = arc_src[arc_lo:arc_hi].reshape(g.size, -1)
         shared = src[0] if np.all(src == src[0]) else None
-        fan_in = np.asarray(network.fan_in[lo:hi], dtype=np.float64)
         bias = network.has_bias[lo:hi].astype(np.float64)
+        # sum of squared source bounds (+1 for the bias): the fan-in K on +-1 inputs, so that
+        # integer inputs (values 0..255) give pre-activations of the same order
+        bound = network.source_bound[arc_lo:arc_hi].astype(np.float64).reshape(g.size, -1)
+        fan_in = np.sum(bound**2, axis=1) + bias
         # the backward pass produces one source gradient per entry of ``flat``
         flat = shared if shared is not None else src.reshape(-1)
         if np.any(flat >= n_in):
@@ -112,6 +117,20 @@ def _plan(network: Network) -> list[_Group]:
         )
         lo = hi
     return groups
+
+
+def _inputs(X: np.ndarray, input_threshold: float | None, network: Network) -> np.ndarray:
+    """X for the network: +-1 (binarised at ``input_threshold`` if given), or, for a network
+    that declares integer inputs (``values lo..hi``), the integers it declares (int16); the
+    gradient graph is z = b + sum w x either way."""
+    if not network.has_integer_inputs:
+        return binary_inputs(X, input_threshold, network)
+    if input_threshold is not None:
+        raise ValueError(
+            "input_threshold binarises inputs, but the network declares integer inputs "
+            "('values lo..hi'); pass the integers as they are (input_threshold=None)"
+        )
+    return network.check_inputs(X)
 
 
 @contextlib.contextmanager
@@ -227,7 +246,7 @@ class STEClassifier(ClassifierMixin, BaseEstimator):
         net = self.network
         if net is None:
             net = default_network(X.shape[1], np.unique(y).size)
-        X = binary_inputs(X, self.input_threshold, net)
+        X = _inputs(X, self.input_threshold, net)
         self.network_ = net
         classes, y_idx = np.unique(y, return_inverse=True)
         n_out = net.n_outputs
@@ -340,7 +359,7 @@ class STEClassifier(ClassifierMixin, BaseEstimator):
     def _inputs(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "weights_")
         X = validate_data(self, X, reset=False)
-        return binary_inputs(X, self.input_threshold, self.network_)
+        return _inputs(X, self.input_threshold, self.network_)
 
     def _predict_idx(self, X: np.ndarray, weights: Weights) -> np.ndarray:
         """Class indices from the exact binary forward pass."""
