@@ -39,3 +39,23 @@ def test_smoke_run_prints_one_line_per_solve() -> None:
 def test_bad_sizes_are_refused() -> None:
     proc = run("--sizes", "1")
     assert proc.returncode == 2 and "--sizes" in proc.stderr
+
+
+DOMAINS = BENCH.parent / "cpsat_domains.py"
+
+
+def test_domains_smoke_run_proves_each_variant() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(DOMAINS), "--sizes", "2", "--time-limit", "20", "--repeats", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["variant", "N", "status", "objective", "bound", "solve_s",
+                                "cp_vars"]
+    rows = [line.split() for line in lines[1:]]
+    assert [r[0] for r in rows] == ["binary", "integer", "ternary"]
+    assert all(r[2] == "optimal" and float(r[3]) == pytest.approx(float(r[4])) for r in rows)
+    bad = subprocess.run([sys.executable, str(DOMAINS), "--sizes", "3"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "--sizes" in bad.stderr

@@ -259,3 +259,157 @@ def test_optimum_on_random_dags(net, seed):
     assert ss.info["status"] == "optimal"
     _check_read(problem, ss)
     assert ss.info["objective"] == pytest.approx(_best_objective(problem), abs=1e-9)
+
+
+# -- the wider domains: integer inputs and ternary weights ---------------------------------------
+from strategies import domain_data, domain_networks  # noqa: E402
+
+from qubonn.formulation import Objective  # noqa: E402
+
+
+def _domain_problem(net, seed: int, loss: str, margin: float, sparsity: float, hard: int,
+                    n: int = 3, penalised: bool = False):
+    """The training problem of a drawn network of the wider domains, or None where the
+    objective refuses it by design (a hard margin without room, an output feeding a neuron)."""
+    if loss == "multiclass" and net.n_outputs < 2:
+        loss = "hinge"
+    if loss == "01":
+        hard = 0
+    X = domain_data(net, n, seed)
+    rng = np.random.default_rng(seed)
+    y = (np.eye(net.n_outputs)[rng.integers(0, net.n_outputs, n)] if loss == "multiclass"
+         else rng.choice([-1, 1], (n, net.n_outputs)))
+    h = rng.normal(0, 0.3, net.n_parameters) if penalised else None
+    objective = Objective(loss=loss, margin=margin, hard_margin=hard, sparsity=sparsity)
+    try:
+        return qubonn.compile(net, X, y, objective=objective, linear_penalties=h)
+    except ValueError as e:
+        assert "hard_margin" in str(e) or "feeds another neuron" in str(e)
+        return None
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(net=domain_networks(max_assignments=1 << 9), seed=st.integers(0, 10**6),
+       loss=st.sampled_from(["hinge", "01", "multiclass"]), margin=st.sampled_from([0.0, 0.3]),
+       sparsity=st.sampled_from([0.0, 0.5, 2.0]), hard=st.integers(0, 1),
+       penalised=st.booleans(), n=st.integers(1, 4), symmetry=st.booleans())
+def test_optimum_of_the_wider_domains_equals_brute_force(
+    net, seed, loss, margin, sparsity, hard, penalised, n, symmetry
+):
+    """Integer inputs, ternary weights, products of ternary weights with activations and the
+    sparsity term: CP-SAT's proven optimum is the enumerated minimum of objective_value, and
+    its read is the valid QUBO state of the network it returns."""
+    problem = _domain_problem(net, seed, loss, margin, sparsity, hard, n, penalised)
+    if problem is None:
+        return
+    ss = qubonn.solve(problem, backend="cpsat", num_workers=1, symmetry_breaking=symmetry)
+    assert ss.info["status"] == "optimal"
+    _check_read(problem, ss)
+    best = min(problem.objective_value(w) for w in all_weight_assignments(problem))
+    assert ss.info["objective"] == pytest.approx(best, abs=1e-9)
+    assert ss.info["bound"] == pytest.approx(best, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "spec, X",
+    [
+        # a binary neuron on integer inputs whose |z| bound is odd on every row (sign rule on),
+        # feeding a ternary output (its first outgoing weight is fixed to >= 0, not to +1)
+        ("input x[2] values 0..2\nhidden h[2] <- x\noutput y[1] <- h ternary\n",
+         [[2, 0], [1, 1], [0, 0], [2, 2], [1, 1]]),
+        # the same network on rows with an even bound: z = 0 is possible, no sign rule
+        ("input x[2] values 0..2\nhidden h[2] <- x\noutput y[1] <- h ternary\n",
+         [[2, 1], [1, 1], [0, 1], [2, 2], [1, 0]]),
+        # ternary hidden neurons: z = 0 is reachable, no sign rule; permutations are ordered
+        ("input x[2]\nhidden h[2] <- x nobias ternary\noutput y[1] <- h\n",
+         [[1, 1], [1, -1], [-1, 1], [-1, -1], [1, 1]]),
+        # same sources and destinations, other domains: never one permutation class
+        ("input x[1] values -2..2\nhidden a[2] <- x nobias\nhidden b[2] <- x nobias ternary\n"
+         "output y[1] <- a, b nobias\n", [[2], [-1], [0], [1], [-2]]),
+    ],
+)
+@pytest.mark.parametrize("objective", [{"margin": 0.5, "sparsity": 0.25},
+                                       {"loss": "01", "margin": 0.25}])
+def test_symmetry_breaking_keeps_the_optimum_of_the_wider_domains(spec, X, objective):
+    net = qubonn.parse(spec)
+    X = np.array(X)
+    y = np.array([1, -1, 1, 1, -1])
+    problem = qubonn.compile(net, X, y, **objective)
+    best = min(problem.objective_value(w) for w in all_weight_assignments(problem))
+    on = qubonn.solve(problem, backend="cpsat", seed=1, num_workers=2)
+    off = qubonn.solve(problem, backend="cpsat", symmetry_breaking=False, seed=1, num_workers=2)
+    assert on.info["status"] == off.info["status"] == "optimal"
+    assert on.info["objective"] == pytest.approx(best, abs=1e-12)
+    assert off.info["objective"] == pytest.approx(best, abs=1e-12)
+
+
+def test_sign_rule_only_where_no_row_can_tie():
+    """The sign rule fixes a hidden neuron's outgoing weight only where z is never 0: binary
+    weights and an odd |z| bound on every row (integer inputs change the bound per row)."""
+    from qubonn.backends.network.cpsat import _build
+
+    spec = "input x[2] values 0..2\nhidden h[1] <- x\noutput y[1] <- h ternary\n"
+    net = qubonn.parse(spec)
+    y = np.array([1, -1])
+
+    def fixed(X):
+        problem = qubonn.compile(net, np.array(X), y, margin=0.0)
+        on, off = (_build(problem, s).model.Proto() for s in (True, False))
+        return len(on.constraints) - len(off.constraints)
+
+    assert fixed([[2, 0], [1, 1]]) == 1  # K_n = 3, 3: odd everywhere
+    assert fixed([[2, 0], [1, 0]]) == 0  # K_n = 3, 2: a row can tie
+    ternary = qubonn.parse("input x[2]\nhidden h[1] <- x ternary\noutput y[1] <- h\n")
+    problem = qubonn.compile(ternary, np.array([[1, 1], [1, -1]]), y, margin=0.0)
+    assert len(_build(problem, True).model.Proto().constraints) == len(
+        _build(problem, False).model.Proto().constraints)
+
+
+def test_warm_start_in_the_wider_domains():
+    """A start of ternary weights (zeros included, and a zero given as both bits on) is hinted
+    and never returned worse; a start without the minus bits is refused, naming one."""
+    spec = "input x[3] values -2..3\nhidden h[2] <- x ternary\noutput y[1] <- h ternary\n"
+    net = qubonn.parse(spec)
+    rng = np.random.default_rng(4)
+    X = rng.integers(-2, 4, (8, 3))
+    y = rng.choice([-1, 1], 8)
+    problem = qubonn.compile(net, X, y, margin=0.2, sparsity=0.3)
+    start = net.random_weights(5)
+    assert np.any(start.w == 0)
+    x = problem.feasible_state(start)
+    ss = qubonn.solve(problem, backend="cpsat", initial_states=(x[None, :], problem.labels),
+                      time_limit=0.2, num_workers=1)
+    _check_read(problem, ss)
+    assert ss.info["objective"] <= problem.objective_value(start) + 1e-9
+    lay = problem.formulation.layout
+    bits = {v: int(b) for v, b in zip(problem.labels, x, strict=False)
+            if v.startswith(("w", "b"))}
+    assert len(bits) == lay.n_parameter_bits
+    zero = int(np.nonzero(start.w == 0)[0][0])
+    bits[f"w[{zero}]"] = bits[f"wm[{zero}]"] = 1  # the alias of 0
+    again = qubonn.solve(problem, backend="cpsat", initial_states=bits, time_limit=0.2,
+                         num_workers=1)
+    assert again.info["objective"] <= problem.objective_value(start) + 1e-9
+    del bits[f"wm[{zero}]"]
+    with pytest.raises(SolverOptionError, match=rf"missing \['wm\[{zero}\]'\]"):
+        qubonn.solve(problem, backend="cpsat", initial_states=bits)
+
+
+def test_long_count_ranges_use_the_squared_distance():
+    """Integer inputs make a count range longer than the indicators' limit: the hinge and the
+    multiclass loss then square one distance variable, and stay exact."""
+    import qubonn.backends.network.cpsat as cpsat
+
+    net = qubonn.parse("input x[2] values 0..9\noutput y[2] <- x ternary\n")
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 10, (4, 2))
+    for loss in ("hinge", "multiclass"):
+        y = np.eye(2)[[0, 1, 1, 0]] if loss == "multiclass" else rng.choice([-1, 1], (4, 2))
+        problem = qubonn.compile(net, X, y, loss=loss, margin=0.1, sparsity=0.5)
+        best = min(problem.objective_value(w) for w in all_weight_assignments(problem))
+        for limit in (cpsat.MAX_INDICATORS, 3):
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(cpsat, "MAX_INDICATORS", limit)
+                ss = qubonn.solve(problem, backend="cpsat", num_workers=1)
+            assert ss.info["status"] == "optimal"
+            assert ss.info["objective"] == pytest.approx(best, abs=1e-9)

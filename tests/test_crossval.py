@@ -13,6 +13,7 @@ import dimod
 import numpy as np
 import pytest
 
+import qubonn
 from qubonn.backends import UnknownBackendError, registry
 from qubonn.backends.network.crossval import crossval
 from qubonn.backends.qubo_io import save_qubo_npz
@@ -337,3 +338,19 @@ def test_cli_no_backend_ran_is_an_error_not_a_disagreement(
     assert run_cli(str(path), "--backends", "exact") == 2
     captured = capsys.readouterr()
     assert "skipped exact" in captured.out and "no backend ran" in captured.err
+
+
+def test_crossval_judges_networks_of_the_wider_domains() -> None:
+    """A problem of integer inputs and ternary weights: the proven optimum (cpsat) and the
+    QUBO's ground state (exact) are the same network objective; repaired reads are valid."""
+    pytest.importorskip("ortools")
+    net = qubonn.parse("input x[2] values -1..2\noutput y[1] <- x ternary\n")
+    X = np.array([[2, -1], [1, 1], [0, 2], [-1, 0]])
+    problem = qubonn.compile(net, X, np.array([1, -1, -1, 1]), sparsity=0.3, margin=0.1,
+                             loss="01")
+    result = crossval(problem, backends=("cpsat", "exact", "repair:tabu"), num_reads=4)
+    rows = {r.backend: r for r in result.rows}
+    assert rows["cpsat"].status_detail == "optimal" and rows["cpsat"].gap == 0.0
+    assert rows["exact"].agree and rows["cpsat"].agree
+    assert rows["repair:tabu"].valid_share == 1.0
+    assert result.best_objective == pytest.approx(result.bound)

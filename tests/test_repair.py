@@ -9,7 +9,7 @@ import pytest
 from conftest import random_networks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import objectives, tiny_networks
+from strategies import domain_data, domain_networks, objectives, tiny_networks
 
 import qubonn
 from qubonn.backends import UnknownBackendError, get_backend
@@ -129,3 +129,20 @@ def test_trainer_accepts_a_repair_backend():
     best = qubonn.solve(problem, backend="repair:neal", num_reads=4, num_sweeps=50, seed=0)
     assert np.all(best.record.broken >= 0)
     assert clf.history_[-1]["objective"] <= max(best.record.energy) + 1e-9
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(net=domain_networks(), seed=st.integers(0, 10**6), sparsity=st.sampled_from([0.0, 0.5]),
+       loss=st.sampled_from(["hinge", "01"]))
+def test_repair_in_the_wider_domains(net, seed, sparsity, loss):
+    """Integer inputs and ternary weights: random reads (a ternary weight's two bits both on
+    among them, the alias of 0) are repaired to the valid state of the weights they hold."""
+    rng = np.random.default_rng(seed)
+    X = domain_data(net, 3, seed)
+    y = rng.choice([-1, 1], (3, net.n_outputs))
+    try:
+        problem = qubonn.compile(net, X, y, loss=loss, margin=0.25, sparsity=sparsity)
+    except ValueError as e:
+        assert "feeds another neuron" in str(e)
+        return
+    _check_repaired(problem, dimod.RandomSampler(), num_reads=6, seed=seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import dimod
 import numpy as np
@@ -471,3 +472,140 @@ def test_a_broken_sampler_result_is_refused_by_every_strategy(strategy, kind, fr
     problem = qubonn.compile(net, X, np.array([0, 1] * 3))
     with pytest.raises(SamplerResultError, match=fragment):
         qubonn.solve(problem, backend=_BrokenSampler(kind), strategy=strategy)
+
+
+# -- the wider domains: integer inputs and ternary weights ---------------------------------------
+DOMAINS = (
+    "input x[3] values 0..3\nhidden h[2] <- x ternary\nhidden g[2] <- x\n"
+    "output y[1] <- h, g ternary\n"
+)
+
+
+def _domain_problem(n: int = 10, seed: int = 1, sparsity: float = 0.3, **objective):
+    """Integer inputs, a ternary and a binary hidden group, a ternary output: every kind of
+    parameter bit and product (u into a ternary output carries a second product um)."""
+    net = qubonn.parse(DOMAINS)
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 4, (n, 3))
+    y = rng.choice([-1, 1], n)
+    return qubonn.compile(net, X, y, sparsity=sparsity, margin=0.1, **objective)
+
+
+@pytest.mark.parametrize(
+    "strategy, options",
+    [("decompose", {}), ("decompose", {"blocks": "neuron", "epochs": 2}),
+     ("continuation", {"rounds": 3})],
+)
+def test_strategies_train_networks_of_the_wider_domains(strategy, options):
+    problem = _domain_problem()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InvalidSubsolveWarning)  # some invalid rounds are fine
+        ss = qubonn.solve(problem, backend="neal", strategy=strategy, strategy_options=options,
+                          **FAST)
+    assert problem.broken_share(ss) == 0.0
+    weights = problem.weights_of(ss.first.sample)
+    problem.network.check_weights(weights)  # each group's own domain
+    assert ss.first.energy == pytest.approx(problem.objective_value(weights))
+    accepted = [s for s in ss.info["subsolves"] if s["accepted"]]
+    assert accepted
+    assert problem.objective_value(weights) == pytest.approx(accepted[-1]["best_objective"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), neuron=st.integers(0, 4))
+def test_a_blocks_free_variables_hold_everything_its_ternary_parameters_move(seed, neuron):
+    """The free mask of a block holds its minus bits and the second products (um) of arcs into
+    a ternary group: changing the block moves nothing outside it."""
+    from qubonn.backends.network.strategies import _free_mask, _neuron_blocks
+
+    problem = _domain_problem(n=4, seed=seed)
+    net, lay = problem.network, problem.formulation.layout
+    assert lay.um_arcs.size and lay.minus_params.size
+    rng = np.random.default_rng(seed)
+    consensus = net.random_weights(rng)
+    block = _neuron_blocks(net)[neuron]
+    other = net.random_weights(rng)
+    moved = qubonn.Weights(consensus.w.copy(), consensus.b.copy())
+    moved.w[block.arcs] = other.w[block.arcs]
+    moved.b[block.bias_neurons] = other.b[block.bias_neurons]
+    changed = problem.feasible_state(moved) != problem.feasible_state(consensus)
+    mask = _free_mask(problem, block)
+    assert not np.any(changed & ~mask)
+    minus = np.isin(block.params, lay.minus_params)
+    assert mask[: lay.n_parameter_bits].sum() == block.params.size + minus.sum()
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**16))
+def test_the_rest_enters_as_the_slope_through_the_consensus(seed):
+    """The samples outside a batch enter as linear penalties s w: for a binary parameter the
+    exact change of its flip (s = -g w_c / 2), for a ternary one the least-squares slope through
+    the consensus of its changes to both other values; the sparsity term stays out (the
+    sub-QUBO prices the links)."""
+    from qubonn.backends.network.strategies import _rest_slopes
+
+    problem = _domain_problem(n=6, seed=seed, sparsity=0.7)
+    net = problem.network
+    rng = np.random.default_rng(seed)
+    consensus = net.random_weights(rng)
+    rows = np.array([0, 2, 3, 5])
+    f = problem.formulation
+    rest = qubonn.compile(net, problem.X[rows], f.targets[rows], objective=f.objective)
+    rest.set_term_weights(sparsity=0.0)
+
+    def value(w):
+        return rest.objective_value(w) - rest.formulation.model.link_cost(
+            np.concatenate([w.w, w.b[net.has_bias]]))
+
+    slopes = _rest_slopes(problem, consensus, rows)
+    params = np.concatenate([consensus.w, consensus.b[net.has_bias]])
+    bias = np.nonzero(net.has_bias)[0]
+    for p in range(net.n_parameters):
+        wc = int(params[p])
+        others = [v for v in (-1, 0, 1) if v != wc] if net.parameter_ternary[p] else [-wc]
+        num = den = 0.0
+        for v in others:
+            w, b = consensus.w.copy(), consensus.b.copy()
+            if p < net.n_arcs:
+                w[p] = v
+            else:
+                b[bias[p - net.n_arcs]] = v
+            num += (v - wc) * (value(qubonn.Weights(w, b)) - value(consensus))
+            den += (v - wc) ** 2
+        assert slopes[p] == pytest.approx(num / den, abs=1e-9)
+
+
+def test_merge_keeps_each_neuron_in_its_own_domain():
+    """A ternary neuron's weights (zeros) are never merged into a binary slot with the same
+    sources: every merged candidate is a network of the declared domains."""
+    from qubonn.backends.network.strategies import _neuron_swaps
+
+    net = qubonn.parse(DOMAINS)
+    rng = np.random.default_rng(0)
+    candidates = _neuron_swaps(net, net.random_weights(rng), net.random_weights(rng))
+    assert candidates
+    for c in candidates:
+        net.check_weights(c)
+
+
+def test_direct_exact_solves_of_the_wider_domains_decode_to_the_enumerated_optimum():
+    """Plain QUBO samplers take any QUBO: dimod's ExactSolver on a tiny problem of integer
+    inputs and ternary weights, through qubonn.solve and through the trainer, returns the
+    network with the lowest objective among every assignment."""
+    from qubonn.training import BNNClassifier
+    from qubonn.verify import all_weight_assignments
+
+    net = qubonn.parse("input x[2] values -1..2\noutput y[1] <- x ternary\n")
+    X = np.array([[2, -1], [1, 1], [0, 2], [-1, 0]])
+    y = np.array([1, -1, -1, 1])
+    objective = {"sparsity": 0.3, "margin": 0.1, "loss": "01"}
+    problem = qubonn.compile(net, X, y, **objective)
+    assert problem.n_variables <= 22
+    best = min(problem.objective_value(w) for w in all_weight_assignments(problem))
+    ss = qubonn.solve(problem, backend="exact", num_reads=1)
+    decoded = problem.decode(ss.first.sample)
+    assert decoded.report.ok and decoded.loss == pytest.approx(best)
+    assert ss.first.energy == pytest.approx(best)
+    clf = BNNClassifier(net, backend="exact", **objective).fit(X, y)
+    assert clf.history_[-1]["objective"] == pytest.approx(best)
+    assert problem.objective_value(clf.weights_) == pytest.approx(best)

@@ -5,19 +5,24 @@ far from it they are.  CP-SAT gives that reference: it solves the *same* objecti
 (:func:`qubonn.formulation.objective_value`) over a compact model of the **network**, not of the
 QUBO, and proves a lower bound.  The model (Toro Icarte et al., CP 2019, in our notation):
 
-* Boolean weight bits omega_e and bias bits beta_j (w = 2 omega - 1);
-* the agreement literal g of each term of a pre-activation: omega (input x = +1), not omega
-  (x = -1), beta (bias), or XNOR(omega, alpha_src) for an arc from a neuron (one ``AddBoolXOr``);
-* the count c_nj = sum g in [0, K_j], so z_nj = 2 c_nj - K_j;
-* alpha_nj reified to ``c_nj >= theta_j`` (theta = ceil(K/2): sign(0) = +1, the tie rule);
+* Boolean weight bits omega_e and bias bits beta_j (w = 2 omega - 1); in a ternary group a
+  second, minus Boolean per parameter (w = omega - minus, at most one of them on);
+* the count c_nj = (z_nj + K_nj) / g_j in [0, S_nj] (S = 2 K_n / g; K_nj the row's |z| bound,
+  g = 2 for binary weights, 1 for ternary: :class:`~qubonn.formulation.ObjectiveModel`), a linear
+  expression of agreement literals: for binary weights |v| times omega (input v > 0), not omega
+  (v < 0), beta (bias), or XNOR(omega, alpha_src) for an arc from a neuron (one
+  ``AddBoolXOr``); for ternary ones K_n + sum w v, where w alpha = 2 g - omega - minus with
+  g <=> (omega and alpha) or (minus and not alpha);
+* alpha_nj reified to ``c_nj >= theta_nj`` (theta = ceil(S/2): sign(0) = +1, the tie rule);
 * hinge loss: L * sum_k (2k - 1) delta_k with delta_k forced on when the count is k or more
   outside the label's interval, which sums to L * dist^2 at the optimum (convex, so exact);
   0-1 loss: L * [alpha != y]; multiclass loss: per sample and class k != y the same indicator
   sum on d = z_y - z_k (L * sum_t (2t - 1) delta_t, delta_t forced on when d <= 2m + 1 - t),
-  which is L * max(0, 2m + 1 - d)^2 at the optimum; class weights scale L per row;
+  which is L * max(0, 2m + 1 - d)^2 at the optimum; class weights scale L per row.  Ranges
+  longer than ``MAX_INDICATORS`` (integer inputs) square one distance variable instead;
 * soft margin: -mu_j a z, as -mu_j |z| (|z| reified on alpha) or, for a clamped hinge output,
   -mu_j (2y - 1) z; mu_j = mu or mu / K_j;
-* linear parameter penalties sum_e h_e w_e.
+* linear parameter penalties sum_e h_e w_e and the sparsity term lambda |w| (ternary groups).
 
 CP-SAT needs integer coefficients.  Every coefficient (L, mu_j, h_e) is first read as a fraction
 with a denominator up to 10^6 that reproduces the float exactly; when all of them are, the
@@ -27,10 +32,13 @@ subtracts the largest possible rounding error, so it stays a proven bound (``inf
 says which).  The reported ``objective`` is always ``objective_value`` of the returned weights.
 
 Two symmetries are broken (``symmetry_breaking``, on by default), for neurons without linear
-penalties on their parameters.  Sign: for a hidden neuron with odd fan-in, negating its incoming
-weights and bias negates its activation on every sample, and negating its outgoing weights undoes
-that downstream; one outgoing weight is fixed to +1.  Permutation: hidden neurons with the same
-sources, bias and destinations can swap all their weights; their activation patterns are kept
+penalties on their parameters.  Sign: for a hidden neuron of binary weights whose |z| bound is
+odd on every row (odd fan-in on +-1 inputs), negating its incoming weights and bias negates its
+activation on every sample (z is never 0), and negating its outgoing weights undoes that
+downstream (in any domain, sparsity included); one outgoing weight is fixed to +1 (to >= 0 when
+it is ternary).  Ternary neurons, and rows where the bound is even, can reach z = 0, which maps
+to +1 either way: no symmetry there.  Permutation: hidden neurons with the same sources, bias,
+weight domain and destinations can swap all their weights; their activation patterns are kept
 sorted.  For 64-4-1 that removes 2^4 x 4! = 384 copies of every network.
 """
 
@@ -81,6 +89,9 @@ CPSAT_MIN_SEARCH_S = 0.05
 MAX_DENOMINATOR = 10**6
 #: Largest integer coefficient allowed in the model (CP-SAT works in int64; keep headroom).
 MAX_COEFFICIENT = 2**40
+#: Longest count range a squared loss is stated on by indicators (one Boolean per unit of
+#: distance: exact and LP-friendly); beyond it (integer inputs) by one product d * d.
+MAX_INDICATORS = 1024
 
 
 def _check_workers(name: str, value: Any) -> int | None:
@@ -99,6 +110,7 @@ class _Model:
     model: Any
     omega: list  # one Boolean per arc
     beta: dict  # neuron -> Boolean (neurons with a bias)
+    minus: dict = field(default_factory=dict)  # parameter -> its minus Boolean (ternary groups)
     terms: list = field(default_factory=list)  # (real coefficient, variable, max |value|)
     constant: float = 0.0
     start_weights: Any = None  # the hinted network (returned when CP-SAT finds nothing better)
@@ -118,9 +130,12 @@ def _activation(model: Any, c: Any, theta: int, name: str) -> Any:
     return alpha
 
 
-def _hinge_terms(m: _Model, c: Any, K: int, lo: int, hi: int, y: int, L: float, tag: str):
+def _hinge_terms(m: _Model, c: Any, S: int, lo: int, hi: int, y: int, L: float, tag: str):
     """delta_k on when the count is k or more outside [lo, hi]; cost L (2k - 1) each."""
-    depth = lo if y == 1 else K - hi  # the farthest the count can lie outside
+    depth = lo if y == 1 else S - hi  # the farthest the count can lie outside
+    if depth > MAX_INDICATORS:
+        _squared_shortfall(m, (lo - c) if y == 1 else (c - hi), depth, L, f"d{tag}")
+        return
     for k in range(1, depth + 1):
         delta = m.model.NewBoolVar(f"d{tag},{k}")
         if y == 1:
@@ -130,20 +145,100 @@ def _hinge_terms(m: _Model, c: Any, K: int, lo: int, hi: int, y: int, L: float, 
         m.terms.append((L * (2 * k - 1), delta, 1))
 
 
+def _squared_shortfall(m: _Model, short: Any, depth: int, L: float, tag: str) -> None:
+    """L * max(0, short)^2 by one product, where the indicators would be too many (integer
+    inputs make count ranges long): d >= short, d >= 0, q = d * d (minimised: d is the max)."""
+    d = m.model.NewIntVar(0, depth, f"{tag},d")
+    m.model.Add(d >= short)
+    q = m.model.NewIntVar(0, depth * depth, f"{tag},q")
+    m.model.AddMultiplicationEquality(q, [d, d])
+    m.terms.append((L, q, depth * depth))
+
+
 def _multiclass_terms(
-    m: _Model, c: dict, K: np.ndarray, outs: np.ndarray, y: int, margin: int, L: float, tag: str
+    m: _Model, c: dict, K: np.ndarray, g: np.ndarray, outs: np.ndarray, y: int, margin: int,
+    L: float, tag: str,
 ) -> None:
-    """L * max(0, margin - (z_y - z_k))^2 for every k != y, by indicators on d = z_y - z_k."""
+    """L * max(0, margin - (z_y - z_k))^2 for every k != y, by indicators on d = z_y - z_k
+    (z = g c - K_n: the row's bounds ``K``)."""
     jy = int(outs[y])
     for k, jk in enumerate(outs):
         jk = int(jk)
         if k == y:
             continue
-        d = 2 * c[jy] - int(K[jy]) - 2 * c[jk] + int(K[jk])
-        for t in range(1, margin + int(K[jy] + K[jk]) + 1):
+        d = int(g[jy]) * c[jy] - int(K[jy]) - int(g[jk]) * c[jk] + int(K[jk])
+        depth = margin + int(K[jy] + K[jk])
+        if depth > MAX_INDICATORS:
+            _squared_shortfall(m, margin - d, depth, L, f"q{tag},{k}")
+            continue
+        for t in range(1, depth + 1):
             delta = m.model.NewBoolVar(f"q{tag},{k},{t}")
             m.model.Add(d >= margin - t + 1).OnlyEnforceIf(delta.Not())
             m.terms.append((L * (2 * t - 1), delta, 1))
+
+
+def _parameters(m: _Model, net: Any, h: np.ndarray, sparsity: float) -> list:
+    """The parameters' Booleans (arcs, then biases), a minus Boolean per ternary one (w = omega
+    - minus, at most one on), and their costs: linear penalties h w and sparsity lambda |w|."""
+    model = m.model
+    params = [*m.omega, *(m.beta[int(j)] for j in np.nonzero(net.has_bias)[0])]
+    ternary = net.parameter_ternary
+    for p, (he, var) in enumerate(zip(h, params, strict=True)):
+        if not ternary[p]:
+            if he:
+                m.terms.append((2.0 * he, var, 1))
+                m.constant -= he
+            continue
+        minus = model.NewBoolVar(f"m{p}")
+        model.AddBoolOr([var.Not(), minus.Not()])
+        m.minus[p] = minus
+        if he:
+            m.terms += [(float(he), var, 1), (-float(he), minus, 1)]
+        if sparsity:
+            m.terms += [(sparsity, var, 1), (sparsity, minus, 1)]
+    return params
+
+
+def _ternary_product(model: Any, plus: Any, minus: Any, alpha: Any, name: str) -> Any:
+    """A Boolean g <=> (plus and alpha) or (minus and not alpha): w a = 2 g - plus - minus."""
+    g = model.NewBoolVar(name)
+    model.AddBoolOr([plus.Not(), alpha.Not(), g])
+    model.AddBoolOr([minus.Not(), alpha, g])
+    model.AddBoolOr([g.Not(), plus, minus])
+    model.AddBoolOr([g.Not(), plus.Not(), alpha])
+    model.AddBoolOr([g.Not(), minus.Not(), alpha.Not()])
+    return g
+
+
+def _count(m: _Model, net: Any, j: int, n: int, x: np.ndarray, alpha: dict, arcs: list,
+           bias_p: dict, K: int) -> Any:
+    """The count c = (z + K_n) / g of neuron j on sample n (inputs ``x``) as a linear
+    expression.  Binary weights: sum over terms of |v| [w agrees with v] (the agreement literal
+    of an arc from a neuron is XNOR(omega, alpha)); ternary: K_n + sum w v."""
+    model, n_in = m.model, net.n_inputs
+    lits: list = []
+    ternary = bool(net.ternary[j])
+    for e in arcs:
+        s = int(net.arc_src[e])
+        if s < n_in:
+            v = int(x[s])
+            if v == 0:
+                continue
+            if ternary:
+                lits += [v * m.omega[e], -v * m.minus[e]]
+            else:
+                lit = m.omega[e] if v > 0 else m.omega[e].Not()
+                lits.append(lit if abs(v) == 1 else abs(v) * lit)
+        elif ternary:
+            g = _ternary_product(model, m.omega[e], m.minus[e], alpha[s - n_in], f"g{n},{e}")
+            lits += [2 * g, -m.omega[e], -m.minus[e]]
+        else:
+            g = model.NewBoolVar(f"g{n},{e}")
+            model.AddBoolXOr([m.omega[e], alpha[s - n_in], g])  # g = XNOR(omega, alpha)
+            lits.append(g)
+    if j in m.beta:
+        lits += [m.beta[j], -m.minus[bias_p[j]]] if ternary else [m.beta[j]]
+    return K + sum(lits) if ternary else sum(lits)
 
 
 def _build(problem: Problem, symmetry_breaking: bool) -> _Model:
@@ -153,7 +248,7 @@ def _build(problem: Problem, symmetry_breaking: bool) -> _Model:
     X = np.asarray(problem.X)
     Y = obj.targets
     N, n_in = X.shape
-    K, theta, mu = obj.K, obj.theta, obj.mu
+    K_n, theta_n, mu, g = obj.K_n, obj.theta_n, obj.mu, obj.g
     out_pos = {int(j): p for p, j in enumerate(net.outputs)}
     hinge = obj.loss == "hinge"
     multiclass = obj.loss == "multiclass"
@@ -161,16 +256,14 @@ def _build(problem: Problem, symmetry_breaking: bool) -> _Model:
     cls = obj.true_class
     model = cp_model.CpModel()
     m = _Model(model, [model.NewBoolVar(f"w{e}") for e in range(net.n_arcs)], {})
-    for j in np.nonzero(net.has_bias)[0]:
+    bias_p = {}
+    for k, j in enumerate(np.nonzero(net.has_bias)[0]):
         m.beta[int(j)] = model.NewBoolVar(f"b{j}")
+        bias_p[int(j)] = net.n_arcs + k
     h = np.asarray(f.linear_penalties, dtype=float)
-    params = [*m.omega, *(m.beta[int(j)] for j in np.nonzero(net.has_bias)[0])]
-    for he, var in zip(h, params, strict=True):
-        if he:
-            m.terms.append((2.0 * he, var, 1))
-            m.constant -= he
+    _parameters(m, net, h, obj.sparsity)
     if symmetry_breaking:
-        _break_sign_symmetry(m, net, h, n_in)
+        _break_sign_symmetry(m, net, h, K_n)
     arcs_into = [[] for _ in range(net.n_neurons)]
     for e, j in enumerate(net.arc_dst):
         arcs_into[int(j)].append(e)
@@ -184,20 +277,11 @@ def _build(problem: Problem, symmetry_breaking: bool) -> _Model:
         counts: dict[int, Any] = {}
         alphas.append(alpha)
         for j in range(net.n_neurons):  # topological order: sources come first
-            lits = []
-            for e in arcs_into[j]:
-                s = int(net.arc_src[e])
-                if s < n_in:
-                    lits.append(m.omega[e] if X[n, s] > 0 else m.omega[e].Not())
-                else:
-                    g = model.NewBoolVar(f"g{n},{e}")
-                    model.AddBoolXOr([m.omega[e], alpha[s - n_in], g])  # g = XNOR(omega, alpha)
-                    lits.append(g)
-            if j in m.beta:
-                lits.append(m.beta[j])
-            Kj, tj = int(K[j]), int(theta[j])
-            c = model.NewIntVar(0, Kj, f"c{n},{j}")
-            model.Add(c == sum(lits))
+            Kj, gj, tj = int(K_n[n, j]), int(g[j]), int(theta_n[n, j])
+            Sj = 2 * Kj // gj  # the count's range
+            expr = _count(m, net, j, n, X[n], alpha, arcs_into[j], bias_p, Kj)
+            c = model.NewIntVar(0, Sj, f"c{n},{j}")
+            model.Add(c == expr)
             counts[j] = c
             if multiclass and j in out_pos:
                 continue  # a plain pre-activation: its loss is stated per sample below
@@ -207,10 +291,10 @@ def _build(problem: Problem, symmetry_breaking: bool) -> _Model:
             if clamped:
                 o = out_pos[j]
                 y, lw = int(Y[n, o]), float(row_w[n, o])
-                _hinge_terms(m, c, Kj, int(obj.lo[n, o]), int(obj.hi[n, o]), y, lw, f"{n},{j}")
-                if mu[j]:  # -mu (2y - 1)(2c - K)
+                _hinge_terms(m, c, Sj, int(obj.lo[n, o]), int(obj.hi[n, o]), y, lw, f"{n},{j}")
+                if mu[j]:  # -mu (2y - 1)(g c - K)
                     sgn = 2 * y - 1
-                    m.terms.append((-2.0 * sgn * mu[j], c, Kj))
+                    m.terms.append((-float(gj) * sgn * mu[j], c, Sj))
                     m.constant += sgn * mu[j] * Kj
             else:
                 if j in out_pos:  # 0-1 loss: L [alpha != y]
@@ -220,14 +304,14 @@ def _build(problem: Problem, symmetry_breaking: bool) -> _Model:
                     m.constant += lw * y
                 if mu[j]:  # -mu |z|, |z| = z if alpha else -z
                     absz = model.NewIntVar(0, Kj, f"m{n},{j}")
-                    model.Add(absz == 2 * c - Kj).OnlyEnforceIf(alpha[j])
-                    model.Add(absz == Kj - 2 * c).OnlyEnforceIf(alpha[j].Not())
+                    model.Add(absz == gj * c - Kj).OnlyEnforceIf(alpha[j])
+                    model.Add(absz == Kj - gj * c).OnlyEnforceIf(alpha[j].Not())
                     m.terms.append((-mu[j], absz, Kj))
                     abs_z[j].append(absz)
         if multiclass:
             margin = obj.mc_margin
             lw = float(row_w[n, 0])
-            _multiclass_terms(m, counts, K, net.outputs, int(cls[n]), margin, lw, str(n))
+            _multiclass_terms(m, counts, K_n[n], g, net.outputs, int(cls[n]), margin, lw, str(n))
     _margin_cuts(m, net, X, abs_z, alphas, arcs_into)
     if symmetry_breaking:
         _break_permutation_symmetry(m, net, h, alphas, n_in)
@@ -276,13 +360,18 @@ def _margin_cuts(
         m.model.Add(sum(terms) <= sum(int(b) * p for b, p in zip(best, chosen, strict=True)))
 
 
-def _break_sign_symmetry(m: _Model, net: Any, h: np.ndarray, n_in: int) -> None:
-    """Fix one outgoing weight of each hidden neuron whose sign flip is an exact symmetry."""
-    n_arcs = net.n_arcs
+def _break_sign_symmetry(m: _Model, net: Any, h: np.ndarray, K_n: np.ndarray) -> None:
+    """Fix the sign of one outgoing weight of each hidden neuron whose sign flip is an exact
+    symmetry: a binary neuron whose |z| bound K_nj is odd on every row (z = g c - K_n then has
+    K's parity, so it is never 0).  A ternary neuron can reach z = 0 (all weights zero), where
+    sign(0) = +1 either way, so its flip is no symmetry.  Negating the outgoing weights keeps
+    every domain (ternary ones included) and the sparsity term; a ternary outgoing weight is
+    fixed to >= 0 (its minus bit off), since it may be 0."""
+    n_arcs, n_in = net.n_arcs, net.n_inputs
     bias_index = {int(j): n_arcs + k for k, j in enumerate(np.nonzero(net.has_bias)[0])}
     for j in net.hidden:
         j = int(j)
-        if net.fan_in[j] % 2 == 0:
+        if net.ternary[j] or np.any(K_n[:, j] % 2 == 0):
             continue  # a tie z = 0 maps to +1 either way: not a symmetry
         into = np.nonzero(net.arc_dst == j)[0]
         out = np.nonzero(net.arc_src == n_in + j)[0]
@@ -291,7 +380,11 @@ def _break_sign_symmetry(m: _Model, net: Any, h: np.ndarray, n_in: int) -> None:
             touched.append(bias_index[j])
         if out.size == 0 or np.any(h[touched] != 0):
             continue
-        m.model.Add(m.omega[int(out[0])] == 1)
+        e = int(out[0])
+        if e in m.minus:
+            m.model.Add(m.minus[e] == 0)
+        else:
+            m.model.Add(m.omega[e] == 1)
 
 
 #: Samples whose activations order interchangeable neurons (2^40 stays well inside int64).
@@ -303,8 +396,9 @@ def _break_permutation_symmetry(
 ) -> None:
     """Order interchangeable hidden neurons by their activation pattern.
 
-    Hidden neurons with the same sources, bias, fan-in and destinations (and no linear
-    penalties on their parameters) can trade all their weights without changing anything else;
+    Hidden neurons with the same sources, bias, weight domain and destinations (and no linear
+    penalties on their parameters) can trade all their weights without changing anything else
+    (integer inputs, ternary weights and the sparsity term included: all are per source);
     so some optimum has their patterns sum_n 2^n alpha_nj (first ORDER_SAMPLES samples) sorted.
     This composes with the sign rule: their first outgoing arcs share a destination.
     """
@@ -325,6 +419,7 @@ def _break_permutation_symmetry(
         key = (
             tuple(sorted(net.arc_src[into].tolist())),
             bool(net.has_bias[j]),
+            bool(net.ternary[j]),  # a binary and a ternary neuron cannot trade weights
             tuple(sorted(net.arc_dst[out].tolist())),
         )
         classes.setdefault(key, []).append(j)
@@ -352,7 +447,7 @@ def _start_weights(problem: Problem, initial_states: Any) -> Any:
         arr, labels = dimod.as_samples(initial_states)
     except (TypeError, ValueError) as exc:
         raise SolverOptionError(f"invalid value for option 'initial_states': {exc}") from None
-    params = problem.labels[: problem.formulation.layout.n_parameters]
+    params = problem.labels[: problem.formulation.layout.n_parameter_bits]
     missing = [v for v in params if v not in labels]
     if arr.shape[0] == 0 or missing:
         raise SolverOptionError(
@@ -362,9 +457,32 @@ def _start_weights(problem: Problem, initial_states: Any) -> Any:
     row = arr[0, [labels.index(v) for v in params]]
     if not np.all(np.isin(row, (-1, 0, 1))):
         raise SolverOptionError("invalid value for option 'initial_states': values must be 0/1")
+    # a ternary weight's two bits both on is an alias of 0: weights_of reads it so
     x = np.zeros(problem.n_variables, dtype=np.int8)
     x[: len(params)] = row > 0
     return problem.weights_of(x)
+
+
+def _hint(m: _Model, net: Any, weights: Any) -> None:
+    """Hint CP-SAT the parameters of ``weights`` (a ternary one: its plus and minus bits)."""
+    values = np.concatenate([weights.w, weights.b[net.has_bias]])
+    for p, (var, value) in enumerate(zip(m.omega + list(m.beta.values()), values, strict=True)):
+        m.model.AddHint(var, int(value > 0))
+        if p in m.minus:
+            m.model.AddHint(m.minus[p], int(value < 0))
+
+
+def _values(m: _Model, solver: Any, net: Any) -> Any:
+    """The Weights of CP-SAT's solution: 2 omega - 1, or omega - minus in ternary groups."""
+    from qubonn.network import Weights
+
+    plus = np.array([solver.Value(v) for v in m.omega + list(m.beta.values())], dtype=np.int8)
+    values = 2 * plus - 1
+    for p, var in m.minus.items():
+        values[p] = plus[p] - solver.Value(var)
+    b = np.zeros(net.n_neurons, dtype=np.int8)
+    b[np.nonzero(net.has_bias)[0]] = values[net.n_arcs :]
+    return Weights(w=values[: net.n_arcs].copy(), b=b)
 
 
 def _integer_objective(m: _Model) -> tuple[list[int], int, float, str]:
@@ -440,12 +558,7 @@ class CpsatSampler(BackendSampler):
         ints, scale, err, scaling = _integer_objective(m)
         m.model.Minimize(sum(i * t[1] for i, t in zip(ints, m.terms, strict=True) if i))
         start_weights = _start_weights(problem, opts["initial_states"])
-        for var, value in zip(
-            m.omega + list(m.beta.values()),
-            [*(start_weights.w > 0), *(start_weights.b[j] > 0 for j in m.beta)],
-            strict=True,
-        ):
-            m.model.AddHint(var, int(value))
+        _hint(m, problem.network, start_weights)
         solver = cp_model.CpSolver()
         params = solver.parameters
         if opts["time_limit"] is not None:  # building the model counts against the limit
@@ -462,7 +575,6 @@ class CpsatSampler(BackendSampler):
 
     def _result(self, problem, m, solver, code, scale, err, scaling, start, built, solved):
         """The one-read SampleSet of the solve (see the class docstring)."""
-        from qubonn.network import Weights
 
         net = problem.network
         if code in (cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
@@ -474,11 +586,7 @@ class CpsatSampler(BackendSampler):
         value = problem.objective_value
         weights, objective = m.start_weights, value(m.start_weights)
         if found:
-            w = np.array([2 * solver.Value(v) - 1 for v in m.omega], dtype=np.int8)
-            b = np.zeros(net.n_neurons, dtype=np.int8)
-            for j, v in m.beta.items():
-                b[j] = 2 * solver.Value(v) - 1
-            weights_found = Weights(w=w, b=b)
+            weights_found = _values(m, solver, net)
             objective_found = value(weights_found)
             # the start can win only when the symmetry rules kept CP-SAT from using it
             if code == cp_model.OPTIMAL or objective_found <= objective:

@@ -34,7 +34,7 @@ import itertools
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import dimod
@@ -300,7 +300,7 @@ class _Replay:
         xs, valid = _valid_reads(sub, sampleset)
         best: tuple[Weights | None, float] = (None, np.inf)
         seen: set[bytes] = set()
-        n_par = sub.formulation.layout.n_parameters
+        n_par = sub.formulation.layout.n_parameter_bits  # minus bits of ternary groups too
         for x in xs[valid]:
             key = x[:n_par].tobytes()
             if key in seen:
@@ -320,9 +320,10 @@ class _Replay:
 def _neuron_swaps(network: Network, base: Weights, other: Weights) -> list[Weights]:
     """``base`` with one neuron of ``other`` put in place of one of its own neurons.
 
-    Neuron j of ``other`` goes to every slot k that has the same sources (hidden neurons come
-    back permuted between sub-solves): its incoming weights and bias, once alone and once with
-    its outgoing weights too."""
+    Neuron j of ``other`` goes to every slot k that has the same sources and weight domain
+    (hidden neurons come back permuted between sub-solves): its incoming weights and bias, once
+    alone and once with its outgoing weights too.  These are candidates, each judged by its
+    replayed objective, not a symmetry: they hold in any domain."""
     n_in = network.n_inputs
     src, dst = network.arc_src, network.arc_dst
     into = [np.nonzero(dst == j)[0] for j in range(network.n_neurons)]
@@ -333,6 +334,8 @@ def _neuron_swaps(network: Network, base: Weights, other: Weights) -> list[Weigh
             same_in = np.array_equal(src[into[j]], src[into[k]])
             if not same_in or network.has_bias[j] != network.has_bias[k]:
                 continue
+            if network.ternary[j] != network.ternary[k]:
+                continue  # a ternary neuron's zeros have no place among binary weights
             w, b = base.w.copy(), base.b.copy()
             w[into[k]], b[k] = other.w[into[j]], other.b[j]
             out.append(Weights(w, b))
@@ -411,20 +414,24 @@ def _sub_problem(problem: Problem, rows: np.ndarray, h: np.ndarray) -> Problem:
     return sub.set_term_weights(**problem.term_weights)
 
 
-def _flip_gains(
+def _rest_slopes(
     problem: Problem, weights: Weights, rows: np.ndarray, params: np.ndarray | None = None
 ) -> np.ndarray:
-    """Change of the objective on the samples ``rows`` when each parameter alone is flipped.
+    """Linear coefficients s_e of the objective on the samples ``rows`` around ``weights``.
 
-    This is how the samples outside a batch enter its sub-QUBO: as linear penalties, the
-    first-order model of their objective around the consensus.  ``params`` (indices in the
-    linear penalties' order) limits it to the parameters a block frees."""
+    This is how the samples outside a batch enter its sub-QUBO: as linear penalties s w, the
+    first-order model of their loss and margin around the consensus.  A binary parameter has
+    one other value: s = -g w_c / 2, g the change when it alone flips (exact on both values).
+    A ternary one has two: s is the least-squares slope through the consensus of the changes
+    to both.  The sparsity term is not the rest's: the sub-QUBO prices every link itself.
+    ``params`` (indices in the linear penalties' order) limits it to those a block frees."""
     f = problem.formulation
     net = f.network
-    gains = np.zeros(f.layout.n_parameters)
+    slopes = np.zeros(f.layout.n_parameters)
     if rows.size == 0:
-        return gains
-    X, model = problem.X[rows], objective_model(net, f.objective, f.targets[rows])
+        return slopes
+    X = problem.X[rows]
+    model = objective_model(net, replace(f.objective, sparsity=0.0), f.targets[rows], X)
 
     def value(w: Weights) -> float:
         return model.value(net.preactivations(X, w))
@@ -432,14 +439,24 @@ def _flip_gains(
     base = value(weights)
     n_arcs = weights.w.size
     bias_neurons = np.nonzero(net.has_bias)[0]
-    for p in range(gains.size) if params is None else params.tolist():
-        w, b = weights.w.copy(), weights.b.copy()
-        if p < n_arcs:
-            w[p] = -w[p]
-        else:
-            b[bias_neurons[p - n_arcs]] *= -1
-        gains[p] = value(Weights(w, b)) - base
-    return gains
+    wc = _params(weights, net)
+    ternary = net.parameter_ternary
+    for p in range(slopes.size) if params is None else params.tolist():
+        others = [v for v in (-1, 0, 1) if v != wc[p]] if ternary[p] else [-wc[p]]
+        num = den = 0.0
+        for v in others:
+            w, b = weights.w.copy(), weights.b.copy()
+            if p < n_arcs:
+                w[p] = v
+            else:
+                b[bias_neurons[p - n_arcs]] = v
+            gain = value(Weights(w, b)) - base
+            if not ternary[p]:
+                num, den = -0.5 * gain * wc[p], 1.0  # as before: h - 0.5 g w_c
+                break
+            num, den = num + (v - wc[p]) * gain, den + (v - wc[p]) ** 2
+        slopes[p] = num / den
+    return slopes
 
 
 @dataclass(frozen=True, eq=False)
@@ -481,6 +498,8 @@ def _free_mask(sub: Problem, block: _Block) -> np.ndarray:
                 frontier.append(k)
     mask = np.zeros(layout.n_vars, dtype=bool)
     mask[block.params] = True  # parameters sit first, in the linear penalties' order
+    ternary = np.isin(block.params, layout.minus_params)
+    mask[layout.minus_var(block.params[ternary])] = True
     samples = np.arange(layout.n_samples)
     for j in moved:
         every = np.full(samples.size, j)
@@ -493,6 +512,9 @@ def _free_mask(sub: Problem, block: _Block) -> np.ndarray:
     for e in layout.u_arcs.tolist():
         if e in in_block or int(src[e]) - n_in in moved:
             mask[layout.u_var(samples, np.full(samples.size, e))] = True
+    for e in layout.um_arcs.tolist():
+        if e in in_block or int(src[e]) - n_in in moved:
+            mask[layout.um_var(samples, np.full(samples.size, e))] = True
     return mask
 
 
@@ -544,10 +566,9 @@ def _decompose(problem: Problem, sampler: dimod.Sampler, opts: DecomposeOptions,
             h = h_user - opts.anchor * unit * wc
             if opts.linearise:
                 rest = np.setdiff1d(np.arange(n), rows)
-                gains = _flip_gains(
+                h = h + _rest_slopes(
                     problem, consensus, rest, None if block is None else block.params
                 )
-                h = h - 0.5 * gains * wc
         sub = _sub_problem(problem, rows, h)
         run = _seeded(options, sampler, seeds)
         t0 = time.perf_counter()
