@@ -107,7 +107,8 @@ def generate_c(
     data_bytes = emit.table_bytes + label_bytes
     stack_bytes = plan.state_words * word_bits // 8
     header = _header(model, plan, name, style, origin, labels, data_bytes, stack_bytes)
-    source = _source(model, plan, name, style, labels, body)
+    popcount = _popcount_block(name, word_bits) if emit.uses_popcount else ""
+    source = _source(model, plan, name, style, labels, popcount + body)
     return CSource(name, header, source, data_bytes, stack_bytes, plan.links)
 
 
@@ -328,7 +329,6 @@ const char *const {name}_class_labels[{name}_N_CLASSES] = {{
     {label_list}
 }};
 
-{_popcount_block(name, wb)}
 {body}
 {entry}"""
 
@@ -475,6 +475,7 @@ class _Emitter:
         self.plan = plan
         self.name = name
         self.table_bytes = 0
+        self.uses_popcount = False  # the code style may have no segment at all
         self.full = (1 << plan.word_bits) - 1
         self.hex_digits = plan.word_bits // 4
         self.signature = (
@@ -527,6 +528,7 @@ class _Emitter:
     def tables_body(self) -> str:
         """Tables for every group and a loop over them."""
         p, n = self.plan, self.name
+        self.uses_popcount = True
         idx_t, idx_size = _uint_type(max(int(g.word.max()) for g in p.groups))
         lim_t, lim_size = _int_type(
             min(int(g.limit.min()) for g in p.groups), max(int(g.limit.max()) for g in p.groups)
@@ -639,6 +641,7 @@ static const struct {n}_group {n}_groups[{len(p.groups)}] = {{
             if weight:
                 read = f"{read} ^ {self._word(weight)}"
             terms.append(f"{self.name}_POPCOUNT({read})")
+        self.uses_popcount |= bool(terms)
         if not terms:
             return ["    m = 0;"]
         return [f"    m = {terms[0]};", *(f"    m += {t};" for t in terms[1:])]
@@ -692,6 +695,8 @@ static const struct {n}_group {n}_groups[{len(p.groups)}] = {{
     def code_body(self) -> str:
         """One statement per segment and per integer term; the weights as immediates."""
         lines = [self.signature, "{", "    uint32_t m;"]
+        if self.plan.integer_inputs:  # when every integer link is 0, no statement reads x
+            lines.insert(2, "    (void)x;")
         multi = self.plan.n_outputs > 1
         lines.append("    int32_t z, best = 0;\n    int cls = 0;" if multi else
                      "    int32_t z;\n    int cls = 0;")

@@ -193,7 +193,8 @@ def check_preactivation_bounds(net: Network, limit: int, what: str) -> None:
         return
     j = int(over[np.argmax(bound[over])])
     group = net.groups[int(net.group_of[j])]
-    wide = [i.name for i in net.inputs if i.values is not None]
+    read = {s.group for s in group.sources}
+    wide = [i.name for i in net.inputs if i.values is not None and i.name in read]
     raise ExportError(
         f"group '{group.name}': its pre-activations reach {int(bound[j])} ({net.neuron_names[j]}), "
         f"beyond {what} ({limit}); narrow the declared values of input "
