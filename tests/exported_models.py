@@ -96,3 +96,33 @@ def sparse_weights(net: Network, seed: int, zeros: float = 0.6):
     arc_t = net.ternary[net.arc_dst]
     ww = np.where(arc_t & (rng.random(net.n_arcs) < zeros), 0, w.w).astype(np.int8)
     return Weights(ww, w.b)
+
+
+#: A network of the wider domains trained on the digits' raw pixels (0..16), not binarised.
+DOMAIN_EXAMPLE = (
+    "input px[8x8] values 0..16\n"
+    "hidden h[3x3] <- px window 4x4 stride 2x2 ternary\n"
+    "output y[1] <- h\n"
+)
+
+
+@functools.cache
+def train_domain_example() -> tuple:
+    """:data:`DOMAIN_EXAMPLE` trained quickly (40 images of 3 and 8, a short anneal), with every
+    3 and 8 of the digits as integer pixels: (TrainedModel, X)."""
+    import qubonn
+    from qubonn.datasets import _digits_raw
+    from qubonn.modelfile import TrainedModel
+    from qubonn.training import BNNClassifier
+
+    images, target = _digits_raw()
+    keep = np.isin(target, [3, 8])
+    X = images[keep].reshape(int(keep.sum()), -1).astype(np.int64)
+    y = target[keep]
+    net = qubonn.parse(DOMAIN_EXAMPLE)
+    clf = BNNClassifier(net, backend="native", num_reads=2, solver_options={"num_sweeps": 50},
+                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X[:40], y[:40])
+    return TrainedModel(net, clf.weights_, {"classes": [3, 8]}), X

@@ -16,6 +16,7 @@ from exported_models import (
     DOMAIN_SPECS,
     EXAMPLE_SPECS,
     sparse_weights,
+    train_domain_example,
     train_examples,
     widened_networks,
 )
@@ -637,3 +638,13 @@ def test_binary_groups_refuse_zero_weights_saying_what_to_do():
     w.b[2] = 0
     with pytest.raises(ExportError, match=r"biases\[2\] \(y\[0\]\) is 0.*binary group 'y'"):
         generate_c(TrainedModel(net, w, {}))
+
+
+@needs_cc
+@pytest.mark.parametrize("style", STYLES)
+def test_a_trained_network_of_integer_pixels_and_ternary_groups(style, tmp_path):
+    """Trained on raw digit pixels (0..16) with ternary windows: every 3 and 8 of the digits."""
+    model, X = train_domain_example()
+    assert len(X) > 300 and X.max() == 16
+    for word_bits in (32, 64):
+        check_scores(model, X, tmp_path / str(word_bits), style=style, word_bits=word_bits)

@@ -8,7 +8,13 @@ import json
 import numpy as np
 import pytest
 from conftest import random_networks
-from exported_models import DOMAIN_SPECS, sparse_weights, train_examples, widened_networks
+from exported_models import (
+    DOMAIN_SPECS,
+    sparse_weights,
+    train_domain_example,
+    train_examples,
+    widened_networks,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import domain_data, domain_networks
@@ -157,3 +163,8 @@ def test_trained_examples_on_every_image():
     for stem, (model, X) in train_examples().items():
         check(model, X)
         assert len(X) >= 99, stem  # 10+ training images and the rest of the split
+
+
+def test_a_trained_network_of_integer_pixels_and_ternary_groups():
+    model, X = train_domain_example()
+    check(model, X)
