@@ -647,12 +647,11 @@ static const struct {n}_group {n}_groups[{len(p.groups)}] = {{
         return [f"    m = {terms[0]};", *(f"    m += {t};" for t in terms[1:])]
 
     @staticmethod
-    def _integer_code(g: GroupPlan, j: int) -> list[str]:
-        """Statements adding neuron j's integer terms to z (the first term cast to int32_t, so
-        that the sum is 32-bit even where int is 16 bits)."""
+    def _integer_code(g: GroupPlan, j: int, at: int) -> list[str]:
+        """Statements adding neuron j's integer terms (from ``int_index[at]`` on) to z; the
+        first term is cast to int32_t, so that the sum is 32-bit even where int is 16 bits."""
         if not g.integer:
             return []
-        at = int(g.int_count[:j].sum())
         n_plus, n_minus = (int(v) for v in g.int_count[j])
         lines = []
         for op, idx in (("+=", g.int_index[at : at + n_plus]),
@@ -663,15 +662,16 @@ static const struct {n}_group {n}_groups[{len(p.groups)}] = {{
                 lines.append(f"    z {op} {' + '.join(terms)};")
         return lines
 
-    def _neuron_code(self, g: GroupPlan, j: int, seen: int) -> list[str]:
-        """Neuron j of group g: its mismatches, its state bit, and (outputs) the class rule;
-        ``seen`` is the number of outputs before it."""
+    def _neuron_code(self, g: GroupPlan, j: int, seen: int, at: int) -> list[str]:
+        """Neuron j of group g: its mismatches, its integer terms (``at``: the first in
+        ``int_index``), its state bit, and (outputs) the class rule; ``seen`` is the number of
+        outputs before it."""
         n, wb = self.name, self.plan.word_bits
         lines = self._mismatches(g, j)
         limit = int(g.limit[j])
         if g.integer or g.output:
             lines.append(f"    z = (int32_t){limit} - 2 * (int32_t)m;")
-            lines += self._integer_code(g, j)
+            lines += self._integer_code(g, j, at)
             fires = "z >= 0"
         elif limit >= 0:
             fires = f"m <= {limit // 2}u"  # 2m <= limit  <=>  m <= floor(limit / 2)
@@ -703,9 +703,11 @@ static const struct {n}_group {n}_groups[{len(p.groups)}] = {{
         seen = 0
         for g in self.plan.groups:
             lines.append(f"    /* {_comment_text(g.name)}: {g.size} neuron(s) */")
+            at = 0
             for j in range(g.size):
-                lines += self._neuron_code(g, j, seen)
+                lines += self._neuron_code(g, j, seen, at)
                 seen += int(g.output)
+                at += int(g.int_count[j].sum()) if g.integer else 0
         lines += ["    return cls;", "}", ""]
         return "\n".join(lines)
 
