@@ -624,7 +624,7 @@ def test_header_states_the_declared_values(tmp_path):
     assert "x[0..359]: input p, integers 0..255" in h
     assert "x[360..364]: input q, -1 or +1" in h
     assert "#define m_p_MIN (0)\n#define m_p_MAX (255)\n" in h
-    assert "#define m_q_FIRST 360\n#define m_q_SIZE 5\n" in h
+    assert "#define m_q_FIRST 360\n#define m_q_SIZE 5\n#define m_N_CLASSES" in h
     assert "scale or clip your data" in h
 
 

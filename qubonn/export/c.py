@@ -167,19 +167,16 @@ def _api_text(net, plan: BitPlan, name: str) -> str:
 
 
 def _range_macros(net, name: str) -> str:
-    """#defines of each input group's first index, size and declared values (integer
-    networks; input names that cannot be part of a C identifier get none)."""
+    """#defines of each input group's first index and size, and of an integer input's
+    declared values (integer networks; input names that cannot be part of a C identifier get
+    none)."""
     lines = []
     for inp, first, size, lo, hi in _input_ranges(net):
         if not re.fullmatch(r"[A-Za-z0-9_]+", inp):
             continue
-        lo, hi = (-1, 1) if lo is None else (lo, hi)
-        lines += [
-            f"#define {name}_{inp}_FIRST {first}",
-            f"#define {name}_{inp}_SIZE {size}",
-            f"#define {name}_{inp}_MIN ({lo})",
-            f"#define {name}_{inp}_MAX ({hi})",
-        ]
+        lines += [f"#define {name}_{inp}_FIRST {first}", f"#define {name}_{inp}_SIZE {size}"]
+        if lo is not None:  # -1/+1 inputs have no range: 0 is not a value of theirs
+            lines += [f"#define {name}_{inp}_MIN ({lo})", f"#define {name}_{inp}_MAX ({hi})"]
     return "\n".join(lines) + "\n"
 
 
