@@ -148,3 +148,62 @@ def test_help_says_what_each_format_needs(capsys):
     text = capsys.readouterr().out
     assert "C99 compiler" in text and 'pip install -e ".[onnx]"' in text
     assert "--force" in text and "--style" in text and "--word-bits" in text
+
+
+DOMAIN_SPEC = (
+    "input gray[4x4] values 0..15\ninput flag[2]\n"
+    "hidden h[2x2] <- gray window 2x2 stride 2x2 ternary\n"
+    "output y[3] <- h, flag ternary\n"
+)
+
+
+@pytest.fixture
+def domain_model_file(tmp_path):
+    net = parse(DOMAIN_SPEC)
+    return save_model(tmp_path / "d.json", net, net.random_weights(4), {"classes": ["a", "b", "c"]})
+
+
+@pytest.mark.skipif(find_c_compiler() is None, reason="no C compiler")
+def test_integer_inputs_and_ternary_groups_in_c(domain_model_file, tmp_path, capsys):
+    from qubonn import load_model
+
+    model = load_model(domain_model_file)
+    out = tmp_path / "c"
+    assert main(["export", str(domain_model_file), "--out", str(out), "--name", "net"]) == 0
+    printed = capsys.readouterr().out
+    assert f"18 integer inputs, 3 classes; {model.network.n_links(model.weights)} links" in printed
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.integers(0, 16, (64, 16)), rng.choice([-1, 1], (64, 2))], axis=1)
+    (out / "main.c").write_text(
+        '#include <stdio.h>\n#include "net.h"\nint main(void) { int16_t x[net_N_INPUTS];\n'
+        "  while (fread(x, 2, net_N_INPUTS, stdin) == net_N_INPUTS)\n"
+        '    printf("%s\\n", net_class_labels[net_predict(x)]);\n  return 0; }\n'
+    )
+    exe = compile_c([out / "main.c", out / "net.c"], out / "main")
+    done = subprocess.run([str(exe)], input=X.astype("<i2").tobytes(), capture_output=True,
+                          check=True)
+    assert done.stdout.decode().split() == list(model.predict(X))
+
+
+def test_integer_inputs_and_ternary_groups_in_onnx(domain_model_file, tmp_path, capsys):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from qubonn import load_model
+
+    out = tmp_path / "o"
+    assert main(["export", str(domain_model_file), "--format", "onnx", "--out", str(out)]) == 0
+    model = load_model(domain_model_file)
+    rng = np.random.default_rng(2)
+    X = np.concatenate([rng.integers(0, 16, (64, 16)), rng.choice([-1, 1], (64, 2))], axis=1)
+    session = ort.InferenceSession(str(out / "qubonn_model.onnx"))
+    index = session.run(["class_index"], {"x": X.astype(np.float32)})[0]
+    assert np.array(model.metadata["classes"])[index].tolist() == list(model.predict(X))
+
+
+def test_a_network_the_c_cannot_hold_is_refused(tmp_path, capsys):
+    net = parse("input wide[70000] values -32767..32767\noutput y[1] <- wide\n")
+    path = save_model(tmp_path / "w.json", net, net.random_weights(0), {})
+    assert main(["export", str(path), "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "group 'y'" in err and "32-bit" in err and "input 'wide'" in err
+    assert not (tmp_path / "c").exists()

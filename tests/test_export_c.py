@@ -4,6 +4,7 @@ compiler; the plan itself (what the C runs) is checked with numpy everywhere."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,9 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import random_networks
-from exported_models import EXAMPLE_SPECS, train_examples
+from exported_models import (
+    DOMAIN_SPECS,
+    EXAMPLE_SPECS,
+    sparse_weights,
+    train_domain_example,
+    train_examples,
+    widened_networks,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import domain_data, domain_networks
 
 from qubonn.errors import ExportError
 from qubonn.export.c import C_KEYWORDS, check_c_name, export_c, generate_c
@@ -79,6 +88,58 @@ def run(exe: Path, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     )
     rows = done.stdout.decode().split("\n")
     return tuple(np.array(r.split(), dtype=np.int64) for r in rows[:2])
+
+
+def scores_harness(name: str, integer: bool) -> str:
+    """A main() that reads N rows of inputs (int16_t for integer networks, else int8_t) and
+    prints ``class z_0 .. z_{outputs-1}`` per row from NAME_predict_scores."""
+    in_t = "int16_t" if integer else "int8_t"
+    return f"""\
+#include <stdio.h>
+#include <stdlib.h>
+#include "{name}.h"
+
+int main(int argc, char **argv)
+{{
+    long n = argc > 1 ? atol(argv[1]) : 0, r;
+    static {in_t} x[{name}_N_INPUTS];
+    int32_t z[{name}_N_OUTPUTS];
+    int k;
+    for (r = 0; r < n; r++) {{
+        if (fread(x, sizeof x[0], {name}_N_INPUTS, stdin) != {name}_N_INPUTS) return 3;
+        printf("%d", {name}_predict_scores(x, z));
+        for (k = 0; k < {name}_N_OUTPUTS; k++) printf(" %ld", (long)z[k]);
+        printf("\\n");
+    }}
+    return 0;
+}}
+"""
+
+
+def build_scores(model, folder: Path, *, style="tables", word_bits=32, flags=()) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    export_c(model, folder, style=style, word_bits=word_bits, overwrite=True)
+    (folder / "main.c").write_text(scores_harness("qubonn_model", model.network.has_integer_inputs))
+    exe = folder / "main"
+    compile_c([folder / "main.c", folder / "qubonn_model.c"], exe, flags=("-O1", *flags))
+    return exe
+
+
+def run_scores(exe: Path, X: np.ndarray, integer: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(NAME_predict_scores's class, the outputs' pre-activations) per row of X."""
+    data = np.asarray(X).astype("<i2" if integer else np.int8).tobytes()
+    done = subprocess.run([str(exe), str(len(X))], input=data, capture_output=True, check=True)
+    rows = np.array([r.split() for r in done.stdout.decode().splitlines()], dtype=np.int64)
+    return rows[:, 0], rows[:, 1:]
+
+
+def check_scores(model, X, folder: Path, **kwargs) -> None:
+    """The compiled C gives the forward pass's classes and output pre-activations."""
+    exe = build_scores(model, folder, **kwargs)
+    cls, z = run_scores(exe, X, model.network.has_integer_inputs)
+    _, want_z = model.network.predict_outputs(X, model.weights)
+    assert np.array_equal(z, want_z), kwargs
+    assert np.array_equal(cls, model.network.predict_classes(X, model.weights)), kwargs
 
 
 def model_of(net, weights, classes=None) -> TrainedModel:
@@ -284,6 +345,11 @@ def test_other_flags_and_32_bit_code(flags, tmp_path):
             exe = build(model, tmp_path / f"{i}{style}", style=style, flags=flags)
             got, got_packed = run(exe, X)
             assert np.array_equal(got, expected(model, X)) and np.array_equal(got_packed, got)
+    for stem in ("windows", "full_range"):  # integer inputs and ternary groups
+        net = parse(DOMAIN_SPECS[stem])
+        for style in STYLES:
+            check_scores(model_of(net, sparse_weights(net, 3)), domain_data(net, 100, 3),
+                         tmp_path / f"{stem}{style}", style=style, flags=flags)
 
 
 @needs_cc
@@ -291,17 +357,17 @@ def test_no_library_calls_on_the_host(tmp_path):
     """The object file needs nothing from a library: no undefined symbols."""
     if not shutil.which("nm"):
         pytest.skip("no nm")
-    net = boundary_networks()[-1]
-    for style in STYLES:
-        for word_bits in (32, 64):
-            export_c(model_of(net, net.random_weights(0)), tmp_path, style=style,
-                     word_bits=word_bits, overwrite=True)
-            for opt in ("-O2", "-O3", "-Os"):
-                obj = compile_c([tmp_path / "qubonn_model.c"], tmp_path / "m.o", flags=(opt,),
-                                object_only=True)
-                undefined = subprocess.run(["nm", "-u", str(obj)], capture_output=True,
-                                           text=True, check=True).stdout.split()
-                assert undefined == [], (style, word_bits, opt, undefined)
+    for net, style, word_bits in itertools.product(
+        [boundary_networks()[-1], parse(DOMAIN_SPECS["windows"])], STYLES, (32, 64)
+    ):
+        export_c(model_of(net, net.random_weights(0)), tmp_path, style=style,
+                 word_bits=word_bits, overwrite=True)
+        for opt in ("-O2", "-O3", "-Os"):
+            obj = compile_c([tmp_path / "qubonn_model.c"], tmp_path / "m.o", flags=(opt,),
+                            object_only=True)
+            undefined = subprocess.run(["nm", "-u", str(obj)], capture_output=True,
+                                       text=True, check=True).stdout.split()
+            assert undefined == [], (net, style, word_bits, opt, undefined)
 
 
 ARM = shutil.which("arm-none-eabi-gcc")
@@ -399,11 +465,11 @@ def test_header_states_sizes_and_memory():
         assert line in h
 
 
-def test_ternary_weights_are_refused_naming_the_field():
+def test_a_zero_in_a_binary_group_is_refused_naming_the_field():
     net = tie_model().network
     w = net.random_weights(0)
     w.w[4] = 0
-    with pytest.raises(ExportError, match=r"weights\[4\] is 0"):
+    with pytest.raises(ExportError, match=r"weights\[4\] is 0; the arc into y\[2\] is in binary"):
         generate_c(TrainedModel(net, w, {}))
 
 
@@ -421,3 +487,164 @@ def test_compiler_lookup_and_its_absence(monkeypatch, tmp_path):
     assert find_c_compiler() == ["mycc", "-m32"]
     with pytest.raises(ExportError, match="failed"):
         compile_c([tmp_path / "m.c"], tmp_path / "m")
+
+
+# -- integer inputs and ternary groups ----------------------------------------------------------
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(domain_networks(), widened_networks()),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([32, 64]),
+)
+def test_plan_replays_the_forward_pass_of_the_wider_domains(net, seed, word_bits):
+    model = model_of(net, sparse_weights(net, seed, zeros=seed % 3 / 2))
+    X = domain_data(net, 64, seed)
+    cls, z = build_plan(model, word_bits).run(X)
+    _, want_z = net.predict_outputs(X, model.weights)
+    assert np.array_equal(z, want_z)
+    assert np.array_equal(cls, expected(model, X))
+
+
+@needs_cc
+@pytest.mark.parametrize("style", STYLES)
+def test_wider_domains_compile_and_match(style, tmp_path):
+    """Hypothesis-drawn networks with integer inputs and ternary groups (windows, slices,
+    skips): the C's classes and output pre-activations are the forward pass's."""
+    count = []
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        st.one_of(domain_networks(), widened_networks()),
+        st.integers(0, 2**32 - 1),
+        st.sampled_from([32, 64]),
+    )
+    def check(net, seed, word_bits):
+        model = model_of(net, sparse_weights(net, seed, zeros=seed % 3 / 2))
+        count.append(1)
+        check_scores(model, domain_data(net, 100, seed), tmp_path / f"n{len(count)}",
+                     style=style, word_bits=word_bits)
+
+    check()
+
+
+@needs_cc
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("word_bits", [32, 64])
+@pytest.mark.parametrize("stem", sorted(DOMAIN_SPECS))
+def test_domain_specs(stem, style, word_bits, tmp_path):
+    net = parse(DOMAIN_SPECS[stem])
+    for zeros in (0.0, 0.5, 0.97):
+        model = model_of(net, sparse_weights(net, 7, zeros))
+        check_scores(model, domain_data(net, 150, 7), tmp_path / str(zeros), style=style,
+                     word_bits=word_bits)
+
+
+def test_only_the_links_that_remain_count():
+    """Ternary zeros leave the tables: fewer mask bits, a smaller limit, fewer integer terms;
+    the header states the links."""
+    net = parse(DOMAIN_SPECS["mnist_like"])
+    dense = model_of(net, sparse_weights(net, 1, zeros=0.0))
+    sparse = model_of(net, sparse_weights(net, 1, zeros=0.9))
+    for model in (dense, sparse):
+        plan = build_plan(model)
+        assert plan.links == net.n_links(model.weights)
+        assert sum(g.links for g in plan.groups) + np.count_nonzero(model.weights.b) == plan.links
+        made = generate_c(model)
+        assert made.links == plan.links
+        assert f"Links: {plan.links} of {net.n_arcs + net.n_biases} weights" in made.header
+    assert generate_c(sparse).data_bytes < generate_c(dense).data_bytes / 3
+
+
+def test_a_neuron_without_links_is_its_bias():
+    """All weights 0: z is the bias alone (limit -1 for bias -1: never fires, in both styles)."""
+    net = parse("input x[3]\nhidden h[2] <- x ternary\noutput y[2] <- h, x ternary\n")
+    w = Weights(np.zeros(net.n_arcs, np.int8), np.array([-1, 0, 1, -1], np.int8))
+    model = model_of(net, w)
+    X = domain_data(net, 8, 0)
+    assert np.array_equal(build_plan(model).run(X)[1], net.predict_outputs(X, w)[1])
+    code = generate_c(model, style="code").source
+    assert "/* h: 2 neuron(s) */\n    m = 0;\n    s[1] = (qubonn_model_word_t)(0);" in code
+
+
+@needs_cc
+def test_a_neuron_without_links_in_c(tmp_path):
+    net = parse("input x[3] values 0..9\nhidden h[2] <- x ternary\noutput y[2] <- h, x ternary\n")
+    w = Weights(np.zeros(net.n_arcs, np.int8), np.array([-1, 0, 1, -1], np.int8))
+    for style in STYLES:
+        check_scores(model_of(net, w), domain_data(net, 20, 0), tmp_path / style, style=style)
+
+
+@needs_cc
+def test_out_of_range_inputs_return_minus_one_and_name_the_first(tmp_path):
+    net = parse("input g[2x3] values -4..9\ninput q[2]\nhidden h[3] <- g, q ternary\n"
+                "output y[2] <- h\n")
+    model = model_of(net, net.random_weights(0))
+    folder = tmp_path
+    export_c(model, folder)
+    (folder / "main.c").write_text(
+        '#include <stdio.h>\n#include "qubonn_model.h"\n'
+        "int main(void) { int16_t x[qubonn_model_N_INPUTS];\n"
+        "  while (fread(x, 2, qubonn_model_N_INPUTS, stdin) == qubonn_model_N_INPUTS)\n"
+        '    printf("%d %ld\\n", qubonn_model_predict(x), (long)qubonn_model_first_bad_input(x));\n'
+        "  return 0; }\n"
+    )
+    exe = compile_c([folder / "main.c", folder / "qubonn_model.c"], folder / "main")
+    good = domain_data(net, 4, 1)
+    rows = [good[0]]
+    for col, value in [(0, -5), (5, 10), (3, -32768), (6, 0), (7, 2), (7, -1)]:
+        bad = good[1].copy()
+        bad[col] = value
+        rows.append(bad)
+    X = np.array(rows)
+    out = subprocess.run([str(exe)], input=X.astype("<i2").tobytes(), capture_output=True,
+                         check=True).stdout.decode().splitlines()
+    got = [tuple(int(v) for v in line.split()) for line in out]
+    assert got[0] == (expected(model, X[:1])[0], -1)
+    assert got[1:] == [(-1, 0), (-1, 5), (-1, 3), (-1, 6), (-1, 7), (expected(model, X[6:])[0], -1)]
+
+
+def test_pre_activations_beyond_32_bits_are_refused_naming_group_and_input():
+    net = parse("input pixels[70000] values -32767..32767\nhidden h[2] <- pixels ternary\n"
+                "output y[1] <- h\n")
+    model = model_of(net, sparse_weights(net, 0, zeros=0.0))
+    with pytest.raises(ExportError, match=r"group 'h'.*2293690001.*32-bit.*input 'pixels'"):
+        generate_c(model)
+
+
+def test_header_states_the_declared_values(tmp_path):
+    net = parse(DOMAIN_SPECS["windows"])
+    made = generate_c(model_of(net, net.random_weights(0)), "m")
+    h = made.header
+    assert "int m_predict(const int16_t *x);" in h
+    assert "int m_predict_scores(const int16_t *x, int32_t *scores);" in h
+    assert "int32_t m_first_bad_input(const int16_t *x);" in h
+    assert "predict_packed" not in h and "N_INPUT_BYTES" not in h
+    assert "x[0..359]: input p, integers 0..255" in h
+    assert "x[360..364]: input q, -1 or +1" in h
+    assert "#define m_p_MIN (0)\n#define m_p_MAX (255)\n" in h
+    assert "#define m_q_FIRST 360\n#define m_q_SIZE 5\n#define m_N_CLASSES" in h
+    assert "scale or clip your data" in h
+
+
+def test_binary_groups_refuse_zero_weights_saying_what_to_do():
+    net = parse("input x[3] values 0..3\nhidden h[2] <- x ternary\noutput y[1] <- h\n")
+    w = net.random_weights(0)
+    w.w[7] = 0
+    with pytest.raises(ExportError, match=r"weights\[7\] is 0; .*binary group 'y'.*'ternary'"):
+        generate_c(TrainedModel(net, w, {}))
+    w.w[7] = 1
+    w.b[2] = 0
+    with pytest.raises(ExportError, match=r"biases\[2\] \(y\[0\]\) is 0.*binary group 'y'"):
+        generate_c(TrainedModel(net, w, {}))
+
+
+@needs_cc
+@pytest.mark.parametrize("style", STYLES)
+def test_a_trained_network_of_integer_pixels_and_ternary_groups(style, tmp_path):
+    """Trained on raw digit pixels (0..16) with ternary windows: every 3 and 8 of the digits."""
+    model, X = train_domain_example()
+    assert len(X) > 300 and X.max() == 16
+    for word_bits in (32, 64):
+        check_scores(model, X, tmp_path / str(word_bits), style=style, word_bits=word_bits)

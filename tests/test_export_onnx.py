@@ -8,9 +8,16 @@ import json
 import numpy as np
 import pytest
 from conftest import random_networks
-from exported_models import train_examples
+from exported_models import (
+    DOMAIN_SPECS,
+    sparse_weights,
+    train_domain_example,
+    train_examples,
+    widened_networks,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import domain_data, domain_networks
 
 from qubonn.language import parse
 from qubonn.modelfile import TrainedModel
@@ -33,13 +40,13 @@ def model_of(net, weights):
     return TrainedModel(net, weights, {"classes": [f"c{i}" for i in range(n)]})
 
 
-def check(model, X):
+def check(model, X, dtype=np.float32):
     index, scores = session(model).run(None, {"x": X.astype(np.float32)})
     labels = model.metadata["classes"]
     want = np.array([labels.index(c) for c in model.predict(X)])
     assert index.dtype == np.int64 and np.array_equal(index, want)
     _, z = model.network.predict_outputs(X, model.weights)
-    assert np.array_equal(scores, z.astype(np.float32))
+    assert scores.dtype == dtype and np.array_equal(scores, z.astype(dtype))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -92,14 +99,46 @@ def test_metadata_carries_classes_and_spec():
     assert json.loads(props["classes"]) == [0, 1]
 
 
-def test_ternary_weights_are_refused():
+def test_a_zero_in_a_binary_group_is_refused():
     from qubonn.errors import ExportError
 
     net = parse("input x[3]\noutput y[1] <- x\n")
     w = net.random_weights(0)
     w.w[2] = 0
-    with pytest.raises(ExportError, match=r"weights\[2\] is 0"):
+    with pytest.raises(ExportError, match=r"weights\[2\] is 0; .*binary group 'y'.*'ternary'"):
         generate_onnx(TrainedModel(net, w, {}))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(domain_networks(), widened_networks()), st.integers(0, 2**32 - 1))
+def test_integer_inputs_and_ternary_groups(net, seed):
+    """Classes and output pre-activations of the forward pass, on random inputs of the declared
+    values (windows, slices, skips; float64 when the pre-activations pass 2**24)."""
+    wide = int(net.preactivation_bound.max()) >= 1 << 24
+    model = model_of(net, sparse_weights(net, seed, zeros=seed % 3 / 2))
+    check(model, domain_data(net, 100, seed), np.float64 if wide else np.float32)
+
+
+@pytest.mark.parametrize("stem", sorted(DOMAIN_SPECS))
+def test_domain_specs(stem):
+    net = parse(DOMAIN_SPECS[stem])
+    for zeros in (0.0, 0.5, 0.97):
+        check(model_of(net, sparse_weights(net, 5, zeros)), domain_data(net, 200, 5))
+
+
+def test_sums_past_float32_compute_in_float64():
+    """1024 inputs of -32767..32767 reach 33,553,409: beyond float32's integers, so the graph
+    casts x to float64 and the scores are float64; exact on values near the limits."""
+    net = parse("input x[1024] values -32767..32767\noutput y[3] <- x ternary\n")
+    model = model_of(net, sparse_weights(net, 2, zeros=0.0))
+    rng = np.random.default_rng(2)
+    k = rng.integers(0, 3, (100, 1024))
+    sign = np.where(model.weights.w[:1024] < 0, -1, 1)  # output 0's links: z_0 near 3.3e7
+    X = np.where(rng.random((100, 1024)) < 0.98, sign, -sign) * (32767 - k)
+    assert np.abs(model.network.predict_outputs(X, model.weights)[1]).min(axis=0)[0] > 1 << 24
+    check(model, X, np.float64)
+    proto = onnx.load_from_string(generate_onnx(model))
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
 
 
 def test_without_the_onnx_package(monkeypatch):
@@ -124,3 +163,8 @@ def test_trained_examples_on_every_image():
     for stem, (model, X) in train_examples().items():
         check(model, X)
         assert len(X) >= 99, stem  # 10+ training images and the rest of the split
+
+
+def test_a_trained_network_of_integer_pixels_and_ternary_groups():
+    model, X = train_domain_example()
+    check(model, X)

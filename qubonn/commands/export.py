@@ -14,15 +14,20 @@ formats:
   c     NAME.h and NAME.c: plain C99 with no heap, no floating point and nothing beyond
         <stdint.h>; const weight tables (flash), XNOR-popcount over 32- or 64-bit words.
         Needs only a C99 compiler on your side (e.g. cc -std=c99 -O2 -c NAME.c); the header
-        declares int NAME_predict(const int8_t *x) and NAME_predict_packed(const uint8_t *bits)
-        and states the flash and RAM the model needs. --style and --word-bits apply here.
+        declares int NAME_predict(const int8_t *x), NAME_predict_scores(x, scores) and
+        NAME_predict_packed(const uint8_t *bits) and states the flash and RAM the model needs.
+        Networks with integer inputs ('values lo..hi') take const int16_t *x instead (checked
+        against the declared values; NAME_first_bad_input(x) says which is out of range).
+        --style and --word-bits apply here.
   onnx  NAME.onnx: standard operators (opset 13): MatMul, Gather, GreaterOrEqual/Where
-        (sign(0) = +1), ArgMax (lowest index among ties); input x float32 (N, inputs) of -1/+1,
-        outputs class_index and scores. Needs the onnx package: pip install -e ".[onnx]" (clone);
-        run it with onnxruntime (pip install onnxruntime).
+        (sign(0) = +1), ArgMax (lowest index among ties); input x float32 (N, inputs) of -1/+1
+        or the declared integer values, outputs class_index and scores. Needs the onnx
+        package: pip install -e ".[onnx]" (clone); run it with onnxruntime (pip install
+        onnxruntime).
 
-Both compute exactly what the model's forward pass computes. Existing files in --out are
-replaced only with --force; --out is created if its parent folder exists.
+Both compute exactly what the model's forward pass computes; the zeros of ternary groups are
+dropped (only the links that remain count). Existing files in --out are replaced only with
+--force; --out is created if its parent folder exists.
 """
 
 
@@ -101,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         )
         files: dict[str, str | bytes] = dict(made.files())
         summary = (
-            f"{made.data_bytes} bytes of const data (flash) plus code, {made.stack_bytes} bytes "
-            f"of stack; style {args.style}, {args.word_bits}-bit words"
+            f"{made.links} links; {made.data_bytes} bytes of const data (flash) plus code, "
+            f"{made.stack_bytes} bytes of stack; style {args.style}, {args.word_bits}-bit words"
         )
     else:
         from qubonn.export.onnx import generate_onnx
@@ -119,5 +124,6 @@ def run(args: argparse.Namespace) -> int:
     net = model.network
     n_classes = 2 if net.n_outputs == 1 else net.n_outputs
     print(f"wrote {', '.join(str(p) for p in paths)}")
-    print(f"model: {net.n_inputs} inputs, {n_classes} classes; {summary}")
+    kind = "integer inputs" if net.has_integer_inputs else "inputs"
+    print(f"model: {net.n_inputs} {kind}, {n_classes} classes; {summary}")
     return 0

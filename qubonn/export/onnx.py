@@ -1,11 +1,16 @@
 """ONNX for a trained network, with standard operators only (opset 13), exact in float32.
 
-Input ``x``: float32 (N, n_inputs), each value -1 or +1.  Outputs ``class_index`` (int64 (N,),
-the index into ``classes``) and ``scores`` (float32 (N, n_outputs): the output neurons'
-pre-activations).  Each group's pre-activation is a sum over its sources: a ``MatMul`` with a
-+-1 matrix for dense sources and slices (a ``Slice`` or ``Gather`` picks the slice), a
-``Gather`` of the window units, ``Mul`` and ``ReduceSum`` for windows, plus the bias.  The sums
-are integers below 2**24, so float32 holds them exactly.  The activation is
+Input ``x``: float32 (N, n_inputs), each value -1 or +1, or for an input declared
+``values lo..hi`` an integer in that range (float32 holds every declared value exactly).
+Outputs ``class_index`` (int64 (N,), the index into ``classes``) and ``scores`` (float32
+(N, n_outputs): the output neurons' pre-activations).  Each group's pre-activation is a sum
+over its sources: a ``MatMul`` with a -1/0/+1 matrix for dense sources and slices (a ``Slice``
+or ``Gather`` picks the slice; a ternary group's zeros are zeros of the matrix), a ``Gather`` of
+the window units, ``Mul`` and ``ReduceSum`` for windows, plus the bias.  The sums are integers;
+float32 holds them exactly below 2**24, and a network whose pre-activation bound
+(``Network.preactivation_bound``, reached only with wide integer inputs) is beyond that computes
+in float64 instead (``x`` is cast; ``scores`` are then float64).  Values outside the declared
+ones are not checked: the graph computes the same sums with them.  The activation is
 ``Where(GreaterOrEqual(z, 0), 1, -1)`` (ONNX ``Sign`` would give 0 for 0; the network's rule is
 ``sign(0) = +1``); several outputs predict ``ArgMax`` with ``select_last_index=0``, the lowest
 index among equal maxima, one output ``z >= 0``.  The class labels, the spec and the producer
@@ -29,6 +34,8 @@ from qubonn.export.plan import check_model_weights
 from qubonn.modelfile import TrainedModel
 
 OPSET = 13
+#: float32 holds every integer of magnitude up to 2**24 exactly.
+FLOAT32_EXACT = 1 << 24
 
 
 def _require_onnx():
@@ -45,8 +52,9 @@ def _require_onnx():
 class _Graph:
     """Collects nodes and initializers with unique names."""
 
-    def __init__(self, onnx):
+    def __init__(self, onnx, dtype: type[np.floating] = np.float32):
         self.onnx = onnx
+        self.dtype = dtype
         self.helper = onnx.helper
         self.nodes: list = []
         self.inits: list = []
@@ -82,7 +90,7 @@ def _columns(graph: _Graph, tensor: str, cols: np.ndarray, width: int, stem: str
 def _source_term(graph, tensor, width, units, arcs, valid, w, stem) -> str:
     """The contribution (N, size) of one source group: ``units`` (size, f) are its unit
     indices (local to the source) seen by each neuron, ``arcs`` their arc ids."""
-    weights = np.where(valid, w[arcs], 0).astype(np.float32)
+    weights = np.where(valid, w[arcs], 0).astype(graph.dtype)
     if np.all(units == units[0]) and np.all(valid == valid[0]):
         cols = units[0][valid[0]]
         piece = _columns(graph, tensor, cols, width, f"{stem}_in")
@@ -120,7 +128,7 @@ def _group_terms(graph, model, blk, tensors, w) -> list[str]:
         terms.append(_source_term(graph, tensor, width, units, arcs, take, w, group.name))
     b = np.asarray(model.weights.b)[blk.lo : blk.hi]
     if group.bias:
-        terms.append(graph.const(f"{group.name}_bias", b.astype(np.float32)))
+        terms.append(graph.const(f"{group.name}_bias", b.astype(graph.dtype)))
     return terms
 
 
@@ -130,16 +138,20 @@ def generate_onnx(model: TrainedModel, name: str = DEFAULT_NAME) -> bytes:
     name = check_c_name(name)
     check_model_weights(model)
     net = model.network
-    graph = _Graph(onnx)
+    wide = net.n_neurons and int(net.preactivation_bound.max()) >= FLOAT32_EXACT
+    graph = _Graph(onnx, np.float64 if wide else np.float32)
     w = np.append(np.asarray(model.weights.w), 0)
+    x = "x"
+    if wide:  # sums beyond float32's integers: compute in float64
+        x = graph.op("Cast", ["x"], "x_double", to=onnx.TensorProto.DOUBLE)
     tensors: dict[str, tuple[str, int, int]] = {}  # name -> (tensor, first unit, units)
     first = 0
     for inp in net.inputs:
         cols = np.arange(first, first + inp.size)
-        tensors[inp.name] = (_columns(graph, "x", cols, net.n_inputs, inp.name), first, inp.size)
+        tensors[inp.name] = (_columns(graph, x, cols, net.n_inputs, inp.name), first, inp.size)
         first += inp.size
-    one, minus_one = graph.const("one", np.float32(1)), graph.const("minus_one", np.float32(-1))
-    zero = graph.const("zero", np.float32(0))
+    one, minus_one = graph.const("one", graph.dtype(1)), graph.const("minus_one", graph.dtype(-1))
+    zero = graph.const("zero", graph.dtype(0))
     scores = []
     for blk in net.blocks:
         group = net.groups[int(net.group_of[blk.lo])]
@@ -170,7 +182,11 @@ def generate_onnx(model: TrainedModel, name: str = DEFAULT_NAME) -> bytes:
         [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", net.n_inputs])],
         [
             helper.make_tensor_value_info("class_index", onnx.TensorProto.INT64, ["N"]),
-            helper.make_tensor_value_info("scores", onnx.TensorProto.FLOAT, ["N", net.n_outputs]),
+            helper.make_tensor_value_info(
+                "scores",
+                onnx.TensorProto.DOUBLE if wide else onnx.TensorProto.FLOAT,
+                ["N", net.n_outputs],
+            ),
         ],
         initializer=graph.inits,
     )
