@@ -57,6 +57,8 @@ def run_train(spec: str, cache: str, extra: list[str], tree: Path | None = None)
         wall = time.perf_counter() - t0
         cpu = _children_cpu() - cpu0
         saved = json.loads((Path(out) / "m.json").read_text()) if not res.returncode else None
+    if saved is not None:  # the network, not the run's time
+        saved = {k: saved[k] for k in ("spec", "weights", "biases")}
     if res.returncode:
         raise SystemExit(f"qubonn train {spec} failed:\n{res.stderr}")
     solve = float(re.search(r"^solve:\s+([0-9.]+) s", res.stdout, re.M).group(1))
