@@ -19,7 +19,7 @@ from qubonn.backends.native import structured as sm
     algorithm=st.sampled_from(["sa", "pt"]),
 )
 def test_the_split_of_replicas_over_threads_does_not_change_the_samples(
-    net, objective, seed, algorithm, monkeypatch
+    net, objective, seed, algorithm
 ):
     """One slice, one per thread, uneven slices, one per replica: the same reads (random
     numbers are counted per sweep, parameter and replica, and replicas share nothing)."""
@@ -28,7 +28,7 @@ def test_the_split_of_replicas_over_threads_does_not_change_the_samples(
     model = sm.model_from_problem(problem)
     runs = []
     for threads in (1, 2, 3, 5):
-        with monkeypatch.context() as m:
+        with pytest.MonkeyPatch.context() as m:
             m.setattr(sm, "_threads", lambda t=threads: t)
             r = sm.anneal_structured(
                 model, algorithm=algorithm, num_reads=5, num_sweeps=12, seed=seed, device="cpu"
