@@ -9,6 +9,10 @@ and the table gives the median moves/s of each, their ratio and whether the samp
 bit-identical (they must be: the kernels differ in speed only).  Two phases are timed: a whole
 anneal (hot to cold, ``--sweeps`` sweeps) and sweeps at the cold end from the annealed state.
 
+Only the kernel module is swapped, so the revision's ``sweeps`` must take this tree's arguments
+(the replica range ``r0, r1`` first and the probe array last, since issue 25); against an older
+revision, ``bench/warm_speed.py`` compares whole packages.
+
     python bench/mnist_speed.py                      # against main
     python bench/mnist_speed.py --before 2fda0c1 --repeats 5 --sweeps 40
 """

@@ -22,6 +22,12 @@ the sample's loss is recomputed from its output vector (old values in ``z``, the
 
 Random numbers are the counter-based ones of ``_rng`` (counter: sweep, parameter, replica), so
 the result does not depend on how replicas are spread over threads.
+
+Compile time is the first run's cost (numba caches the result): one kernel, :func:`sweeps`,
+compiled once for one signature, serves the sweeps and the move scale (its probe mode), and it
+is serial (threads over replica slices are the driver's), which halves the compile of a
+``prange`` loop.  The helpers stay ``inline="always"``: compiled apart, each call costs more
+than the move (measured 3-5x slower sweeps).
 """
 
 from __future__ import annotations
@@ -30,11 +36,30 @@ import math
 
 import numba as nb
 import numpy as np
-from numba import prange
+from numba.core import types
+from numba.extending import intrinsic
 
 from ._kernels_numba import _uniform
 
 _TOL = 1e-9
+
+
+@intrinsic
+def _borrowed(typingctx, arr):
+    """``arr`` as a borrowed view: no meminfo (reference count), no parent object.  The caller
+    keeps the array alive.  Numba counts a reference at every array variable of every inlined
+    helper; with a meminfo known to be null in the same function, LLVM drops every count and
+    the loads they pinned.  Without it the serial kernel moved 6x slower (a ``prange`` body
+    gets such arrays from its gufunc wrapper; that is why the parallel kernel did not pay it);
+    a helper compiled apart sees an unknown meminfo again, hence ``inline="always"``."""
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, value=args[0])
+        ary.meminfo = context.get_constant_null(types.MemInfoPointer(types.voidptr))
+        ary.parent = context.get_constant_null(types.pyobject)
+        return ary._getvalue()
+
+    return arr(arr), codegen
 
 
 @nb.njit(inline="always", cache=True)
@@ -343,19 +368,51 @@ def _energy(dloss, marg, lw, mu, hw):  # pragma: no cover - compiled
     return e + hw
 
 
-@nb.njit(parallel=True, cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True)
 def sweeps(
-    params, z, loss_int, marg_int, hw, energy, best_params, best_energy, betas, sweep0, key,
-    free_accept, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc, clamped, out01,
-    out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket, mu, lw, h, chg_idx,
-    chg_val, dmarg, dloss, pend,
+    r0, r1, params, z, loss_int, marg_int, hw, energy, best_params, best_energy, betas, sweep0,
+    key, free_accept, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc, clamped,
+    out01, out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket, mu, lw, h, chg_idx,
+    chg_val, dmarg, dloss, pend, deltas,
 ):  # pragma: no cover - compiled
-    """Run ``betas.shape[0]`` sweeps over every parameter of every replica; ``betas[s, r]`` is
-    replica r's inverse temperature in sweep s.  Keeps each replica's best parameters."""
+    """Run ``betas.shape[0]`` sweeps over every parameter of replicas ``r0 .. r1-1``;
+    ``betas[s, r]`` is replica r's inverse temperature in sweep s.  Keeps each replica's best
+    parameters.  A non-empty ``deltas`` (``r1 - r0`` rows) asks for the energy change of every
+    move instead, nothing applied (the scale temperatures are set from): one kernel, compiled
+    once, serves both.
+
+    Serial and ``nogil``: the driver runs slices of the replicas on threads of its own
+    (``structured._run_sweeps``); a ``prange`` loop took twice as long to compile (the first
+    run's cost, ``bench/first_run.py``).  Every array is :func:`_borrowed` first.
+    """
+    params, z, XT, loss_int, marg_int = (
+        _borrowed(params), _borrowed(z), _borrowed(XT), _borrowed(loss_int), _borrowed(marg_int)
+    )
+    hw, energy, best_params, best_energy, betas = (
+        _borrowed(hw), _borrowed(energy), _borrowed(best_params), _borrowed(best_energy),
+        _borrowed(betas),
+    )
+    param_neuron, param_src, out_ptr, out_dst, out_arc = (
+        _borrowed(param_neuron), _borrowed(param_src), _borrowed(out_ptr), _borrowed(out_dst),
+        _borrowed(out_arc),
+    )
+    clamped, out01, out_pos, ysign, lo, hi, K = (
+        _borrowed(clamped), _borrowed(out01), _borrowed(out_pos), _borrowed(ysign),
+        _borrowed(lo), _borrowed(hi), _borrowed(K),
+    )
+    mc, mc_outs, ycls, bucket, mu, lw, h = (
+        _borrowed(mc), _borrowed(mc_outs), _borrowed(ycls), _borrowed(bucket), _borrowed(mu),
+        _borrowed(lw), _borrowed(h),
+    )
+    chg_idx, chg_val, dmarg, dloss, pend, deltas = (
+        _borrowed(chg_idx), _borrowed(chg_val), _borrowed(dmarg), _borrowed(dloss),
+        _borrowed(pend), _borrowed(deltas),
+    )
     R, P = params.shape
     ru = np.uint64(R)
     pu = np.uint64(P)
-    for r in prange(R):
+    probe = deltas.size > 0
+    for r in range(r0, r1):
         # views taken once: a view per move would touch the shared arrays' reference counts
         dm, dl, ci, cv, pe = dmarg[r], dloss[r], chg_idx[r], chg_val[r], pend[r]
         for s in range(betas.shape[0]):
@@ -370,7 +427,10 @@ def sweeps(
                 wp = params[r, p]
                 de = _energy(dl, dm, lw, mu, -2.0 * h[p] * wp)
                 accept = de < -_TOL
-                if not accept:
+                if probe:
+                    deltas[r - r0, p] = de
+                    accept = False
+                elif not accept:
                     u = _uniform(key, base + np.uint64(p) * ru + np.uint64(r))
                     if de <= _TOL:
                         accept = u < free_accept
@@ -393,25 +453,3 @@ def sweeps(
                     dm[k] = 0
                 for b in range(dl.size):
                     dl[b] = 0
-
-
-@nb.njit(cache=True)
-def move_deltas(
-    r, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc, clamped, out01,
-    out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket, mu, lw, h, chg_idx,
-    chg_val, dmarg, dloss, pend,
-):  # pragma: no cover - compiled
-    """Energy change of flipping each parameter of replica r (nothing is applied): the scale
-    from which temperatures are set."""
-    P = params.shape[1]
-    out = np.empty(P)
-    for p in range(P):
-        _propose(
-            r, p, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc,
-            clamped, out01, out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket,
-            chg_idx, chg_val, dmarg, dloss, pend,
-        )
-        out[p] = _energy(dloss, dmarg, lw, mu, -2.0 * h[p] * params[r, p])
-        dmarg[:] = 0
-        dloss[:] = 0
-    return out

@@ -30,7 +30,9 @@ The array core needs only numpy and numba; :func:`model_from_problem` reads a co
 from __future__ import annotations
 
 import math
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -292,14 +294,21 @@ def state_bytes(model: StructuredModel, num_reads: int) -> int:
 
 # --------------------------------------------------------------------------- the scale
 def move_deltas(model: StructuredModel, state: State, r: int = 0) -> np.ndarray:
-    """Energy change of flipping each parameter of replica r (nothing is applied)."""
+    """Energy change of flipping each parameter of replica r (nothing is applied): the sweep
+    kernel's probe mode, on replica r alone."""
     from . import _kernels_structured as ks
 
     s = _Scratch(model, 1)
-    return ks.move_deltas(
-        r, state.params, state.z, *model.kernel_args(), model.mu, model.lw, model.h,
-        s.chg_idx[0], s.chg_val[0], s.dmarg[0], s.dloss[0], s.pend[0],
+    one = slice(r, r + 1)
+    deltas = np.empty((1, model.n_params))
+    ks.sweeps(
+        np.int64(0), np.int64(1), state.params[one], state.z[one], state.loss_int[one],
+        state.marg_int[one], state.hw[one], state.energy[one], state.best_params[one],
+        state.best_energy[one], np.zeros((1, 1)), np.int64(0), np.uint64(0),
+        float(_rng.FREE_MOVE_ACCEPT), *model.kernel_args(), model.mu, model.lw, model.h,
+        s.chg_idx, s.chg_val, s.dmarg, s.dloss, s.pend, deltas,
     )
+    return deltas[0]
 
 
 def default_beta_range(model: StructuredModel, state: State) -> tuple[float, float]:
@@ -361,15 +370,62 @@ def _initial_params(model: StructuredModel, initial: Any, num_reads: int, seed: 
 
 
 def _run_sweeps(model: StructuredModel, state: State, scratch: _Scratch, betas, sweep0, key):
+    """``betas.shape[0]`` sweeps of every replica: the serial kernel on one contiguous slice
+    of the replicas per thread (numba's thread count: ``NUMBA_NUM_THREADS``,
+    ``numba.set_num_threads``).  Replicas share nothing and draw counter-based random numbers,
+    so the split does not change the result."""
     from . import _kernels_structured as ks
 
-    ks.sweeps(
+    args = (
         state.params, state.z, state.loss_int, state.marg_int, state.hw, state.energy,
         state.best_params, state.best_energy, np.ascontiguousarray(betas, dtype=np.float64),
         np.int64(sweep0), np.uint64(key), float(_rng.FREE_MOVE_ACCEPT), *model.kernel_args(),
         model.mu, model.lw, model.h, scratch.chg_idx, scratch.chg_val, scratch.dmarg,
-        scratch.dloss, scratch.pend,
+        scratch.dloss, scratch.pend, _NO_DELTAS,
     )
+    R = state.params.shape[0]
+    bounds = np.linspace(0, R, min(R, _threads()) + 1).round().astype(np.int64)
+    if bounds.size <= 2:
+        ks.sweeps(np.int64(0), np.int64(R), *args)
+        return
+    tasks = [
+        _pool().submit(ks.sweeps, np.int64(a), np.int64(b), *args)
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    try:
+        for task in tasks:
+            task.result()
+    except KeyboardInterrupt:  # the state is read next: let every slice finish its chunk first
+        wait(tasks)
+        raise
+
+
+_NO_DELTAS = np.empty((0, 0))  # the sweep kernel's probe mode off
+
+
+def _threads() -> int:
+    """The threads the CPU kernels may use: numba's setting."""
+    import numba
+
+    return max(1, int(numba.get_num_threads()))
+
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None  # (the process it was started in, pool)
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One pool of threads for the sweep kernel, started on first use in each process (a
+    forked child has none of its parent's threads); as many workers as numba allows threads.
+    The kernel releases the GIL, so the slices run in parallel."""
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        import numba
+
+        pool = ThreadPoolExecutor(
+            max(1, numba.config.NUMBA_NUM_THREADS), thread_name_prefix="qubonn-sweeps"
+        )
+        _POOL = (os.getpid(), pool)
+    return _POOL[1]
 
 
 def exchange(ladder: np.ndarray, rung_of: np.ndarray, energy: np.ndarray, sweep: int, key: int):
