@@ -489,7 +489,7 @@ class _GpuRunner:
         }
 
     def sweeps(self, betas: np.ndarray, sweep0: int) -> None:
-        self.kc.sweeps(self.dev, self.state, betas, sweep0, self.key)
+        self.kc.sweeps(self.dev, self.state, betas, sweep0, self.key, value_key(self.key))
 
     def energy(self) -> np.ndarray:
         return self.state["energy"].get()
