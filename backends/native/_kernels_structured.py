@@ -1,10 +1,13 @@
 """Compiled CPU kernels (numba) of the structured annealer: moves between valid network states.
 
-A move flips one parameter (a weight or a bias) *together with* the exact completion of every
+A move changes one parameter (a weight or a bias) *together with* the exact completion of every
 per-sample variable it affects, so the state stays valid and the energy change is the change of
 the training objective.  Per replica the kernels keep the pre-activations ``z[j, n]`` of every
-neuron on every sample; a flip changes one neuron's ``z`` by +-2 on every sample, and only the
-samples whose activation changes sign are carried further down the DAG.
+neuron on every sample; a move w -> w' changes one neuron's ``z`` by (w' - w) v on every sample
+(v: the source's value, an integer input or +-1), and only the samples whose activation changes
+sign are carried further down the DAG.  A binary parameter flips (w' = -w); a ternary one goes
+to either other value of -1, 0, +1, chosen by a uniform of its own stream (``vkey``) at the
+move's counter, so that every path picks the same value.
 
 Energies are kept as integers wherever they are integers, so that every code path (this one, a
 GPU kernel summing in another order) computes the *same* floating-point energy change:
@@ -13,8 +16,12 @@ GPU kernel summing in another order) computes the *same* floating-point energy c
   of squared hinge distances (hinge), of errors (0-1) or of the samples' pairwise squared
   hinges (multiclass);
 * ``marg_int[j]``: sum over samples of ``a_nj z_nj`` (``|z|``, or ``y z`` for clamped outputs);
-* energy = ``sum_b lw_b loss_int[b] - sum_j mu_j marg_int[j] + sum_p h_p w_p``, summed in a
-  fixed order (``lw_b`` = L times the bucket's weight).
+* energy = ``sum_b lw_b loss_int[b] - sum_j mu_j marg_int[j] + hw`` with ``hw = sum_p h_p w_p
+  + lambda * (nonzero ternary parameters)``, summed in a fixed order (``lw_b`` = L times the
+  bucket's weight).
+
+A hinge output's count is ``c = (z + K[j, n]) // g[j]``: the row's |z| bound (integer inputs
+make rows differ) and g = 2 for binary weights, 1 for ternary ones.
 
 The multiclass loss couples every output of a sample: when a move changes outputs of sample n,
 the sample's loss is recomputed from its output vector (old values in ``z``, the changes in

@@ -2,11 +2,13 @@
 
 A single-spin annealer cannot flip a weight bit of a BNN training QUBO without breaking every
 per-sample constraint that uses it, so it freezes once it is cold (docs/results.md).  Here a move
-flips one parameter together with the exact completion of every per-sample variable (activations
-downstream, AND products, slack and tie bits).  Every state visited is valid, and a move's energy
-change is exactly the change of the training objective, which is also the change of the QUBO
-energy.  The per-replica state is the pre-activation of every neuron on every sample, updated
-incrementally (``_kernels_structured``).
+changes one parameter (a flip; in a ternary group, to either other value of -1, 0, +1) together
+with the exact completion of every per-sample variable (activations downstream, AND products,
+slack and tie bits, a ternary parameter's minus bit).  Integer inputs and the sparsity term are
+followed exactly (per-row bounds from the objective model).  Every state visited is valid, and
+a move's energy change is exactly the change of the training objective, which is also the
+change of the QUBO energy.  The per-replica state is the pre-activation of every neuron on
+every sample, updated incrementally (``_kernels_structured``).
 
 Two algorithms:
 
