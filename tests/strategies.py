@@ -3,6 +3,8 @@ training problem of a drawn network on random data."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import reject
 from hypothesis import strategies as st
@@ -146,3 +148,34 @@ def random_problem(net, objective, seed: int, n: int = 4, penalties: bool = True
     except ValueError as e:
         assert "hard_margin" in str(e) or "feeds another neuron" in str(e)
         return None
+
+
+def random_domain_problem(net, objective, seed: int, n: int = 4, penalties: bool = True):
+    """:func:`random_problem` for networks of the wider domains: rows of the declared input
+    values (:func:`domain_data`), the objective's sparsity kept; None where the objective
+    refuses the network by design."""
+    import qubonn
+
+    rng = np.random.default_rng(seed)
+    X = domain_data(net, n, seed)
+    if objective.loss == "multiclass":
+        Y = np.eye(net.n_outputs, dtype=np.int64)[rng.integers(0, net.n_outputs, n)]
+    else:
+        Y = rng.choice([0, 1], (n, net.n_outputs))
+    h = rng.normal(0, 0.3, net.n_parameters) if penalties else None
+    try:
+        return qubonn.compile(net, X, Y, objective=objective, linear_penalties=h)
+    except ValueError as e:
+        assert "hard_margin" in str(e) or "feeds another neuron" in str(e)
+        return None
+
+
+@st.composite
+def domain_cases(draw, max_assignments: int = 1 << 11):
+    """(network, objective): a :func:`domain_networks` network and an objective of
+    :func:`objectives` (or the multiclass loss where there are several outputs) with a
+    sparsity price."""
+    net = draw(domain_networks(max_assignments))
+    several = net.n_outputs > 1 and draw(st.booleans())
+    base = draw(multiclass_objectives() if several else objectives())
+    return net, dataclasses.replace(base, sparsity=draw(st.sampled_from([0.0, 0.1, 0.5, 2.0])))

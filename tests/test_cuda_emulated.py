@@ -15,8 +15,10 @@ from conftest import random_networks
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from strategies import (
+    domain_cases,
     multiclass_objectives,
     objectives,
+    random_domain_problem,
     random_problem,
     tiny_multiclass_networks,
     tiny_networks,
@@ -226,6 +228,33 @@ def test_structured_kernel_equals_the_numba_path(
         _assert_same(cpu, structured.anneal_structured(model, device="gpu", **kw))
 
 
+@settings(SETTINGS, max_examples=40)
+@given(
+    case=domain_cases(),
+    n=st.integers(1, 12),
+    penalties=st.booleans(),
+    seed=st.integers(0, 10**6),
+    algorithm=st.sampled_from(["sa", "pt"]),
+    threads=st.lists(BLOCKS, min_size=2, max_size=2),
+)
+def test_structured_kernel_equals_the_numba_path_on_the_wider_domains(
+    case, n, penalties, seed, algorithm, threads
+):
+    """Integer inputs, ternary groups and the sparsity term: the same moves, values and
+    energies as the CPU, at two block sizes."""
+    net, objective = case
+    problem = random_domain_problem(net, objective, seed, n, penalties)
+    event(f"{objective.loss}{' (refused)' if problem is None else ''}")
+    if problem is None:
+        return
+    model = structured.model_from_problem(problem)
+    kw = dict(num_reads=3, num_sweeps=8, seed=seed, algorithm=algorithm)
+    cpu, gpu = _cpu_and_emulated(model, threads[0], **kw)
+    _assert_same(cpu, gpu)
+    with emu.emulated_cupy(threads=threads[1]):
+        _assert_same(cpu, structured.anneal_structured(model, device="gpu", **kw))
+
+
 DIGITS_SPECS = {
     "hinge": ("input x[8x8]\nhidden h[3x3] <- x window 4x4 stride 2\nhidden g[3] <- h, x[0:9]\n"
               "output y[1] <- g, h\n"),
@@ -300,6 +329,41 @@ def test_a_broken_structured_kernel_fails_the_comparison(monkeypatch, breakage):
                     np.array_equal(gpu.energies, cpu.energies))
     assert not all(same)
     monkeypatch.undo()  # and the kernel as written passes the same comparison
+    _assert_same(cpu, emulated())
+
+
+TERNARY_HIDDEN = "input x[5] values -3..6\nhidden h[3] <- x ternary\noutput y[1] <- h, x\n"
+TERNARY_OUTPUT = "input x[5] values -3..6\nhidden h[3] <- x\noutput y[1] <- h, x ternary\n"
+
+
+@pytest.mark.parametrize(
+    "spec, old, new",
+    [
+        (TERNARY_HIDDEN, "return u < 0.5 ? 0 : -wp;", "return u < 0.5 ? -wp : 0;"),  # values
+        (TERNARY_HIDDEN, "+ m.lam * (double)", "+ 0.0 * (double)"),  # the sparsity term
+        (TERNARY_OUTPUT, "/ m.g[j];", ">> 1;"),  # a ternary output's count is z + Kn, not half
+    ],
+)
+def test_a_broken_ternary_or_integer_path_fails_the_comparison(monkeypatch, spec, old, new):
+    kc = _kernels_structured_cuda
+    assert kc._SOURCE.count(old) == 1
+    rng = np.random.default_rng(4)
+    X = rng.integers(-3, 7, (23, 5))
+    problem = qubonn.compile(qubonn.parse(spec), X, rng.integers(0, 2, 23), margin=0.2,
+                             hard_margin=1, sparsity=0.4)
+    model = structured.model_from_problem(problem)
+    kw = dict(num_reads=3, num_sweeps=6, seed=2, beta_range=(0.5, 20.0))
+    cpu = structured.anneal_structured(model, device="cpu", **kw)
+
+    def emulated():
+        with emu.emulated_cupy(threads=4):
+            return structured.anneal_structured(model, device="gpu", **kw)
+
+    _use_source(monkeypatch, kc, kc._SOURCE.replace(old, new))
+    gpu = emulated()
+    assert not (np.array_equal(gpu.params, cpu.params) and
+                np.array_equal(gpu.energies, cpu.energies))
+    monkeypatch.undo()
     _assert_same(cpu, emulated())
 
 

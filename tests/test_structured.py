@@ -10,7 +10,13 @@ import pytest
 from conftest import random_networks
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
-from strategies import objectives, random_problem, tiny_networks
+from strategies import (
+    domain_cases,
+    objectives,
+    random_domain_problem,
+    random_problem,
+    tiny_networks,
+)
 
 import qubonn
 from qubonn.backends.native import structured as sm
@@ -306,3 +312,134 @@ def test_a_time_limit_alone_is_used_to_the_end(algorithm):
     assert 0.95 <= elapsed < 15.0  # used to the end, and not run past it by much
     assert not ss.info["timed_out"] and ss.info["num_sweeps"] > 10
     assert problem.broken_share(ss) == 0.0
+
+
+# --------------------------------------------------------------------------- wider domains
+DOMAIN_SETTINGS = settings(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
+
+
+@settings(DOMAIN_SETTINGS, max_examples=30)
+@given(case=domain_cases(), seed=st.integers(0, 10**6), algorithm=st.sampled_from(["sa", "pt"]))
+def test_domain_reads_are_valid_and_their_energy_is_the_replayed_objective(case, seed, algorithm):
+    """Integer inputs and ternary groups (sparsity included): every read is a valid QUBO
+    state, its parameters are in their domains, and its energy is the exact replay."""
+    net, objective = case
+    problem = random_domain_problem(net, objective, seed, n=5)
+    assume(problem is not None)
+    ss = qubonn.solve(
+        problem, backend="native", num_reads=4, num_sweeps=20, seed=seed, algorithm=algorithm
+    )
+    assert ss.info["mode"] == "structured"
+    assert problem.broken_share(ss) == 0.0
+    for sample, energy in ss.data(["sample", "energy"]):
+        decoded = problem.decode(sample)
+        assert decoded.report.ok
+        w = decoded.weights
+        assert np.all((np.abs(w.w) == 1) | ((w.w == 0) & net.ternary[net.arc_dst]))
+        assert energy == pytest.approx(_objective(problem, w), abs=1e-7)
+    assert ss.info["max_energy_mismatch"] < 1e-7
+
+
+@settings(DOMAIN_SETTINGS, max_examples=25)
+@given(case=domain_cases(), seed=st.integers(0, 10**6))
+def test_domain_incremental_state_equals_a_recomputation_after_random_moves(case, seed):
+    net, objective = case
+    problem = random_domain_problem(net, objective, seed, n=6)
+    assume(problem is not None)
+    model = sm.model_from_problem(problem)
+    state = sm.state_from_params(model, sm.random_params(model, 3, seed))
+    assert sm.in_domain(model, state.params)
+    sm._run_sweeps(model, state, sm._Scratch(model, 3), np.full((7, 3), 1e-3), 0, seed)
+    assert sm.in_domain(model, state.params)
+    fresh = sm.state_from_params(model, state.params)
+    np.testing.assert_array_equal(state.z, fresh.z)
+    np.testing.assert_array_equal(state.loss_int, fresh.loss_int)
+    np.testing.assert_array_equal(state.marg_int, fresh.marg_int)
+    np.testing.assert_allclose(state.hw, fresh.hw, atol=1e-9)
+    for r in range(3):
+        assert state.energy[r] == pytest.approx(
+            _objective(problem, model.weights(state.params[r])), abs=1e-9
+        )
+
+
+@settings(DOMAIN_SETTINGS, max_examples=25)
+@given(case=domain_cases(max_assignments=1 << 10), seed=st.integers(0, 10**6))
+def test_domain_finds_the_exact_minimum_of_small_problems(case, seed):
+    """Enumerated minimum (3 values per ternary parameter) against 16 x 500 sweeps; the
+    model's lower bound (per-row |z| bounds) is below it."""
+    net, objective = case
+    problem = random_domain_problem(net, objective, seed, n=3)
+    assume(problem is not None)
+    best = min(_objective(problem, w) for w in all_weight_assignments(problem))
+    assert sm.model_from_problem(problem).lower_bound <= best + 1e-9
+    ss = qubonn.solve(problem, backend="native", num_reads=16, num_sweeps=500, seed=seed)
+    assert ss.first.energy == pytest.approx(best, abs=1e-7)
+
+
+def _ternary_problem(sparsity: float = 0.3, n: int = 10):
+    net = qubonn.parse(
+        "input x[4] values -2..5\nhidden h[2] <- x ternary\noutput y[1] <- h, x ternary\n"
+    )
+    rng = np.random.default_rng(1)
+    X = rng.integers(-2, 6, (n, 4))
+    return qubonn.compile(net, X, rng.integers(0, 2, n), margin=0.25, sparsity=sparsity,
+                          linear_penalties=rng.normal(0, 0.3, net.n_parameters))
+
+
+def test_move_deltas_of_ternary_parameters_are_the_objective_changes():
+    problem = _ternary_problem()
+    model = sm.model_from_problem(problem)
+    state = sm.state_from_params(model, sm.random_params(model, 1, 5))
+    base = _objective(problem, model.weights(state.params[0]))
+    for shift in (1, 2):  # to each of the two other values of every parameter
+        new = (state.params[0] + 1 + shift) % 3 - 1
+        deltas = sm.move_deltas(model, state, new=new)
+        for p in range(model.n_params):
+            moved = state.params[0].copy()
+            moved[p] = new[p]
+            assert deltas[p] == pytest.approx(_objective(problem, model.weights(moved)) - base)
+
+
+def test_ternary_moves_reach_every_value_and_zero_weights_as_initial_states():
+    """Initial states in the ternary domain (parameter rows or QUBO states, whose minus bits
+    are read), and a hot run that visits all three values of every parameter."""
+    problem = _ternary_problem()
+    model = sm.model_from_problem(problem)
+    rows = sm.random_params(model, 3, 0)
+    assert set(np.unique(rows)) == {-1, 0, 1}
+    full = np.stack([problem.feasible_state(model.weights(r)) for r in rows])
+    from qubonn.backends.native.sampler import _initial_params
+
+    np.testing.assert_array_equal(_initial_params(problem, model, full), rows)
+    np.testing.assert_array_equal(_initial_params(problem, model, rows), rows)
+    state = sm.state_from_params(model, rows)
+    seen = np.zeros((model.n_params, 3), dtype=bool)
+    for sweep in range(30):
+        sm._run_sweeps(model, state, sm._Scratch(model, 3), np.full((1, 3), 1e-6), sweep, 7)
+        seen[np.arange(model.n_params)[:, None], state.params.T + 1] = True
+    assert seen.all()
+
+
+def test_a_higher_sparsity_price_keeps_fewer_links():
+    data = qubonn.datasets.digits(classes=(3, 8), per_class=15, seed=0)
+    net = qubonn.parse("input x[8x8]\nhidden h[3] <- x ternary\noutput y[1] <- h\n")
+    links = []
+    for lam in (0.0, 0.05, 0.5):
+        problem = qubonn.compile(net, data.X_train, data.y_train == 8, margin=0.1, sparsity=lam)
+        ss = qubonn.solve(problem, backend="native", num_reads=4, num_sweeps=200, seed=0)
+        w = problem.decode(ss.first.sample).weights
+        assert ss.first.energy == pytest.approx(_objective(problem, w), abs=1e-7)
+        links.append(net.n_links(w))
+    assert links[0] > links[1] > links[2]
+
+
+def test_the_cold_end_resolves_one_unit_of_a_ternary_margin_and_one_link():
+    problem = _ternary_problem(sparsity=0.001)
+    model = sm.model_from_problem(problem)
+    assert model.energy_quantum == pytest.approx(0.001)
+    problem = _ternary_problem(sparsity=0.0)
+    model = sm.model_from_problem(problem)
+    ternary_mu = model.mu[model.g == 1]
+    assert model.energy_quantum == pytest.approx(min(1.0, ternary_mu[ternary_mu > 0].min()))

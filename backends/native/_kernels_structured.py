@@ -1,10 +1,13 @@
 """Compiled CPU kernels (numba) of the structured annealer: moves between valid network states.
 
-A move flips one parameter (a weight or a bias) *together with* the exact completion of every
+A move changes one parameter (a weight or a bias) *together with* the exact completion of every
 per-sample variable it affects, so the state stays valid and the energy change is the change of
 the training objective.  Per replica the kernels keep the pre-activations ``z[j, n]`` of every
-neuron on every sample; a flip changes one neuron's ``z`` by +-2 on every sample, and only the
-samples whose activation changes sign are carried further down the DAG.
+neuron on every sample; a move w -> w' changes one neuron's ``z`` by (w' - w) v on every sample
+(v: the source's value, an integer input or +-1), and only the samples whose activation changes
+sign are carried further down the DAG.  A binary parameter flips (w' = -w); a ternary one goes
+to either other value of -1, 0, +1, chosen by a uniform of its own stream (``vkey``) at the
+move's counter, so that every path picks the same value.
 
 Energies are kept as integers wherever they are integers, so that every code path (this one, a
 GPU kernel summing in another order) computes the *same* floating-point energy change:
@@ -13,8 +16,12 @@ GPU kernel summing in another order) computes the *same* floating-point energy c
   of squared hinge distances (hinge), of errors (0-1) or of the samples' pairwise squared
   hinges (multiclass);
 * ``marg_int[j]``: sum over samples of ``a_nj z_nj`` (``|z|``, or ``y z`` for clamped outputs);
-* energy = ``sum_b lw_b loss_int[b] - sum_j mu_j marg_int[j] + sum_p h_p w_p``, summed in a
-  fixed order (``lw_b`` = L times the bucket's weight).
+* energy = ``sum_b lw_b loss_int[b] - sum_j mu_j marg_int[j] + hw`` with ``hw = sum_p h_p w_p
+  + lambda * (nonzero ternary parameters)``, summed in a fixed order (``lw_b`` = L times the
+  bucket's weight).
+
+A hinge output's count is ``c = (z + K[j, n]) // g[j]``: the row's |z| bound (integer inputs
+make rows differ) and g = 2 for binary weights, 1 for ternary ones.
 
 The multiclass loss couples every output of a sample: when a move changes outputs of sample n,
 the sample's loss is recomputed from its output vector (old values in ``z``, the changes in
@@ -63,13 +70,14 @@ def _borrowed(typingctx, arr):
 
 
 @nb.njit(inline="always", cache=True)
-def _terms(j, n, z, clamped, out01, out_pos, ysign, lo, hi, K):  # pragma: no cover - compiled
+def _terms(j, n, z, clamped, out01, out_pos, ysign, lo, hi, K, g):  # pragma: no cover
     """(loss, margin) integer contributions of neuron j on sample n at pre-activation z
-    (multiclass outputs are ``clamped`` with an empty interval flag: see :func:`_mc_loss`)."""
+    (multiclass outputs are ``clamped`` with an empty interval flag: see :func:`_mc_loss`).
+    The hinge's count is c = (z + K[j, n]) // g[j] (the row's bound; g = 2 binary, 1 ternary)."""
     o = out_pos[j]
     if clamped[j]:
         ys = ysign[o, n]
-        c = (z + K[j]) // 2
+        c = (z + K[j, n]) // g[j]
         d = 0
         if c < lo[o, n]:
             d = lo[o, n] - c
@@ -170,12 +178,13 @@ def _block_pass(r, j, s, step, z, XT, n_in, n0, n1):  # pragma: no cover - compi
 
 @nb.njit(inline="always", cache=True)
 def _propose(
-    r, p, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc,
-    clamped, out01, out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket,
+    r, p, step, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc,
+    clamped, out01, out_pos, ysign, lo, hi, K, g, mc, mc_outs, ycls, mc_margin, bucket,
     chg_idx, chg_val, dmarg, dloss, pend,
 ):  # pragma: no cover - compiled
-    """Evaluate flipping parameter p of replica r.  The flipped neuron's own change is implied
-    (z -= 2 w v on every sample, see :func:`_apply`); changes carried further down go to the
+    """Evaluate moving parameter p of replica r by ``step`` (w -> w + step: -2 w, a binary
+    flip; any change of a ternary value).  The moved neuron's own change is implied
+    (z += step v on every sample, see :func:`_apply`); changes carried further down go to the
     buffers (flat index ``k * N + n`` and new z).  Fills ``dmarg`` and ``dloss`` (per loss
     bucket); returns the number of carried changes.
 
@@ -186,7 +195,6 @@ def _propose(
     J = z.shape[1]
     j = param_neuron[p]
     s = param_src[p]
-    step = -2 * params[r, p]
     nchg = 0
     dm = 0
     has_out = out_ptr[j + 1] > out_ptr[j]
@@ -214,7 +222,7 @@ def _propose(
                     else:
                         nchg = _carry(
                             r, n, j, z_new, z, params, out_ptr, out_dst, out_arc, clamped,
-                            out01, out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin,
+                            out01, out_pos, ysign, lo, hi, K, g, mc, mc_outs, ycls, mc_margin,
                             bucket, chg_idx, chg_val, nchg, dmarg, dloss, pend, J, N,
                         )
                 flips >>= np.uint64(1)
@@ -229,14 +237,14 @@ def _propose(
                 r, n, j, z_new - z_old, z, mc_outs, ycls, mc_margin
             )
         else:
-            l0, m0 = _terms(j, n, z_old, clamped, out01, out_pos, ysign, lo, hi, K)
-            l1, m1 = _terms(j, n, z_new, clamped, out01, out_pos, ysign, lo, hi, K)
+            l0, m0 = _terms(j, n, z_old, clamped, out01, out_pos, ysign, lo, hi, K, g)
+            l1, m1 = _terms(j, n, z_new, clamped, out01, out_pos, ysign, lo, hi, K, g)
             dloss[bucket[out_pos[j], n]] += l1 - l0
             dm += m1 - m0
         if has_out and (z_old >= 0) != (z_new >= 0):
             nchg = _carry(
                 r, n, j, z_new, z, params, out_ptr, out_dst, out_arc, clamped, out01,
-                out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket, chg_idx,
+                out_pos, ysign, lo, hi, K, g, mc, mc_outs, ycls, mc_margin, bucket, chg_idx,
                 chg_val, nchg, dmarg, dloss, pend, J, N,
             )
     dmarg[j] += dm
@@ -244,26 +252,25 @@ def _propose(
 
 
 @nb.njit(inline="always", cache=True)
-def _apply(r, p, params, z, XT, param_neuron, param_src, n_in, chg_idx, chg_val, nchg):
+def _apply(r, p, step, params, z, XT, param_neuron, param_src, n_in, chg_idx, chg_val, nchg):
     # pragma: no cover - compiled
-    """Commit an accepted flip of parameter p: the flipped neuron on every sample (its
-    sources are upstream, so unchanged), then the carried changes."""
+    """Commit an accepted move of parameter p by ``step``: the moved neuron on every sample
+    (its sources are upstream, so unchanged), then the carried changes."""
     N = z.shape[2]
     j = param_neuron[p]
     s = param_src[p]
-    step = -2 * params[r, p]
     for n in range(N):
         z[r, j, n] += step * _source(s, n, r, z, XT, n_in)
     for q in range(nchg):
         idx = chg_idx[q]
         z[r, idx // N, idx % N] = chg_val[q]
-    params[r, p] = -params[r, p]
+    params[r, p] += step
 
 
 @nb.njit(inline="always", cache=True)
 def _carry(
     r, n, j, z_j, z, params, out_ptr, out_dst, out_arc, clamped, out01, out_pos, ysign, lo,
-    hi, K, mc, mc_outs, ycls, mc_margin, bucket, chg_idx, chg_val, nchg, dmarg, dloss, pend,
+    hi, K, g, mc, mc_outs, ycls, mc_margin, bucket, chg_idx, chg_val, nchg, dmarg, dloss, pend,
     J, N,
 ):  # pragma: no cover - compiled
     """Carry a sign change of neuron j on sample n down the DAG (neurons are numbered in
@@ -291,8 +298,8 @@ def _carry(
                 k += 1
                 continue
             pend[k] = 0
-            l0, m0 = _terms(k, n, z_old, clamped, out01, out_pos, ysign, lo, hi, K)
-            l1, m1 = _terms(k, n, z_new, clamped, out01, out_pos, ysign, lo, hi, K)
+            l0, m0 = _terms(k, n, z_old, clamped, out01, out_pos, ysign, lo, hi, K, g)
+            l1, m1 = _terms(k, n, z_new, clamped, out01, out_pos, ysign, lo, hi, K, g)
             if l1 != l0:
                 dloss[bucket[out_pos[k], n]] += l1 - l0
             dmarg[k] += m1 - m0
@@ -368,18 +375,41 @@ def _energy(dloss, marg, lw, mu, hw):  # pragma: no cover - compiled
     return e + hw
 
 
+@nb.njit(inline="always", cache=True)
+def _new_value(wp, ternary, vkey, counter):  # pragma: no cover - compiled
+    """The value a move gives a parameter now at ``wp``: -wp for a binary one (no random
+    number drawn); for a ternary one either other value, by a uniform of the value stream at
+    the move's own counter (0 -> +-1; +-1 -> 0 or -+1)."""
+    if not ternary:
+        return -wp
+    u = _uniform(vkey, counter)
+    if wp == 0:
+        return 1 if u < 0.5 else -1
+    return 0 if u < 0.5 else -wp
+
+
+@nb.njit(inline="always", cache=True)
+def _penalty_change(wp, wn, ternary, h, lam):  # pragma: no cover - compiled
+    """Change of the parameter terms (h_p w_p, and lambda |w_p| of ternary ones) of w -> wn;
+    a binary flip's is -2 h w as it always was."""
+    if not ternary:
+        return -2.0 * h * wp
+    return h * (wn - wp) + lam * ((wn if wn >= 0 else -wn) - (wp if wp >= 0 else -wp))
+
+
 @nb.njit(cache=True, nogil=True)
 def sweeps(
     r0, r1, params, z, loss_int, marg_int, hw, energy, best_params, best_energy, betas, sweep0,
-    key, free_accept, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc, clamped,
-    out01, out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket, mu, lw, h, chg_idx,
-    chg_val, dmarg, dloss, pend, deltas,
+    key, vkey, free_accept, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc,
+    clamped, out01, out_pos, ysign, lo, hi, K, g, mc, mc_outs, ycls, mc_margin, bucket, mu, lw,
+    h, tern, lam, chg_idx, chg_val, dmarg, dloss, pend, deltas, targets,
 ):  # pragma: no cover - compiled
     """Run ``betas.shape[0]`` sweeps over every parameter of replicas ``r0 .. r1-1``;
     ``betas[s, r]`` is replica r's inverse temperature in sweep s.  Keeps each replica's best
-    parameters.  A non-empty ``deltas`` (``r1 - r0`` rows) asks for the energy change of every
-    move instead, nothing applied (the scale temperatures are set from): one kernel, compiled
-    once, serves both.
+    parameters.  A ternary parameter's new value comes from the stream ``vkey``
+    (:func:`_new_value`).  A non-empty ``deltas`` (``r1 - r0`` rows) asks for the energy change
+    of moving every parameter p to ``targets[p]`` instead, nothing applied (the scale
+    temperatures are set from): one kernel, compiled once, serves both.
 
     Serial and ``nogil``: the driver runs slices of the replicas on threads of its own
     (``structured._run_sweeps``); a ``prange`` loop took twice as long to compile (the first
@@ -396,17 +426,17 @@ def sweeps(
         _borrowed(param_neuron), _borrowed(param_src), _borrowed(out_ptr), _borrowed(out_dst),
         _borrowed(out_arc),
     )
-    clamped, out01, out_pos, ysign, lo, hi, K = (
+    clamped, out01, out_pos, ysign, lo, hi, K, g = (
         _borrowed(clamped), _borrowed(out01), _borrowed(out_pos), _borrowed(ysign),
-        _borrowed(lo), _borrowed(hi), _borrowed(K),
+        _borrowed(lo), _borrowed(hi), _borrowed(K), _borrowed(g),
     )
-    mc, mc_outs, ycls, bucket, mu, lw, h = (
+    mc, mc_outs, ycls, bucket, mu, lw, h, tern = (
         _borrowed(mc), _borrowed(mc_outs), _borrowed(ycls), _borrowed(bucket), _borrowed(mu),
-        _borrowed(lw), _borrowed(h),
+        _borrowed(lw), _borrowed(h), _borrowed(tern),
     )
-    chg_idx, chg_val, dmarg, dloss, pend, deltas = (
+    chg_idx, chg_val, dmarg, dloss, pend, deltas, targets = (
         _borrowed(chg_idx), _borrowed(chg_val), _borrowed(dmarg), _borrowed(dloss),
-        _borrowed(pend), _borrowed(deltas),
+        _borrowed(pend), _borrowed(deltas), _borrowed(targets),
     )
     R, P = params.shape
     ru = np.uint64(R)
@@ -419,32 +449,39 @@ def sweeps(
             beta = betas[s, r]
             base = (np.uint64(sweep0 + s) * pu) * ru
             for p in range(P):
-                nchg = _propose(
-                    r, p, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst,
-                    out_arc, clamped, out01, out_pos, ysign, lo, hi, K, mc, mc_outs, ycls,
-                    mc_margin, bucket, ci, cv, dm, dl, pe,
-                )
+                counter = base + np.uint64(p) * ru + np.uint64(r)
                 wp = params[r, p]
-                de = _energy(dl, dm, lw, mu, -2.0 * h[p] * wp)
+                wn = targets[p] if probe else _new_value(wp, tern[p], vkey, counter)
+                nchg = _propose(
+                    r, p, wn - wp, params, z, XT, param_neuron, param_src, n_in, out_ptr,
+                    out_dst, out_arc, clamped, out01, out_pos, ysign, lo, hi, K, g, mc, mc_outs,
+                    ycls, mc_margin, bucket, ci, cv, dm, dl, pe,
+                )
+                dh = _penalty_change(wp, wn, tern[p], h[p], lam)
+                de = _energy(dl, dm, lw, mu, dh)
                 accept = de < -_TOL
                 if probe:
                     deltas[r - r0, p] = de
                     accept = False
                 elif not accept:
-                    u = _uniform(key, base + np.uint64(p) * ru + np.uint64(r))
+                    u = _uniform(key, counter)
                     if de <= _TOL:
                         accept = u < free_accept
                     elif beta * de <= 23.0:
                         accept = u < math.exp(-beta * de)
                 if accept:
                     _apply(
-                        r, p, params, z, XT, param_neuron, param_src, n_in, ci, cv, nchg,
+                        r, p, wn - wp, params, z, XT, param_neuron, param_src, n_in, ci, cv,
+                        nchg,
                     )
                     for k in range(dm.size):
                         marg_int[r, k] += dm[k]
                     for b in range(dl.size):
                         loss_int[r, b] += dl[b]
-                    hw[r] -= 2.0 * h[p] * wp
+                    if tern[p]:
+                        hw[r] += dh
+                    else:
+                        hw[r] -= 2.0 * h[p] * wp
                     energy[r] = _energy(loss_int[r], marg_int[r], lw, mu, hw[r])
                     if energy[r] < best_energy[r] - _TOL:
                         best_energy[r] = energy[r]

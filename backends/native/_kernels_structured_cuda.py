@@ -10,7 +10,9 @@ additions, and thread 0 then forms the energy change in the same order as the CP
 make the same decisions and return the same samples for the same seed.  On acceptance every
 thread applies its own samples again (the carry is recomputed rather than stored).
 
-Layouts are those of the CPU path: ``z[r, j, n]`` (coalesced over samples), ``XT[i, n]``.
+Layouts are those of the CPU path: ``z[r, j, n]`` (coalesced over samples), ``XT[i, n]``
+(int16: +-1 or integer inputs), the rows' bounds ``Kn[j, n]``.  A move takes a binary
+parameter to -w and a ternary one to either other value, chosen as the CPU chooses it.
 Compiled with ``--fmad=false`` so no multiply-add is fused differently from the CPU.
 """
 
@@ -27,13 +29,14 @@ typedef long long i64;
 #define TOL 1e-9
 
 struct Model {
-    const signed char* XT; const int* param_neuron; const int* param_src; int n_in;
+    const short* XT; const int* param_neuron; const int* param_src; int n_in;
     const int* out_ptr; const int* out_dst; const int* out_arc;
     const unsigned char* clamped; const unsigned char* out01; const int* out_pos;
-    const int* ysign; const int* lo; const int* hi; const int* K;
+    const int* ysign; const int* lo; const int* hi; const int* Kn; const int* g;
     const unsigned char* mc; const int* mc_outs; const int* ycls; int mc_margin;
     const int* bucket; int n_out; int B;
     int N; int J; int P;
+    const unsigned char* tern; double lam;
 };
 
 /* Multiclass loss of sample n: sum over k != y of max(0, margin - (z_y - z_k))^2 at z (plus
@@ -57,7 +60,7 @@ __device__ __forceinline__ i64 mc_loss(const Model& m, const int* z, const int* 
 __device__ __forceinline__ void terms(const Model& m, int j, int n, int z, i64& loss, i64& marg) {
     const int o = m.out_pos[j];
     if (m.clamped[j]) {
-        const int c = (z + m.K[j]) >> 1;  /* z + K is even and >= 0 */
+        const int c = (z + m.Kn[(i64)j * m.N + n]) / m.g[j];  /* z + Kn >= 0, a multiple of g */
         const int l = m.lo[o * m.N + n], h = m.hi[o * m.N + n];
         const int d = c < l ? l - c : (c > h ? c - h : 0);
         loss = (i64)d * d;
@@ -123,15 +126,27 @@ __device__ __forceinline__ int source(const Model& m, const int* z, int s, int n
     return z[(i64)(s - m.n_in) * m.N + n] >= 0 ? 1 : -1;
 }
 
+/* The value a move gives parameter p, now at wp: -wp (binary), or either other value of a
+   ternary one by a uniform of the value stream at the move's counter (every thread draws the
+   same number). */
+__device__ __forceinline__ int new_value(const Model& m, int p, int wp, u64 vkey, u64 counter) {
+    if (!m.tern[p]) return -wp;
+    const double u = u01(vkey, counter);
+    if (wp == 0) return u < 0.5 ? 1 : -1;
+    return u < 0.5 ? 0 : -wp;
+}
+
 /* One move of the block's replica: evaluate, decide (thread 0), apply. */
 __device__ void move(const Model& m, int p, signed char* params, int* z, int* pend,
                      i64* dmarg, i64* sh_loss, int* sh_accept, double beta, u64 counter,
-                     u64 key, double free_accept, const double* mu, const double* lw,
+                     u64 key, u64 vkey, double free_accept, const double* mu, const double* lw,
                      const double* h,
                      i64* loss_int, i64* marg_int, double* hw, double* energy,
                      signed char* best_params, double* best_energy) {
     const int j = m.param_neuron[p], s = m.param_src[p];
-    const int step = -2 * params[p];
+    const int w0 = params[p];
+    const int w1 = new_value(m, p, w0, vkey, counter);
+    const int step = w1 - w0;
     const bool has_out = m.out_ptr[j + 1] > m.out_ptr[j];
     i64 dm = 0;
     for (int n = threadIdx.x; n < m.N; n += blockDim.x) {
@@ -163,8 +178,14 @@ __device__ void move(const Model& m, int p, signed char* params, int* z, int* pe
         double de = 0.0;
         for (int b = 0; b < m.B; ++b) de += lw[b] * (double)sh_loss[b];
         for (int k = 0; k < m.J; ++k) de -= mu[k] * (double)dmarg[k];
-        const double wp = (double)params[p];
-        de = de + (-2.0 * h[p] * wp);
+        const double wp = (double)w0;
+        double dh;
+        if (m.tern[p])
+            dh = h[p] * (double)step
+                 + m.lam * (double)((w1 >= 0 ? w1 : -w1) - (w0 >= 0 ? w0 : -w0));
+        else
+            dh = -2.0 * h[p] * wp;
+        de = de + dh;
         bool accept = de < -TOL;
         if (!accept) {
             const double u = u01(key, counter);
@@ -175,7 +196,8 @@ __device__ void move(const Model& m, int p, signed char* params, int* z, int* pe
         if (accept) {
             for (int k = 0; k < m.J; ++k) marg_int[k] += dmarg[k];
             for (int b = 0; b < m.B; ++b) loss_int[b] += sh_loss[b];
-            *hw -= 2.0 * h[p] * wp;
+            if (m.tern[p]) *hw += dh;
+            else *hw -= 2.0 * h[p] * wp;
             double e = 0.0;
             for (int b = 0; b < m.B; ++b) e += lw[b] * (double)loss_int[b];
             for (int k = 0; k < m.J; ++k) e -= mu[k] * (double)marg_int[k];
@@ -196,9 +218,9 @@ __device__ void move(const Model& m, int p, signed char* params, int* z, int* pe
                 carry(m, params, z, n, j, zn, pend, true, sh_loss, dmarg);
         }
     }
-    /* No barrier is needed before the flip: params[p] was read before the first barrier
+    /* No barrier is needed before the move: params[p] was read before the first barrier
        (step), and the apply pass reads only the arcs leaving neuron j, never parameter p. */
-    if (flag && threadIdx.x == 0) params[p] = -params[p];
+    if (flag && threadIdx.x == 0) params[p] = (signed char)w1;
     for (int k = threadIdx.x; k < m.J; k += blockDim.x) dmarg[k] = 0;
     for (int b = threadIdx.x; b < m.B; b += blockDim.x) sh_loss[b] = 0;
     __syncthreads();  /* the flip, the zeroed sums and the flag are settled for the next move */
@@ -209,20 +231,21 @@ __device__ void move(const Model& m, int p, signed char* params, int* z, int* pe
 extern "C" __global__ void structured_sweeps(
     signed char* params, int* z, i64* loss_int, i64* marg_int, double* hw, double* energy,
     signed char* best_params, double* best_energy, int* pend_all, const double* betas,
-    const int S, const i64 sweep0, const u64 key, const double free_accept,
-    const signed char* XT, const int* param_neuron, const int* param_src, const int n_in,
+    const int S, const i64 sweep0, const u64 key, const u64 vkey, const double free_accept,
+    const short* XT, const int* param_neuron, const int* param_src, const int n_in,
     const int* out_ptr, const int* out_dst, const int* out_arc, const unsigned char* clamped,
     const unsigned char* out01, const int* out_pos, const int* ysign, const int* lo,
-    const int* hi, const int* K, const unsigned char* mc, const int* mc_outs, const int* ycls,
-    const int mc_margin, const int* bucket, const int n_out, const int B, const double* mu,
-    const double* lw, const double* h, const int N, const int J, const int P, const int R)
+    const int* hi, const int* Kn, const int* g, const unsigned char* mc, const int* mc_outs,
+    const int* ycls, const int mc_margin, const int* bucket, const int n_out, const int B,
+    const double* mu, const double* lw, const double* h, const unsigned char* tern,
+    const double lam, const int N, const int J, const int P, const int R)
 {
     extern __shared__ i64 shared[];  /* dmarg[J], loss per bucket [B], accept flag */
     const int r = blockIdx.x;
     if (r >= R) return;
     Model m = {XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc, clamped, out01,
-               out_pos, ysign, lo, hi, K, mc, mc_outs, ycls, mc_margin, bucket, n_out, B,
-               N, J, P};
+               out_pos, ysign, lo, hi, Kn, g, mc, mc_outs, ycls, mc_margin, bucket, n_out, B,
+               N, J, P, tern, lam};
     i64* dmarg = shared;
     i64* sh_loss = shared + J;
     int* sh_accept = (int*)(shared + J + B);
@@ -238,7 +261,8 @@ extern "C" __global__ void structured_sweeps(
         const u64 base = ((u64)(sweep0 + t) * pu) * ru;
         for (int p = 0; p < P; ++p)
             move(m, p, pr, zr, pend, dmarg, sh_loss, sh_accept, beta,
-                 base + (u64)p * ru + (u64)r, key, free_accept, mu, lw, h, loss_int + (i64)r * B,
+                 base + (u64)p * ru + (u64)r, key, vkey, free_accept, mu, lw, h,
+                 loss_int + (i64)r * B,
                  marg_int + (i64)r * J, hw + r, energy + r, best_params + (i64)r * P,
                  best_energy + r);
     }
@@ -292,7 +316,7 @@ class DeviceModel:
 
         i32 = cp.int32
         self.arrays = (
-            cp.asarray(model.XT, dtype=cp.int8),
+            cp.asarray(model.XT, dtype=cp.int16),
             cp.asarray(model.param_neuron, dtype=i32),
             cp.asarray(model.param_src, dtype=i32),
             i32(model.network.n_inputs),
@@ -305,7 +329,8 @@ class DeviceModel:
             cp.asarray(model.ysign, dtype=i32),
             cp.asarray(model.lo, dtype=i32),
             cp.asarray(model.hi, dtype=i32),
-            cp.asarray(model.K, dtype=i32),
+            cp.asarray(model.Kn, dtype=i32),
+            cp.asarray(model.g, dtype=i32),
             cp.asarray(model.mc, dtype=cp.uint8),
             cp.asarray(model.mc_outs, dtype=i32),
             cp.asarray(model.ycls, dtype=i32),
@@ -316,13 +341,18 @@ class DeviceModel:
             cp.asarray(model.mu, dtype=cp.float64),
             cp.asarray(model.lw, dtype=cp.float64),
             cp.asarray(model.h, dtype=cp.float64),
+            cp.asarray(model.tern, dtype=cp.uint8),
+            cp.float64(model.lam),
         )
         self.N, self.J, self.P = model.n_samples, model.n_neurons, model.n_params
         self.B = int(model.lw.size)
 
 
-def sweeps(dev: DeviceModel, state: dict[str, Any], betas: Any, sweep0: int, key: int) -> None:
-    """Run ``betas.shape[0]`` sweeps of every replica (state arrays on the GPU, in place)."""
+def sweeps(
+    dev: DeviceModel, state: dict[str, Any], betas: Any, sweep0: int, key: int, vkey: int
+) -> None:
+    """Run ``betas.shape[0]`` sweeps of every replica (state arrays on the GPU, in place);
+    ``vkey`` draws the new values of ternary parameters."""
     import cupy as cp
 
     R = int(state["params"].shape[0])
@@ -337,7 +367,8 @@ def sweeps(dev: DeviceModel, state: dict[str, Any], betas: Any, sweep0: int, key
             state["params"], state["z"], state["loss_int"], state["marg_int"], state["hw"],
             state["energy"], state["best_params"], state["best_energy"], state["pend"],
             cp.ascontiguousarray(cp.asarray(betas, dtype=cp.float64)), cp.int32(S),
-            cp.int64(sweep0), cp.uint64(key), cp.float64(FREE_MOVE_ACCEPT), *dev.arrays,
+            cp.int64(sweep0), cp.uint64(key), cp.uint64(vkey), cp.float64(FREE_MOVE_ACCEPT),
+            *dev.arrays,
             cp.int32(dev.N), cp.int32(dev.J), cp.int32(dev.P), cp.int32(R),
         ),
         shared_mem=shared,

@@ -270,15 +270,18 @@ def _stopping(progress: Any) -> Any:
 
 
 def _initial_params(problem: Problem, model: structured.StructuredModel, init: Any) -> np.ndarray:
-    """Initial states as +-1 parameter rows: from full 0/1 QUBO states or parameter rows."""
+    """Initial states as parameter rows: from full 0/1 QUBO states (their parameter bits) or
+    parameter rows (+-1; -1, 0 or +1 for ternary parameters)."""
     arr = np.atleast_2d(np.asarray(init))
     if arr.ndim == 2 and arr.shape[1] == problem.n_variables:
         if not np.all((arr == 0) | (arr == 1)):
             raise SolverOptionError("initial_states must be 0/1 QUBO states")
-        return (2 * arr[:, : model.n_params] - 1).astype(np.int8)
-    if arr.ndim == 2 and arr.shape[1] == model.n_params and np.all(np.abs(arr) == 1):
+        layout = problem.formulation.layout
+        return np.stack([layout.parameter_values(row) for row in arr]).astype(np.int8)
+    if arr.ndim == 2 and arr.shape[1] == model.n_params and structured.in_domain(model, arr):
         return arr.astype(np.int8)
     raise SolverOptionError(
-        f"initial_states must be 0/1 QUBO states ({problem.n_variables} columns) or +-1 "
-        f"parameter rows ({model.n_params} columns: arcs, then biases)"
+        f"initial_states must be 0/1 QUBO states ({problem.n_variables} columns) or "
+        f"parameter rows ({model.n_params} columns: arcs, then biases; +-1, or -1, 0, +1 in "
+        "ternary groups)"
     )

@@ -2,11 +2,13 @@
 
 A single-spin annealer cannot flip a weight bit of a BNN training QUBO without breaking every
 per-sample constraint that uses it, so it freezes once it is cold (docs/results.md).  Here a move
-flips one parameter together with the exact completion of every per-sample variable (activations
-downstream, AND products, slack and tie bits).  Every state visited is valid, and a move's energy
-change is exactly the change of the training objective, which is also the change of the QUBO
-energy.  The per-replica state is the pre-activation of every neuron on every sample, updated
-incrementally (``_kernels_structured``).
+changes one parameter (a flip; in a ternary group, to either other value of -1, 0, +1) together
+with the exact completion of every per-sample variable (activations downstream, AND products,
+slack and tie bits, a ternary parameter's minus bit).  Integer inputs and the sparsity term are
+followed exactly (per-row bounds from the objective model).  Every state visited is valid, and
+a move's energy change is exactly the change of the training objective, which is also the
+change of the QUBO energy.  The per-replica state is the pre-activation of every neuron on
+every sample, updated incrementally (``_kernels_structured``).
 
 Two algorithms:
 
@@ -58,6 +60,7 @@ if TYPE_CHECKING:  # the compiled problem, for annotations only
 ALGORITHMS = ("sa", "pt")
 DEFAULT_SWEEPS = 1000
 STREAM_PT = 4  # a random stream of its own for the replica exchanges
+STREAM_VALUE = 5  # the new values of ternary parameters (a key derived from the move stream's)
 #: the cold end accepts an uphill move of one loss unit with this probability
 COLD_ACCEPT = 1e-3
 
@@ -70,8 +73,8 @@ class StructuredModel:
     order.  ``z`` of a replica is ``(neurons, samples)``."""
 
     network: Any
-    X: np.ndarray  # (N, n_in) +-1
-    XT: np.ndarray  # (n_in, N) int8, contiguous per input unit
+    X: np.ndarray  # (N, n_in) +-1, or integers (int16) on networks with integer inputs
+    XT: np.ndarray  # (n_in, N) int8 (int16 with integer inputs), contiguous per input unit
     param_neuron: np.ndarray  # neuron whose pre-activation parameter p feeds
     param_src: np.ndarray  # source unit of an arc parameter, -1 for a bias
     out_ptr: np.ndarray  # arcs leaving neuron j: out_arc[out_ptr[j]:out_ptr[j+1]]
@@ -81,9 +84,11 @@ class StructuredModel:
     out01: np.ndarray  # outputs charged by the 0-1 loss
     out_pos: np.ndarray  # column of an output neuron in the targets, -1 elsewhere
     ysign: np.ndarray  # (n_out, N) +-1 labels
-    lo: np.ndarray  # (n_out, N) hinge interval of the count c = (z + K) / 2
+    lo: np.ndarray  # (n_out, N) hinge interval of the count c = (z + Kn) / g
     hi: np.ndarray
-    K: np.ndarray  # fan-in (arcs + bias)
+    K: np.ndarray  # (J,) bound of |z| (the fan-in on +-1 inputs)
+    Kn: np.ndarray  # (J, N) the row's bound of |z| (sum of |source| + |bias|)
+    g: np.ndarray  # (J,) 2 for binary weights (z and Kn have one parity), 1 for ternary
     mc: np.ndarray  # outputs of the multiclass loss (plain pre-activations)
     mc_outs: np.ndarray  # (n_out,) output neurons, by class
     ycls: np.ndarray  # (N,) true class (multiclass), 0 otherwise
@@ -93,6 +98,8 @@ class StructuredModel:
     L: float  # loss weight
     lw: np.ndarray  # (buckets,) L times each bucket's loss weight
     h: np.ndarray  # linear parameter penalties
+    tern: np.ndarray  # (P,) bool: ternary parameters (values -1, 0, +1)
+    lam: float  # sparsity: lambda per nonzero ternary parameter
 
     @property
     def n_samples(self) -> int:
@@ -100,19 +107,29 @@ class StructuredModel:
 
     @property
     def energy_quantum(self) -> float:
-        """The smallest change of the objective worth resolving: one loss unit, or the soft
-        margin of one |z| step of 2 on one sample.  The cold end must resolve it; at a cold end
-        set by the loss unit alone, the margin reward (0.2 / 65 per unit of |z| on a 64-input
-        neuron) stayed at random and the objective lost a third of its margin (measured)."""
-        mu = self.mu[self.mu > 0]
+        """The smallest change of the objective worth resolving: one loss unit, the soft
+        margin of one |z| step on one sample (2 for binary weights, whose z keeps the parity
+        of the row's bound whatever the inputs; 1 for ternary ones), or one link's sparsity
+        price.  The cold end must resolve it; at a cold end set by the loss unit alone, the
+        margin reward (0.2 / 65 per unit of |z| on a 64-input neuron) stayed at random and the
+        objective lost a third of its margin (measured)."""
+        pos = self.mu > 0
         unit = float(self.lw.min())
-        return min(unit, 2.0 * float(mu.min())) if mu.size else unit
+        if pos.any():
+            unit = min(unit, float(np.min(self.g[pos] * self.mu[pos])))
+        if self.lam > 0 and self.tern.any():
+            unit = min(unit, self.lam)
+        return unit
 
     @property
     def lower_bound(self) -> float:
-        """No network does better: the loss is >= 0, every |z_nj| <= K_j, |w| = 1.  Without a
-        margin or penalties it is 0, and a zero-loss network is proven optimal."""
-        margin = float(np.sum(self.mu * self.K)) * self.n_samples
+        """No network does better: the loss is >= 0, every |z_nj| <= K_nj, |w| <= 1, the
+        sparsity term >= 0.  Without a margin or penalties it is 0, and a zero-loss network
+        is proven optimal."""
+        if self.network.has_integer_inputs:
+            margin = float(np.sum(self.mu * self.Kn.sum(axis=1)))
+        else:  # every row's bound is K_j
+            margin = float(np.sum(self.mu * self.K)) * self.n_samples
         return -margin - float(np.sum(np.abs(self.h)))
 
     @property
@@ -128,12 +145,13 @@ class StructuredModel:
         return (
             self.XT, self.param_neuron, self.param_src, np.int64(self.network.n_inputs),
             self.out_ptr, self.out_dst, self.out_arc, self.clamped, self.out01, self.out_pos,
-            self.ysign, self.lo, self.hi, self.K, self.mc, self.mc_outs, self.ycls,
+            self.ysign, self.lo, self.hi, self.Kn, self.g, self.mc, self.mc_outs, self.ycls,
             np.int64(self.mc_margin), self.bucket,
         )
 
     def weights(self, params: np.ndarray):
-        """A row of +-1 parameters (arcs, then biases) as :class:`qubonn.network.Weights`."""
+        """A row of parameters (arcs, then biases; -1, 0 or +1) as
+        :class:`qubonn.network.Weights`."""
         from qubonn.network import Weights
 
         net = self.network
@@ -144,8 +162,9 @@ class StructuredModel:
 
 def model_from_formulation(formulation: Any, X: np.ndarray) -> StructuredModel:
     """The kernels' arrays of the objective ``formulation`` encodes (its
-    :class:`~qubonn.formulation.model.ObjectiveModel` and linear penalties), on +-1 data ``X``:
-    the network's wiring is laid out here, the objective's meaning is read, never derived."""
+    :class:`~qubonn.formulation.model.ObjectiveModel` and linear penalties), on data ``X``
+    (+-1, or the integers the network's inputs declare): the network's wiring is laid out
+    here, the objective's meaning is read, never derived."""
     net, obj = formulation.network, formulation.model
     n_in, J = net.n_inputs, net.n_neurons
     src, dst = net.arc_src, net.arc_dst
@@ -160,7 +179,7 @@ def model_from_formulation(formulation: Any, X: np.ndarray) -> StructuredModel:
     Y = obj.targets.astype(np.int64).T  # (n_out, N) 0/1
     weights = obj.row_weights.T  # (n_out, N)
     levels, bucket = np.unique(weights, return_inverse=True)
-    X = np.asarray(X, dtype=np.int8)
+    X = np.asarray(X, dtype=np.int16 if net.has_integer_inputs else np.int8)
     return StructuredModel(
         network=net,
         X=X,
@@ -177,6 +196,8 @@ def model_from_formulation(formulation: Any, X: np.ndarray) -> StructuredModel:
         lo=np.ascontiguousarray(obj.lo.T),
         hi=np.ascontiguousarray(obj.hi.T),
         K=obj.K,
+        Kn=np.ascontiguousarray(obj.K_n.T, dtype=np.int64),
+        g=np.asarray(obj.g, dtype=np.int64),
         mc=obj.multiclass,
         mc_outs=obj.outputs.astype(np.int64),
         ycls=np.ascontiguousarray(obj.true_class, dtype=np.int64),
@@ -186,6 +207,8 @@ def model_from_formulation(formulation: Any, X: np.ndarray) -> StructuredModel:
         L=obj.loss_weight,
         lw=obj.loss_weight * levels.astype(np.float64),
         h=np.asarray(formulation.linear_penalties, dtype=np.float64),
+        tern=np.asarray(obj.ternary_params, dtype=bool),
+        lam=float(obj.sparsity),
     )
 
 
@@ -205,7 +228,7 @@ def integer_terms(model: StructuredModel, z: np.ndarray) -> tuple[np.ndarray, np
     for j in outs:
         o = model.out_pos[j]
         if model.clamped[j]:
-            c = (z[j] + model.K[j]) // 2
+            c = (z[j] + model.Kn[j]) // model.g[j]
             d = np.maximum(model.lo[o] - c, 0) + np.maximum(c - model.hi[o], 0)
             np.add.at(loss, model.bucket[o], d * d)
             marg[j] = model.ysign[o] * z[j]
@@ -229,18 +252,27 @@ def energy_of(model: StructuredModel, loss_int: np.ndarray, marg_int: np.ndarray
         e += model.lw[b] * loss_int[b]
     for k in range(marg_int.size):
         e -= model.mu[k] * marg_int[k]
-    return float(e + float(np.dot(model.h, params)))
+    return float(e + (float(np.dot(model.h, params)) + link_cost(model, params)))
+
+
+def link_cost(model: StructuredModel, params: np.ndarray) -> float:
+    """The sparsity term of parameter rows: lambda per nonzero ternary parameter (0.0 on
+    binary networks, or with lambda = 0)."""
+    if not model.lam or not model.tern.any():
+        return 0.0
+    kept = np.count_nonzero(np.asarray(params)[..., model.tern], axis=-1)
+    return model.lam * kept
 
 
 @dataclass
 class State:
     """Per-replica state of the structured annealer."""
 
-    params: np.ndarray  # (R, P) int8 +-1
+    params: np.ndarray  # (R, P) int8: +-1, or -1, 0, +1 for ternary parameters
     z: np.ndarray  # (R, J, N) int32
     loss_int: np.ndarray  # (R, buckets) int64
     marg_int: np.ndarray  # (R, J) int64
-    hw: np.ndarray  # (R,) sum_p h_p w_p
+    hw: np.ndarray  # (R,) sum_p h_p w_p (+ lambda per nonzero ternary parameter)
     energy: np.ndarray  # (R,)
     best_params: np.ndarray = field(init=False)
     best_energy: np.ndarray = field(init=False)
@@ -262,16 +294,18 @@ def state_from_params(model: StructuredModel, params: np.ndarray) -> State:
         z[r] = model.network.preactivations(model.X, model.weights(params[r])).T
         loss_int[r], marg_int[r] = integer_terms(model, z[r])
         energy[r] = energy_of(model, loss_int[r], marg_int[r], params[r])
-    hw = params.astype(np.float64) @ model.h
+    hw = params.astype(np.float64) @ model.h + link_cost(model, params)
     return State(np.ascontiguousarray(params, dtype=np.int8), z, loss_int, marg_int, hw, energy)
 
 
 def random_params(model: StructuredModel, num_reads: int, seed: int) -> np.ndarray:
-    """Counter-based random +-1 parameters, one row per replica (same on every device)."""
+    """Counter-based random parameters in each one's domain, one row per replica (same on
+    every device): +-1 by halves of one uniform, -1, 0, +1 by thirds of it."""
     P = model.n_params
     key = _rng.seed_key(seed, _rng.STREAM_INIT)
     u = _rng.uniform(key, np.arange(num_reads * P, dtype=np.uint64)).reshape(num_reads, P)
-    return np.where(u < 0.5, 1, -1).astype(np.int8)
+    binary = np.where(u < 0.5, 1, -1)
+    return np.where(model.tern, np.floor(3 * u) - 1, binary).astype(np.int8)
 
 
 class _Scratch:
@@ -293,20 +327,27 @@ def state_bytes(model: StructuredModel, num_reads: int) -> int:
 
 
 # --------------------------------------------------------------------------- the scale
-def move_deltas(model: StructuredModel, state: State, r: int = 0) -> np.ndarray:
-    """Energy change of flipping each parameter of replica r (nothing is applied): the sweep
+def move_deltas(
+    model: StructuredModel, state: State, r: int = 0, new: np.ndarray | None = None
+) -> np.ndarray:
+    """Energy change of moving each parameter p of replica r to ``new[p]`` (nothing is
+    applied); by default a flip, and a ternary parameter's 0 -> +1 or +-1 -> 0.  The sweep
     kernel's probe mode, on replica r alone."""
     from . import _kernels_structured as ks
 
+    w = state.params[r]
+    if new is None:
+        new = np.where(model.tern, np.where(w == 0, 1, 0), -w)
     s = _Scratch(model, 1)
     one = slice(r, r + 1)
     deltas = np.empty((1, model.n_params))
     ks.sweeps(
         np.int64(0), np.int64(1), state.params[one], state.z[one], state.loss_int[one],
         state.marg_int[one], state.hw[one], state.energy[one], state.best_params[one],
-        state.best_energy[one], np.zeros((1, 1)), np.int64(0), np.uint64(0),
+        state.best_energy[one], np.zeros((1, 1)), np.int64(0), np.uint64(0), np.uint64(0),
         float(_rng.FREE_MOVE_ACCEPT), *model.kernel_args(), model.mu, model.lw, model.h,
-        s.chg_idx, s.chg_val, s.dmarg, s.dloss, s.pend, deltas,
+        model.tern, model.lam, s.chg_idx, s.chg_val, s.dmarg, s.dloss, s.pend, deltas,
+        np.ascontiguousarray(new, dtype=np.int8),
     )
     return deltas[0]
 
@@ -325,8 +366,8 @@ def default_beta_range(model: StructuredModel, state: State) -> tuple[float, flo
 # --------------------------------------------------------------------------- the run
 @dataclass
 class StructuredResult:
-    """Best parameters (``(num_reads, P)`` +-1, arcs then biases) of each replica, their
-    objective values, and run information."""
+    """Best parameters (``(num_reads, P)`` +-1, or -1, 0, +1 where ternary; arcs then biases)
+    of each replica, their objective values, and run information."""
 
     params: np.ndarray
     energies: np.ndarray
@@ -358,15 +399,28 @@ def _check_options(
     return num_reads, num_sweeps, beta_range
 
 
+def in_domain(model: StructuredModel, rows: np.ndarray) -> bool:
+    """Whether parameter rows hold +-1, or -1, 0, +1 in the ternary columns."""
+    rows = np.asarray(rows)
+    return bool(np.all((np.abs(rows) == 1) | (model.tern & (rows == 0))))
+
+
 def _initial_params(model: StructuredModel, initial: Any, num_reads: int, seed: int):
     if initial is None:
         return random_params(model, num_reads, seed)
     arr = np.atleast_2d(np.asarray(initial))
-    if arr.shape[1] != model.n_params or not np.all(np.abs(arr) == 1):
+    if arr.shape[1] != model.n_params or not in_domain(model, arr):
         raise SolverOptionError(
-            f"initial_params must be +-1 with {model.n_params} columns (arcs, then biases)"
+            f"initial_params must be +-1 (-1, 0 or +1 for ternary parameters) with "
+            f"{model.n_params} columns (arcs, then biases)"
         )
     return np.ascontiguousarray(np.resize(arr, (num_reads, model.n_params)), dtype=np.int8)
+
+
+def value_key(key: int) -> int:
+    """The key of the ternary parameters' new values, derived from the move stream's key
+    (every path derives it the same way)."""
+    return _rng.seed_key(key, STREAM_VALUE)
 
 
 def _run_sweeps(model: StructuredModel, state: State, scratch: _Scratch, betas, sweep0, key):
@@ -379,9 +433,10 @@ def _run_sweeps(model: StructuredModel, state: State, scratch: _Scratch, betas, 
     args = (
         state.params, state.z, state.loss_int, state.marg_int, state.hw, state.energy,
         state.best_params, state.best_energy, np.ascontiguousarray(betas, dtype=np.float64),
-        np.int64(sweep0), np.uint64(key), float(_rng.FREE_MOVE_ACCEPT), *model.kernel_args(),
-        model.mu, model.lw, model.h, scratch.chg_idx, scratch.chg_val, scratch.dmarg,
-        scratch.dloss, scratch.pend, _NO_DELTAS,
+        np.int64(sweep0), np.uint64(key), np.uint64(value_key(key)),
+        float(_rng.FREE_MOVE_ACCEPT), *model.kernel_args(), model.mu, model.lw, model.h,
+        model.tern, model.lam, scratch.chg_idx, scratch.chg_val, scratch.dmarg, scratch.dloss,
+        scratch.pend, _NO_DELTAS, _NO_TARGETS,
     )
     R = state.params.shape[0]
     bounds = np.linspace(0, R, min(R, _threads()) + 1).round().astype(np.int64)
@@ -401,6 +456,7 @@ def _run_sweeps(model: StructuredModel, state: State, scratch: _Scratch, betas, 
 
 
 _NO_DELTAS = np.empty((0, 0))  # the sweep kernel's probe mode off
+_NO_TARGETS = np.empty(0, dtype=np.int8)
 
 
 def _threads() -> int:
@@ -492,7 +548,7 @@ class _GpuRunner:
         }
 
     def sweeps(self, betas: np.ndarray, sweep0: int) -> None:
-        self.kc.sweeps(self.dev, self.state, betas, sweep0, self.key)
+        self.kc.sweeps(self.dev, self.state, betas, sweep0, self.key, value_key(self.key))
 
     def energy(self) -> np.ndarray:
         return self.state["energy"].get()
