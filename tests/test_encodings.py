@@ -262,6 +262,8 @@ def test_predict_reads_integer_files(tmp_path, capsys):
         ("binary", ["--levels", "4"], "--levels applies to --encoding levels or thermometer"),
         ("thermo", ["--encoding", "thermometer", "--levels", "4"], "gives (4 - 1) x 64 inputs"),
         ("thermo", [], "the data has 64 inputs per sample but the network has 128"),
+        ("thermo", ["--encoding", "thermometer", "--levels", "1"], "--levels must be an "
+         "integer >= 2, not 1"),
         ("binary", ["--data", "x.npz", "--encoding", "binary"], "--encoding applies to the "
          "bundled images"),
     ],
@@ -274,11 +276,18 @@ def test_spec_and_encoding_flags_must_agree(specs, tmp_path, capsys, spec, extra
     assert not out.exists()
 
 
-def test_integer_spec_rejects_mixed_or_offset_values(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "declaration, words",
+    [
+        ("values 1..17", "declare one input 'values 0..K-1'"),
+        ("values 0..255", "the digits pixels take only 17 values (0..16); declare 'values 0..16'"),
+    ],
+)
+def test_integer_spec_must_fit_the_bundled_pixels(tmp_path, capsys, declaration, words):
     spec = tmp_path / "s.qnn"
-    spec.write_text("input pixels[8x8] values 1..17\noutput y[1] <- pixels\n")
-    assert main(["train", str(spec), "--quiet"]) == 2
-    assert "declare one input 'values 0..K-1'" in capsys.readouterr().err
+    spec.write_text(f"input pixels[8x8] {declaration}\noutput y[1] <- pixels\n")
+    assert main(["train", str(spec), "--quiet", "--out", str(tmp_path / "m.json")]) == 2
+    assert words in capsys.readouterr().err
 
 
 def test_train_names_the_file_cell_outside_the_spec_values(specs, tmp_path, capsys):

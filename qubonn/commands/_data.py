@@ -115,6 +115,8 @@ def infer_encoding(args: argparse.Namespace, network) -> None:
                     "'values lo..hi', else -1/+1 (or binarised with --threshold)"
                 )
         return
+    if args.levels is not None and args.levels < 2:
+        raise DataError(f"--levels must be an integer >= 2, not {args.levels}")
     if network.has_integer_inputs:
         _infer_levels(args, network)
     elif args.encoding == "levels":
@@ -146,6 +148,12 @@ def _infer_levels(args: argparse.Namespace, network) -> None:
             "'input pixels[28x28] values 0..255'), or binary inputs"
         )
     k = int(hi[0]) + 1
+    raw = {"digits": 17, "mnist": 256}[args.data]
+    if k > raw:
+        raise DataError(
+            f"the spec declares {declared}, but the {args.data} pixels take only {raw} values "
+            f"(0..{raw - 1}); declare 'values 0..{raw - 1}' for the raw pixels, or fewer levels"
+        )
     if args.encoding not in (None, "levels"):
         raise DataError(
             f"--encoding {args.encoding} makes -1/+1 inputs, but the spec declares integer "
