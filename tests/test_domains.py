@@ -219,3 +219,27 @@ def test_check_names_the_domains(tmp_path, capsys):
     assert main(["check", str(spec)]) == 0
     out = capsys.readouterr().out
     assert "integer inputs: gray 0..16" in out and "ternary weights: h" in out
+
+
+@pytest.mark.parametrize("spec, exact", [
+    ("input x[6]\nhidden h[3] <- x ternary\noutput y[2] <- h, x ternary\n", True),
+    ("input x[6]\nhidden h[3] <- x\noutput y[1] <- h ternary\n", False),  # hinge: wider side
+    ("input x[6] values 0..255\nhidden h[3] <- x ternary\noutput y[1] <- h\n", False),
+])
+def test_the_size_estimate_counts_the_wider_domains(spec, exact):
+    """Exact on +-1 inputs (minus bits and second products counted); an upper bound with
+    integer inputs, whose slack ranges depend on the data, and for a hinge output whose two
+    labels' slacks differ (it counts the wider)."""
+    from qubonn.compiler.size import estimate
+
+    net = qubonn.parse(spec)
+    X = domain_data(net, 5, 0)
+    rng = np.random.default_rng(0)
+    y = np.eye(2)[rng.integers(0, 2, 5)] if net.n_outputs == 2 else rng.choice([-1, 1], 5)
+    problem = qubonn.compile(net, X, y)
+    est = estimate(net, 5, Objective())
+    if exact:
+        assert est.variables == problem.n_variables
+    else:
+        assert problem.n_variables <= est.variables < 2 * problem.n_variables
+    assert est.quadratic >= problem.qubo().quadratic.nnz

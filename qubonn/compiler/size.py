@@ -49,11 +49,17 @@ def _human(n: float) -> str:
 
 
 def estimate(network: Network, n_samples: int, objective: Objective | None = None) -> SizeEstimate:
-    """Variable count (exact) and quadratic-term count (upper estimate) of the training QUBO."""
+    """Variable count (exact on +-1 inputs, or a little above: a hinge output's slack is counted
+    at its label's wider side; an upper bound with integer inputs, whose slack ranges depend on
+    the data) and quadratic-term count (upper estimate) of the training QUBO.
+    A ternary group's neurons have two bits per weight and two products per hidden arc."""
     objective = (objective or Objective()).for_network(network)
     model = objective_model(network, objective)
     N = int(n_samples)
-    K, H, has_alpha = model.K, model.hidden_sources.astype(np.int64), model.has_alpha
+    bits_per_weight = np.where(network.ternary, 2, 1)
+    H = model.hidden_sources.astype(np.int64) * bits_per_weight
+    K = network.fan_in.astype(np.int64) * bits_per_weight  # the weight bits of each neuron
+    has_alpha = model.has_alpha
     r = model.label_range[:, 1]  # the wider side: equal to label 0's, or one more (even K)
     encoding = objective.slack_encoding
     bits = n_bits(r, encoding)  # the formulation's own slack encoder
@@ -77,11 +83,11 @@ def estimate(network: Network, n_samples: int, objective: Objective | None = Non
         )
         cross = int(round(float(per_y.mean())))
         shared_cross = int((W.sum() ** 2 - (W * W).sum()) // 2)
-    tie = has_alpha & (K % 2 == 0)
+    tie = model.tie
     per_sample_vars = int(has_alpha.sum() + H.sum() + tie.sum() + bits.sum())
     if objective.loss == "multiclass":
         per_sample_vars += pair_bits
-    params = network.n_parameters
+    params = network.n_parameters + int(network.parameter_ternary.sum())
     variables = params + N * per_sample_vars
     # per neuron row: shared weight vars W = K, per-sample vars P (sources' alphas, products,
     # own alpha, tie, slack)
