@@ -77,7 +77,7 @@ def _terms(j, n, z, clamped, out01, out_pos, ysign, lo, hi, K, g):  # pragma: no
     o = out_pos[j]
     if clamped[j]:
         ys = ysign[o, n]
-        c = (z + K[j, n]) // g[j]
+        c = (z + K[j, n]) >> (g[j] - 1)  # z + K >= 0, a multiple of g (1 or 2): no division
         d = 0
         if c < lo[o, n]:
             d = lo[o, n] - c
