@@ -22,8 +22,9 @@ EXAMPLE_SPECS = {p.stem: p for p in EXAMPLES_DIR.glob("*.qnn")}
 @functools.cache
 def train_examples() -> dict:
     """Every examples/*.qnn trained quickly on its data (5 images a class, a short anneal):
-    the 8x8 or 4x4 digits, or MNIST for 28x28 inputs (digits 3 and 8 for one output), with all
-    its training and test images: {stem: (TrainedModel, X)}."""
+    the 8x8 or 4x4 digits, or MNIST for 28x28 inputs (digits 3 and 8 for one output), in the
+    levels the spec's inputs declare, with all its training and test images:
+    {stem: (TrainedModel, X)}."""
     import qubonn
     from qubonn.modelfile import TrainedModel
     from qubonn.training import BNNClassifier
@@ -32,11 +33,15 @@ def train_examples() -> dict:
     for stem, path in sorted(EXAMPLE_SPECS.items()):
         net = qubonn.load_spec(path)
         classes = (3, 8) if net.n_outputs == 1 else tuple(range(net.n_outputs))
+        values = {i.values for i in net.inputs}  # integer examples declare values 0..K-1
+        levels = {} if values == {None} else {"encoding": "levels", "levels": max(
+            v[1] for v in values if v) + 1}
         if net.n_inputs == 28 * 28:
-            data = qubonn.datasets.mnist(classes=classes, per_class=5, seed=0)
+            data = qubonn.datasets.mnist(classes=classes, per_class=5, seed=0, **levels)
         else:
             size = 4 if net.n_inputs == 16 else 8
-            data = qubonn.datasets.digits(classes=classes, per_class=5, size=size, seed=0)
+            data = qubonn.datasets.digits(
+                classes=classes, per_class=5, size=size, seed=0, **levels)
         clf = BNNClassifier(
             net, backend="native", num_reads=2, solver_options={"num_sweeps": 50}, random_state=0
         )
