@@ -12,17 +12,15 @@ problem of ``examples/digits.qnn`` (hinge, digits 3 vs 8, 20 images per class).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from warm_speed import ROOT, tree_of  # noqa: E402
+from warm_speed import run_child, tree_of  # noqa: E402
 
 CHILD = r"""
 import json, sys, time
@@ -50,16 +48,7 @@ print(json.dumps(out))
 
 
 def run(tree: Path | None, cache: str) -> dict:
-    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-    if tree is not None:
-        env["PYTHONPATH"] = str(tree)
-    res = subprocess.run(  # cwd elsewhere: the script's folder would shadow PYTHONPATH
-        [sys.executable, "-c", CHILD, str(tree or ROOT)],
-        capture_output=True, text=True, env=env, cwd=tempfile.gettempdir(),
-    )
-    if res.returncode:
-        raise SystemExit(res.stderr)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, tree, cache)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -78,19 +78,24 @@ def tree_of(revision: str, folder: Path) -> Path:
     return folder
 
 
-def run(tree: Path | None, cache: str, sweeps: int, seeds: str) -> list:
-    """One child process on ``tree`` (None: this tree, as installed); its rows."""
+def run_child(code: str, tree: Path | None, cache: str, *args: object):
+    """One child process running ``code`` on ``tree`` (None: this tree, as installed) with its
+    own numba cache; the JSON of its last line."""
     env = {**os.environ, "NUMBA_CACHE_DIR": cache}
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
-    root = str(tree or ROOT)
     res = subprocess.run(  # cwd elsewhere: the script's folder would shadow PYTHONPATH
-        [sys.executable, "-c", CHILD, root, str(sweeps), seeds],
+        [sys.executable, "-c", code, str(tree or ROOT), *map(str, args)],
         capture_output=True, text=True, env=env, cwd=tempfile.gettempdir(),
     )
     if res.returncode:
         raise SystemExit(res.stderr)
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def run(tree: Path | None, cache: str, sweeps: int, seeds: str) -> list:
+    """One child process on ``tree`` (None: this tree, as installed); its rows."""
+    return run_child(CHILD, tree, cache, sweeps, seeds)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -137,27 +137,10 @@ def random_problem(net, objective, seed: int, n: int = 4, penalties: bool = True
     import qubonn
 
     rng = np.random.default_rng(seed)
-    X = rng.choice([-1, 1], (n, net.n_inputs))
-    if objective.loss == "multiclass":
-        Y = np.eye(net.n_outputs, dtype=np.int64)[rng.integers(0, net.n_outputs, n)]
+    if net.has_integer_inputs or net.has_ternary:  # the wider domains: rows of their values
+        X = domain_data(net, n, seed)
     else:
-        Y = rng.choice([0, 1], (n, net.n_outputs))
-    h = rng.normal(0, 0.3, net.n_parameters) if penalties else None
-    try:
-        return qubonn.compile(net, X, Y, objective=objective, linear_penalties=h)
-    except ValueError as e:
-        assert "hard_margin" in str(e) or "feeds another neuron" in str(e)
-        return None
-
-
-def random_domain_problem(net, objective, seed: int, n: int = 4, penalties: bool = True):
-    """:func:`random_problem` for networks of the wider domains: rows of the declared input
-    values (:func:`domain_data`), the objective's sparsity kept; None where the objective
-    refuses the network by design."""
-    import qubonn
-
-    rng = np.random.default_rng(seed)
-    X = domain_data(net, n, seed)
+        X = rng.choice([-1, 1], (n, net.n_inputs))
     if objective.loss == "multiclass":
         Y = np.eye(net.n_outputs, dtype=np.int64)[rng.integers(0, net.n_outputs, n)]
     else:

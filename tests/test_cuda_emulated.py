@@ -18,7 +18,6 @@ from strategies import (
     domain_cases,
     multiclass_objectives,
     objectives,
-    random_domain_problem,
     random_problem,
     tiny_multiclass_networks,
     tiny_networks,
@@ -243,7 +242,7 @@ def test_structured_kernel_equals_the_numba_path_on_the_wider_domains(
     """Integer inputs, ternary groups and the sparsity term: the same moves, values and
     energies as the CPU, at two block sizes."""
     net, objective = case
-    problem = random_domain_problem(net, objective, seed, n, penalties)
+    problem = random_problem(net, objective, seed, n, penalties)
     event(f"{objective.loss}{' (refused)' if problem is None else ''}")
     if problem is None:
         return

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from strategies import (
     domain_cases,
     objectives,
-    random_domain_problem,
     random_problem,
     tiny_networks,
 )
@@ -326,7 +325,7 @@ def test_domain_reads_are_valid_and_their_energy_is_the_replayed_objective(case,
     """Integer inputs and ternary groups (sparsity included): every read is a valid QUBO
     state, its parameters are in their domains, and its energy is the exact replay."""
     net, objective = case
-    problem = random_domain_problem(net, objective, seed, n=5)
+    problem = random_problem(net, objective, seed, n=5)
     assume(problem is not None)
     ss = qubonn.solve(
         problem, backend="native", num_reads=4, num_sweeps=20, seed=seed, algorithm=algorithm
@@ -346,7 +345,7 @@ def test_domain_reads_are_valid_and_their_energy_is_the_replayed_objective(case,
 @given(case=domain_cases(), seed=st.integers(0, 10**6))
 def test_domain_incremental_state_equals_a_recomputation_after_random_moves(case, seed):
     net, objective = case
-    problem = random_domain_problem(net, objective, seed, n=6)
+    problem = random_problem(net, objective, seed, n=6)
     assume(problem is not None)
     model = sm.model_from_problem(problem)
     state = sm.state_from_params(model, sm.random_params(model, 3, seed))
@@ -370,7 +369,7 @@ def test_domain_finds_the_exact_minimum_of_small_problems(case, seed):
     """Enumerated minimum (3 values per ternary parameter) against 16 x 500 sweeps; the
     model's lower bound (per-row |z| bounds) is below it."""
     net, objective = case
-    problem = random_domain_problem(net, objective, seed, n=3)
+    problem = random_problem(net, objective, seed, n=3)
     assume(problem is not None)
     best = min(_objective(problem, w) for w in all_weight_assignments(problem))
     assert sm.model_from_problem(problem).lower_bound <= best + 1e-9
