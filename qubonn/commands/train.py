@@ -203,8 +203,16 @@ def add_parser(subparsers) -> None:
     e.add_argument(
         "--jobs",
         type=int,
-        help="ensemble members trained at once, in processes (default 1; -1: one per CPU)",
+        help="ensemble members trained at once, in processes (default 1; -1: one per CPU; "
+        "with --executor ray: the cluster's CPUs)",
     )
+    e.add_argument(
+        "--executor",
+        choices=("process", "ray"),
+        help="where the members train: process (local processes, --jobs; the default) or ray "
+        "(a Ray cluster, through Ray's joblib backend)",
+    )
+    e.add_argument("--address", help="Ray cluster address ('auto': the local 'ray start' head)")
     p.add_argument("--out", default="model.json", help="model file to write (default model.json)")
     add_force_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -320,6 +328,11 @@ def _check_ensemble_flags(args: argparse.Namespace, network) -> None:
             if args.ensemble is None
             else f"--jobs must be -1 or an integer >= 1, not {args.jobs}"
         )
+    for flag, value in (("--executor", args.executor), ("--address", args.address)):
+        if value is not None and args.ensemble is None:
+            raise DataError(f"{flag} needs --ensemble ovo (it says where the members train)")
+    if args.address is not None and args.executor != "ray":
+        raise DataError("--address applies to --executor ray")
     if args.ensemble and network.n_outputs != 1:
         raise DataError(
             f"--ensemble ovo trains SPEC once per pair of classes, so SPEC needs one output; "
@@ -333,7 +346,7 @@ def _run_ensemble(args: argparse.Namespace, clf, network, data) -> int:
     import numpy as np
 
     from qubonn.training import STEClassifier, ovo_classifier, save_ensemble
-    from qubonn.training.ensemble import member_seconds
+    from qubonn.training.ensemble import member_backend, member_seconds
 
     check_output(args.out, [("spec", args.spec), data_input(args)], force=args.force)
     n_cls = len(data.classes)
@@ -343,9 +356,11 @@ def _run_ensemble(args: argparse.Namespace, clf, network, data) -> int:
         f"classes {list(data.classes)}"
     )
     print(f"trainer:  {_settings_line(clf)}, one-vs-one: {n_cls * (n_cls - 1) // 2} members")
-    ensemble = ovo_classifier(clf, n_jobs=args.jobs)
+    ray = args.executor == "ray"
+    jobs = -1 if ray and args.jobs is None else args.jobs
+    ensemble = ovo_classifier(clf, n_jobs=jobs)
     t0 = time.perf_counter()
-    with _warnings_as_lines():
+    with _warnings_as_lines(), member_backend(args.executor or "process", args.address):
         ensemble.fit(data.X_train, data.y_train)
     elapsed = time.perf_counter() - t0
     seconds = member_seconds(ensemble)

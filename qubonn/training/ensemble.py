@@ -3,13 +3,17 @@
 
 ``OneVsOneClassifier(BNNClassifier(net), n_jobs=2)`` trains one single-output network per pair
 of classes (``clone`` of the classifier, members in parallel through joblib with ``n_jobs``)
-and predicts by the members' vote.  :func:`ensemble_model` turns the fitted ensemble into an
+and predicts by the members' vote.  :func:`member_backend` sends the members to a Ray cluster
+instead, through Ray's joblib backend: the ensemble stays scikit-learn's.
+:func:`ensemble_model` turns the fitted ensemble into an
 :class:`~qubonn.modelfile.EnsembleModel`, which saves as a model file (format version 2) and
 predicts exactly as the fitted ensemble does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sklearn.multiclass import OneVsOneClassifier
@@ -28,6 +32,30 @@ def ovo_classifier(classifier: BNNClassifier, n_jobs: int | None = None) -> OneV
             f"network has {network.n_outputs} outputs"
         )
     return OneVsOneClassifier(classifier, n_jobs=n_jobs)
+
+
+@contextmanager
+def member_backend(executor: str = "process", address: str | None = None) -> Iterator[None]:
+    """Where the members of a fit inside this block train: ``"process"``, joblib's local
+    processes (``n_jobs``); ``"ray"``, a Ray cluster (``address``; none: Ray on this machine),
+    through ``ray.util.joblib`` (give ``n_jobs=-1`` to use the cluster's CPUs).  Ray is
+    started as qubonn's Ray executor starts it, with its messages when it is missing or
+    unreachable, and stopped after the block if it was started here."""
+    if executor == "process":
+        yield
+        return
+    if executor != "ray":
+        raise ValueError(f"executor must be 'process' or 'ray', not {executor!r}")
+    import joblib
+
+    from qubonn.distributed import get_executor
+
+    with get_executor("ray", **({"address": address} if address else {})):
+        from ray.util.joblib import register_ray
+
+        register_ray()
+        with joblib.parallel_backend("ray"):
+            yield
 
 
 def ensemble_model(ensemble: OneVsOneClassifier, metadata: dict | None = None):
