@@ -443,11 +443,12 @@ def _run_sweeps(model: StructuredModel, state: State, scratch: _Scratch, betas, 
     if bounds.size <= 2:
         ks.sweeps(np.int64(0), np.int64(R), *args)
         return
-    tasks = [
+    tasks = [  # this thread takes the first slice itself: one dispatch less per call
         _pool().submit(ks.sweeps, np.int64(a), np.int64(b), *args)
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        for a, b in zip(bounds[1:-1], bounds[2:], strict=True)
     ]
     try:
+        ks.sweeps(np.int64(bounds[0]), np.int64(bounds[1]), *args)
         for task in tasks:
             task.result()
     except KeyboardInterrupt:  # the state is read next: let every slice finish its chunk first
