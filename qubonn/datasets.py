@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from qubonn.errors import DataError
+from qubonn.network import inputs_in_range
 
 #: Default threshold for the digits: pixels (and 2x2 block means) are 0..16; >= 8 is ink.
 DIGITS_THRESHOLD = 8.0
@@ -535,7 +536,7 @@ def _integers_checked(X: np.ndarray, values: InputValues, where: str, cell: Any)
             f"{where}: the data has {X.shape[1]} inputs per sample but the network has "
             f"{len(values.lo)}; change the spec's input shape to match the data"
         )
-    ok = (X == np.round(X)) & (X >= values.lo) & (X <= values.hi) & ~(values.binary & (X == 0))
+    ok = inputs_in_range(X, values.lo, values.hi, values.binary)
     if not ok.all():
         r, c = (int(i) for i in np.argwhere(~ok)[0])
         what = "not an integer" if X[r, c] != np.round(X[r, c]) else "out of range"

@@ -639,6 +639,20 @@ def check_inputs(
     return X.astype(np.int8)
 
 
+def inputs_in_range(
+    X: np.ndarray, lo: np.ndarray, hi: np.ndarray, binary: np.ndarray
+) -> np.ndarray:
+    """(N, width) bool: each entry is a value its column takes, an integer in ``lo..hi`` (only
+    -1 or +1 in ``binary`` columns).  The one rule of the declared input values: the input
+    validator and the data files' loaders both apply it."""
+    X = np.asarray(X)
+    with np.errstate(invalid="ignore"):
+        ok = (X >= lo) & (X <= hi) & ~(binary & (X == 0))
+        if X.dtype.kind == "f":
+            ok &= X == np.round(X)
+    return ok
+
+
 def _check_integer_inputs(X: np.ndarray, network: Network, what: str) -> np.ndarray:
     """Integer inputs within each unit's declared values (binary units: -1 or +1), as int16;
     the error names the first bad entry, its column's unit and the declared range."""
@@ -646,10 +660,7 @@ def _check_integer_inputs(X: np.ndarray, network: Network, what: str) -> np.ndar
         raise ValueError(f"{what} has dtype {X.dtype}; pass integer inputs")
     lo, hi = network.input_values
     binary = network.input_binary
-    with np.errstate(invalid="ignore"):
-        ok = (X >= lo) & (X <= hi) & ~(binary & (X == 0))
-        if X.dtype.kind == "f":
-            ok &= X == np.round(X)
+    ok = inputs_in_range(X, lo, hi, binary)
     if not np.all(ok):
         n, col = (int(v[0]) for v in np.nonzero(~ok))
         declared = "-1 or +1" if binary[col] else f"an integer in {lo[col]}..{hi[col]}"

@@ -29,19 +29,19 @@ def _objective(problem, weights):
 
 
 @settings(
-    max_examples=30,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 @given(
-    net=random_networks(max_groups=2),
-    objective=objectives(),
+    case=st.one_of(st.tuples(random_networks(max_groups=2), objectives()), domain_cases()),
     seed=st.integers(0, 10**6),
     algorithm=st.sampled_from(["sa", "pt"]),
 )
-def test_every_read_is_valid_and_its_energy_is_the_replayed_objective(
-    net, objective, seed, algorithm
-):
+def test_every_read_is_valid_and_its_energy_is_the_replayed_objective(case, seed, algorithm):
+    """Every read is a valid QUBO state, its parameters in their domains (integer inputs and
+    ternary groups included, sparsity too), and its energy is the exact replay."""
+    net, objective = case
     problem = random_problem(net, objective, seed, n=5)
     assume(problem is not None)
     ss = qubonn.solve(
@@ -52,7 +52,10 @@ def test_every_read_is_valid_and_its_energy_is_the_replayed_objective(
     for sample, energy in ss.data(["sample", "energy"]):
         decoded = problem.decode(sample)
         assert decoded.report.ok
+        w = decoded.weights
+        assert np.all((np.abs(w.w) == 1) | ((w.w == 0) & net.ternary[net.arc_dst]))
         assert energy == pytest.approx(decoded.loss, abs=1e-7)
+        assert energy == pytest.approx(_objective(problem, w), abs=1e-7)
         assert problem.energy(sample) == pytest.approx(energy, rel=1e-11, abs=1e-8)
     assert ss.info["max_energy_mismatch"] < 1e-7
 
@@ -317,28 +320,6 @@ def test_a_time_limit_alone_is_used_to_the_end(algorithm):
 DOMAIN_SETTINGS = settings(
     deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
 )
-
-
-@settings(DOMAIN_SETTINGS, max_examples=30)
-@given(case=domain_cases(), seed=st.integers(0, 10**6), algorithm=st.sampled_from(["sa", "pt"]))
-def test_domain_reads_are_valid_and_their_energy_is_the_replayed_objective(case, seed, algorithm):
-    """Integer inputs and ternary groups (sparsity included): every read is a valid QUBO
-    state, its parameters are in their domains, and its energy is the exact replay."""
-    net, objective = case
-    problem = random_problem(net, objective, seed, n=5)
-    assume(problem is not None)
-    ss = qubonn.solve(
-        problem, backend="native", num_reads=4, num_sweeps=20, seed=seed, algorithm=algorithm
-    )
-    assert ss.info["mode"] == "structured"
-    assert problem.broken_share(ss) == 0.0
-    for sample, energy in ss.data(["sample", "energy"]):
-        decoded = problem.decode(sample)
-        assert decoded.report.ok
-        w = decoded.weights
-        assert np.all((np.abs(w.w) == 1) | ((w.w == 0) & net.ternary[net.arc_dst]))
-        assert energy == pytest.approx(_objective(problem, w), abs=1e-7)
-    assert ss.info["max_energy_mismatch"] < 1e-7
 
 
 @settings(DOMAIN_SETTINGS, max_examples=25)

@@ -21,7 +21,8 @@ def _import_ray():
     except ImportError:
         raise DistributedError(
             "the ray executor needs Ray, which is not installed: pip install 'ray>=2.9' (in the "
-            "clone of qubonn: pip install -e '.[distributed]'), or use --executor local / process"
+            "clone of qubonn: pip install -e '.[distributed]'), or run without Ray "
+            "(--executor process)"
         ) from None
     return ray
 
