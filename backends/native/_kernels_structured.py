@@ -34,7 +34,10 @@ Compile time is the first run's cost (numba caches the result): one kernel, :fun
 compiled once for one signature, serves the sweeps and the move scale (its probe mode), and it
 is serial (threads over replica slices are the driver's), which halves the compile of a
 ``prange`` loop.  The helpers stay ``inline="always"``: compiled apart, each call costs more
-than the move (measured 3-5x slower sweeps).
+than the move (measured 3-5x slower sweeps).  But numba's inliner deep-copies a callee's
+variable scope once per block of it, so a large helper that itself inlines others costs far
+more than its size: the move is written out in :func:`sweeps`, each helper is inlined at one or
+two sites, and none nests more than one level (``docs/native-annealer.md`` has the numbers).
 """
 
 from __future__ import annotations
@@ -70,41 +73,44 @@ def _borrowed(typingctx, arr):
 
 
 @nb.njit(inline="always", cache=True)
-def _terms(j, n, z, clamped, out01, out_pos, ysign, lo, hi, K, g):  # pragma: no cover
-    """(loss, margin) integer contributions of neuron j on sample n at pre-activation z
-    (multiclass outputs are ``clamped`` with an empty interval flag: see :func:`_mc_loss`).
-    The hinge's count is c = (z + K[j, n]) // g[j] (the row's bound; g = 2 binary, 1 ternary)."""
+def _terms_change(j, n, z0, z1, clamped, out01, out_pos, ysign, lo, hi, K, g):  # pragma: no cover
+    """(loss, margin) integer change of neuron j on sample n when its pre-activation goes from
+    z0 to z1 (multiclass outputs are ``clamped`` with an empty interval flag: see
+    :func:`_mc_loss_change`).  The hinge's count is c = (z + K[j, n]) // g[j] (the row's bound;
+    g = 2 binary, 1 ternary).  Both ends in one body: numba's inliner pays per call site."""
+    m0 = z0 if z0 >= 0 else -z0
+    m1 = z1 if z1 >= 0 else -z1
+    if not (clamped[j] or out01[j]):
+        return 0, m1 - m0
     o = out_pos[j]
+    ys = ysign[o, n]
     if clamped[j]:
-        ys = ysign[o, n]
-        c = (z + K[j, n]) >> (g[j] - 1)  # z + K >= 0, a multiple of g (1 or 2): no division
-        d = 0
-        if c < lo[o, n]:
-            d = lo[o, n] - c
-        elif c > hi[o, n]:
-            d = c - hi[o, n]
-        return d * d, ys * z
-    marg = z if z >= 0 else -z
-    if out01[j]:
-        a = 1 if z >= 0 else -1
-        return (1 if a != ysign[o, n] else 0), marg
-    return 0, marg
+        shift = g[j] - 1  # z + K >= 0, a multiple of g (1 or 2): no division
+        c0 = (z0 + K[j, n]) >> shift
+        c1 = (z1 + K[j, n]) >> shift
+        d0 = lo[o, n] - c0 if c0 < lo[o, n] else (c0 - hi[o, n] if c0 > hi[o, n] else 0)
+        d1 = lo[o, n] - c1 if c1 < lo[o, n] else (c1 - hi[o, n] if c1 > hi[o, n] else 0)
+        return d1 * d1 - d0 * d0, ys * (z1 - z0)
+    e0 = 1 if (1 if z0 >= 0 else -1) != ys else 0
+    e1 = 1 if (1 if z1 >= 0 else -1) != ys else 0
+    return e1 - e0, m1 - m0
 
 
 @nb.njit(inline="always", cache=True)
-def _mc_loss(r, n, z, pend, with_pend, mc_outs, ycls, mc_margin):  # pragma: no cover
-    """Multiclass loss of sample n: sum over k != y of max(0, margin - (z_y - z_k))^2, at the
-    replica's z (``with_pend``: plus the pending changes ``pend`` of the output neurons)."""
+def _mc_loss_change(r, n, z, pend, mc_outs, ycls, mc_margin):  # pragma: no cover - compiled
+    """Change of sample n's multiclass loss, sum over k != y of max(0, margin - (z_y - z_k))^2,
+    when the output neurons move by their pending changes ``pend`` (from the replica's z)."""
     y = ycls[n]
     jy = mc_outs[y]
-    zy = z[r, jy, n] + (pend[jy] if with_pend else 0)
+    zy0 = z[r, jy, n]
+    zy1 = zy0 + pend[jy]
     total = 0
     for o in range(mc_outs.size):
         if o != y:
             jk = mc_outs[o]
-            d = mc_margin - (zy - z[r, jk, n] - (pend[jk] if with_pend else 0))
-            if d > 0:
-                total += d * d
+            d0 = mc_margin - (zy0 - z[r, jk, n])
+            d1 = mc_margin - (zy1 - z[r, jk, n] - pend[jk])
+            total += (d1 * d1 if d1 > 0 else 0) - (d0 * d0 if d0 > 0 else 0)
     return total
 
 
@@ -122,7 +128,7 @@ def _source(s, n, r, z, XT, n_in):  # pragma: no cover - compiled
 def _mc_delta(r, n, j, dz, z, mc_outs, ycls, mc_margin):  # pragma: no cover - compiled
     """Change of sample n's multiclass loss when output neuron j moves by ``dz`` (the others
     fixed): every pair when j is the true class's output, else only the pair (y, j).  Equal
-    to the difference of two :func:`_mc_loss` calls, in O(1) for the other outputs."""
+    to :func:`_mc_loss_change` of that one move, in O(1) for the other outputs."""
     y = ycls[n]
     jy = mc_outs[y]
     zy = z[r, jy, n]
@@ -177,78 +183,33 @@ def _block_pass(r, j, s, step, z, XT, n_in, n0, n1):  # pragma: no cover - compi
 
 
 @nb.njit(inline="always", cache=True)
-def _propose(
-    r, p, step, params, z, XT, param_neuron, param_src, n_in, out_ptr, out_dst, out_arc,
-    clamped, out01, out_pos, ysign, lo, hi, K, g, mc, mc_outs, ycls, mc_margin, bucket,
-    chg_idx, chg_val, dmarg, dloss, pend,
+def _output_block(
+    r, j, s, step, z, XT, n_in, n0, n1, has_out, clamped, out01, out_pos, ysign, lo, hi, K, g, mc,
+    mc_outs, ycls, mc_margin, bucket, dloss,
 ):  # pragma: no cover - compiled
-    """Evaluate moving parameter p of replica r by ``step`` (w -> w + step: -2 w, a binary
-    flip; any change of a ternary value).  The moved neuron's own change is implied
-    (z += step v on every sample, see :func:`_apply`); changes carried further down go to the
-    buffers (flat index ``k * N + n`` and new z).  Fills ``dmarg`` and ``dloss`` (per loss
-    bucket); returns the number of carried changes.
-
-    A hidden neuron's move is summed a block of samples at a time (:func:`_block_pass`); only
-    in a block where some sample changes sign are those samples carried down the DAG, in sample
-    order, so the buffers and integer sums are those of a carry of every sample."""
-    N = z.shape[2]
-    J = z.shape[1]
-    j = param_neuron[p]
-    s = param_src[p]
-    nchg = 0
+    """:func:`_block_pass` of an output neuron (clamped, 0-1 or multiclass): adds the loss
+    change of each sample n0..n1-1 to ``dloss`` and returns (margin change, bit mask of the
+    samples that change sign, where the neuron ``has_out``: a test the loops hoist)."""
     dm = 0
-    has_out = out_ptr[j + 1] > out_ptr[j]
-    if not (clamped[j] or out01[j] or mc[j]):
-        to_mc = has_out
-        for q in range(out_ptr[j], out_ptr[j + 1]):
-            to_mc = to_mc and mc[out_dst[q]]
-        for n0 in range(0, N, _BLOCK):
-            n1 = min(n0 + _BLOCK, N)
-            d, flips = _block_pass(r, j, s, step, z, XT, n_in, n0, n1)
-            dm += d
-            n = n0
-            while has_out and flips:  # the samples that change sign, in order
-                if (flips & np.uint64(0xFF)) == 0:
-                    flips >>= np.uint64(8)
-                    n += 8
-                    continue
-                if flips & np.uint64(1):
-                    z_new = z[r, j, n] + step * _source(s, n, r, z, XT, n_in)
-                    if to_mc:
-                        nchg = _carry_to_mc(
-                            r, n, j, z_new, z, params, out_ptr, out_dst, out_arc, mc_outs,
-                            ycls, mc_margin, bucket, chg_idx, chg_val, nchg, dloss, N,
-                        )
-                    else:
-                        nchg = _carry(
-                            r, n, j, z_new, z, params, out_ptr, out_dst, out_arc, clamped,
-                            out01, out_pos, ysign, lo, hi, K, g, mc, mc_outs, ycls, mc_margin,
-                            bucket, chg_idx, chg_val, nchg, dmarg, dloss, pend, J, N,
-                        )
-                flips >>= np.uint64(1)
-                n += 1
-        dmarg[j] += dm
-        return nchg
-    for n in range(N):
+    flips = np.uint64(0)
+    if mc[j]:
+        for n in range(n0, n1):
+            dz = step * _source(s, n, r, z, XT, n_in)
+            dloss[bucket[out_pos[j], n]] += _mc_delta(r, n, j, dz, z, mc_outs, ycls, mc_margin)
+            if has_out and (z[r, j, n] >= 0) != (z[r, j, n] + dz >= 0):
+                flips |= np.uint64(1) << np.uint64(n - n0)
+        return dm, flips
+    for n in range(n0, n1):
         z_old = z[r, j, n]
         z_new = z_old + step * _source(s, n, r, z, XT, n_in)
-        if mc[j]:
-            dloss[bucket[out_pos[j], n]] += _mc_delta(
-                r, n, j, z_new - z_old, z, mc_outs, ycls, mc_margin
-            )
-        else:
-            l0, m0 = _terms(j, n, z_old, clamped, out01, out_pos, ysign, lo, hi, K, g)
-            l1, m1 = _terms(j, n, z_new, clamped, out01, out_pos, ysign, lo, hi, K, g)
-            dloss[bucket[out_pos[j], n]] += l1 - l0
-            dm += m1 - m0
+        d_loss, d_marg = _terms_change(
+            j, n, z_old, z_new, clamped, out01, out_pos, ysign, lo, hi, K, g
+        )
+        dloss[bucket[out_pos[j], n]] += d_loss
+        dm += d_marg
         if has_out and (z_old >= 0) != (z_new >= 0):
-            nchg = _carry(
-                r, n, j, z_new, z, params, out_ptr, out_dst, out_arc, clamped, out01,
-                out_pos, ysign, lo, hi, K, g, mc, mc_outs, ycls, mc_margin, bucket, chg_idx,
-                chg_val, nchg, dmarg, dloss, pend, J, N,
-            )
-    dmarg[j] += dm
-    return nchg
+            flips |= np.uint64(1) << np.uint64(n - n0)
+    return dm, flips
 
 
 @nb.njit(inline="always", cache=True)
@@ -276,7 +237,7 @@ def _carry(
     """Carry a sign change of neuron j on sample n down the DAG (neurons are numbered in
     topological order, so one pass over the later neurons settles every change).  Multiclass
     outputs keep their change in ``pend`` until the pass ends; then the sample's loss is
-    recomputed once from its whole output vector."""
+    recomputed once from its whole output vector (:func:`_mc_loss_change`)."""
     a_new = 1 if z_j >= 0 else -1
     top = j
     for q in range(out_ptr[j], out_ptr[j + 1]):
@@ -298,11 +259,12 @@ def _carry(
                 k += 1
                 continue
             pend[k] = 0
-            l0, m0 = _terms(k, n, z_old, clamped, out01, out_pos, ysign, lo, hi, K, g)
-            l1, m1 = _terms(k, n, z_new, clamped, out01, out_pos, ysign, lo, hi, K, g)
-            if l1 != l0:
-                dloss[bucket[out_pos[k], n]] += l1 - l0
-            dmarg[k] += m1 - m0
+            d_loss, d_marg = _terms_change(
+                k, n, z_old, z_new, clamped, out01, out_pos, ysign, lo, hi, K, g
+            )
+            if d_loss != 0:
+                dloss[bucket[out_pos[k], n]] += d_loss
+            dmarg[k] += d_marg
             if (z_old >= 0) != (z_new >= 0):
                 a = 1 if z_new >= 0 else -1
                 for q in range(out_ptr[k], out_ptr[k + 1]):
@@ -312,9 +274,7 @@ def _carry(
                         top = d
         k += 1
     if touched_mc:
-        after = _mc_loss(r, n, z, pend, True, mc_outs, ycls, mc_margin)
-        before = _mc_loss(r, n, z, pend, False, mc_outs, ycls, mc_margin)
-        dloss[bucket[0, n]] += after - before
+        dloss[bucket[0, n]] += _mc_loss_change(r, n, z, pend, mc_outs, ycls, mc_margin)
         for o in range(mc_outs.size):
             pend[mc_outs[o]] = 0
     return nchg
@@ -414,6 +374,11 @@ def sweeps(
     Serial and ``nogil``: the driver runs slices of the replicas on threads of its own
     (``structured._run_sweeps``); a ``prange`` loop took twice as long to compile (the first
     run's cost, ``bench/first_run.py``).  Every array is :func:`_borrowed` first.
+
+    A move is a block pass (:func:`_block_pass`, :func:`_output_block`) per 64 samples, then a
+    carry down the DAG of each sample whose sign changed, in sample order: one call site of
+    :func:`_carry` where there were three, which (with the move written out here rather than in
+    a helper) cut the compile from about 16 to 7 s of CPU.
     """
     params, z, XT, loss_int, marg_int = (
         _borrowed(params), _borrowed(z), _borrowed(XT), _borrowed(loss_int), _borrowed(marg_int)
@@ -439,6 +404,7 @@ def sweeps(
         _borrowed(pend), _borrowed(deltas), _borrowed(targets),
     )
     R, P = params.shape
+    J, N = z.shape[1], z.shape[2]
     ru = np.uint64(R)
     pu = np.uint64(P)
     probe = deltas.size > 0
@@ -452,11 +418,50 @@ def sweeps(
                 counter = base + np.uint64(p) * ru + np.uint64(r)
                 wp = params[r, p]
                 wn = targets[p] if probe else _new_value(wp, tern[p], vkey, counter)
-                nchg = _propose(
-                    r, p, wn - wp, params, z, XT, param_neuron, param_src, n_in, out_ptr,
-                    out_dst, out_arc, clamped, out01, out_pos, ysign, lo, hi, K, g, mc, mc_outs,
-                    ycls, mc_margin, bucket, ci, cv, dm, dl, pe,
-                )
+                # the move, evaluated: written out here, not in a helper (see the docstring)
+                step = wn - wp
+                j = param_neuron[p]
+                src = param_src[p]
+                plain = not (clamped[j] or out01[j] or mc[j])
+                has_out = out_ptr[j + 1] > out_ptr[j]
+                to_mc = plain and has_out
+                for q in range(out_ptr[j], out_ptr[j + 1]):
+                    to_mc = to_mc and mc[out_dst[q]]
+                nchg = 0
+                dm_j = 0
+                for n0 in range(0, N, _BLOCK):
+                    n1 = min(n0 + _BLOCK, N)
+                    if plain:
+                        d, flips = _block_pass(r, j, src, step, z, XT, n_in, n0, n1)
+                    else:
+                        d, flips = _output_block(
+                            r, j, src, step, z, XT, n_in, n0, n1, has_out, clamped, out01,
+                            out_pos, ysign, lo, hi, K, g, mc, mc_outs, ycls, mc_margin, bucket,
+                            dl,
+                        )
+                    dm_j += d
+                    n = n0
+                    while has_out and flips:  # the samples that change sign, in order
+                        if (flips & np.uint64(0xFF)) == 0:
+                            flips >>= np.uint64(8)
+                            n += 8
+                            continue
+                        if flips & np.uint64(1):
+                            z_new = z[r, j, n] + step * _source(src, n, r, z, XT, n_in)
+                            if to_mc:
+                                nchg = _carry_to_mc(
+                                    r, n, j, z_new, z, params, out_ptr, out_dst, out_arc,
+                                    mc_outs, ycls, mc_margin, bucket, ci, cv, nchg, dl, N,
+                                )
+                            else:
+                                nchg = _carry(
+                                    r, n, j, z_new, z, params, out_ptr, out_dst, out_arc,
+                                    clamped, out01, out_pos, ysign, lo, hi, K, g, mc, mc_outs,
+                                    ycls, mc_margin, bucket, ci, cv, nchg, dm, dl, pe, J, N,
+                                )
+                        flips >>= np.uint64(1)
+                        n += 1
+                dm[j] += dm_j
                 dh = _penalty_change(wp, wn, tern[p], h[p], lam)
                 de = _energy(dl, dm, lw, mu, dh)
                 accept = de < -_TOL
@@ -471,7 +476,7 @@ def sweeps(
                         accept = u < math.exp(-beta * de)
                 if accept:
                     _apply(
-                        r, p, wn - wp, params, z, XT, param_neuron, param_src, n_in, ci, cv,
+                        r, p, step, params, z, XT, param_neuron, param_src, n_in, ci, cv,
                         nchg,
                     )
                     for k in range(dm.size):
@@ -485,7 +490,8 @@ def sweeps(
                     energy[r] = _energy(loss_int[r], marg_int[r], lw, mu, hw[r])
                     if energy[r] < best_energy[r] - _TOL:
                         best_energy[r] = energy[r]
-                        best_params[r, :] = params[r, :]
+                        for q in range(P):  # a slice assignment: 2 s of compile
+                            best_params[r, q] = params[r, q]
                 for k in range(dm.size):
                     dm[k] = 0
                 for b in range(dl.size):
