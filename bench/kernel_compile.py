@@ -1,14 +1,20 @@
-"""The structured annealer's kernel compile alone: CPU seconds and numba's own pass times.
+"""The structured annealer's kernel compile alone: CPU seconds and numba's own pass times, per
+kind of problem.
 
-Each measurement is a fresh process with an empty ``NUMBA_CACHE_DIR`` that builds the trainer's
-problem of ``examples/digits.qnn`` and calls the sweep kernel once (its probe mode, as the
-annealer's first call does), timing that call in CPU seconds; numba's pipeline times say where
-the compile went (``inline_inlinables`` is numba's IR inliner, ``native_lowering`` the LLVM IR
-and machine code).  With ``--before REV`` an earlier revision's package runs beside this tree,
-alternating; medians of ``--repeats``.  ``bench/first_run.py`` times the whole first
-``qubonn train``.
+The kernel is compiled once per kind of problem: numba prunes the code of what a problem lacks
+(carries between neurons; multiclass outputs).  Each measurement is a fresh process with an
+empty ``NUMBA_CACHE_DIR`` that builds the trainer's problem of one kind and calls the sweep
+kernel once (its probe mode, as the annealer's first call does), timing that call in CPU
+seconds; numba's pipeline times say where the compile went (``inline_inlinables`` is numba's IR
+inliner, ``native_lowering`` the LLVM IR and machine code).  With ``--before REV`` an earlier
+revision's package runs beside this tree, alternating; medians of ``--repeats``.
+``bench/first_run.py`` times the whole first ``qubonn train``.
 
     python bench/kernel_compile.py --before 89e80b8 --repeats 3
+
+Kinds: ``digits`` (examples/digits.qnn, 64-4-1, hinge: carries), ``perceptron`` (64-1, hinge:
+neither; MNIST's one-vs-one members are such), ``digits10`` (64-10, multiclass outputs, no
+carries), ``multiclass`` (examples/multiclass.qnn, 16-6-3: both).
 """
 
 from __future__ import annotations
@@ -35,8 +41,16 @@ from qubonn.backends.native.structured import (
 from qubonn.formulation import Objective
 from qubonn.training.labels import encode_targets
 
-net = qubonn.parse(open(sys.argv[1] + "/examples/digits.qnn").read())
-data = qubonn.datasets.digits(classes=[3, 8], per_class=20, seed=0)
+root, kind = sys.argv[1], sys.argv[2]
+spec, classes, size = {
+    "digits": ("examples/digits.qnn", [3, 8], 8),
+    "perceptron": (None, [3, 8], 8),
+    "digits10": ("examples/digits10.qnn", list(range(10)), 8),
+    "multiclass": ("examples/multiclass.qnn", [0, 1, 2], 4),
+}[kind]
+text = open(f"{root}/{spec}").read() if spec else "input x[8x8]\noutput y[1] <- x\n"
+net = qubonn.parse(text)
+data = qubonn.datasets.digits(classes=classes, size=size, per_class=20, seed=0)
 T = encode_targets(data.y_train, list(data.classes), net.n_outputs)
 objective = Objective(loss="auto", margin="auto", hard_margin="auto").for_network(net)
 model = model_from_problem(qubonn.compile(net, data.X_train, T, objective=objective))
@@ -44,7 +58,7 @@ state = state_from_params(model, random_params(model, 1, 0))
 c0 = time.process_time()
 move_deltas(model, state)
 out = {"compile": time.process_time() - c0}
-times = ks.sweeps.get_metadata(ks.sweeps.signatures[0])["pipeline_times"]
+times = ks.sweeps.get_metadata(ks.sweeps.signatures[-1])["pipeline_times"]
 for passes in times.values():
     for name, t in passes.items():
         name = name.split("_", 1)[1]
@@ -52,6 +66,7 @@ for passes in times.values():
 print(json.dumps(out))
 """
 
+KINDS = ("digits", "perceptron", "digits10", "multiclass")
 SHOWN = ("inline_inlinables", "native_lowering", "reconstruct_ssa", "nopython_type_inference",
          "nopython_rewrites")
 
@@ -59,29 +74,33 @@ SHOWN = ("inline_inlinables", "native_lowering", "reconstruct_ssa", "nopython_ty
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", help="git revision to run beside this tree")
+    ap.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
     print(f"# {os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d %H:%M')}; CPU seconds, "
           f"medians of {args.repeats}, each in a fresh process with an empty numba cache")
+    columns = ("compile", *SHOWN, "other passes")
+    print(f"{'kind':>11}{'revision':>11}" + "".join(f"{c[:16]:>17}" for c in columns))
     with tempfile.TemporaryDirectory() as folder:
         trees: dict[str, Path | None] = {"this tree": None}
         if args.before:
             trees = {args.before: tree_of(args.before, Path(folder) / "before"), **trees}
-        runs: dict[str, list[dict]] = {name: [] for name in trees}
-        for _ in range(args.repeats):
-            for name, tree in trees.items():
-                with tempfile.TemporaryDirectory(dir=folder) as cache:
-                    runs[name].append(run_child(CHILD, tree, cache))
-    columns = ("compile", *SHOWN, "other passes")
-    print(f"{'revision':>12}" + "".join(f"{c[:16]:>17}" for c in columns))
-    for name, rows in runs.items():
-        for row in rows:
-            row["other passes"] = sum(v for k, v in row.items() if k not in columns)
-        med = {c: statistics.median(row.get(c, 0.0) for row in rows) for c in columns}
-        print(f"{name:>12}" + "".join(f"{med[c]:17.2f}" for c in columns))
-    if args.before:
-        old, new = (statistics.median(r["compile"] for r in rows) for rows in runs.values())
-        print(f"compile, this tree / {args.before}: {new / old:.2f}")
+        for kind in args.kinds:
+            runs: dict[str, list[dict]] = {name: [] for name in trees}
+            for _ in range(args.repeats):
+                for name, tree in trees.items():
+                    with tempfile.TemporaryDirectory(dir=folder) as cache:
+                        runs[name].append(run_child(CHILD, tree, cache, kind))
+            med = {}
+            for name, rows in runs.items():
+                for row in rows:
+                    row["other passes"] = sum(v for k, v in row.items() if k not in columns)
+                med[name] = {c: statistics.median(row.get(c, 0.0) for row in rows)
+                             for c in columns}
+                print(f"{kind:>11}{name:>11}" + "".join(f"{med[name][c]:17.2f}" for c in columns))
+            if args.before:
+                ratio = med["this tree"]["compile"] / med[args.before]["compile"]
+                print(f"{kind:>11}{'ratio':>11}{ratio:17.2f}")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ bit-identical (they must be: the kernels differ in speed only).  Two phases are 
 anneal (hot to cold, ``--sweeps`` sweeps) and sweeps at the cold end from the annealed state.
 
 Only the kernel module is swapped, so the revision's ``sweeps`` must take this tree's arguments
-(the replica range ``r0, r1`` first and the probe array last, since issue 25); against an older
-revision, ``bench/warm_speed.py`` compares whole packages.
+(the replica range ``r0, r1`` first and the probe array last, since issue 25; the kind flags,
+since 2026-12-06, are left out for a kernel without them); against an older revision,
+``bench/warm_speed.py`` compares whole packages.
 
     python bench/mnist_speed.py                      # against main
     python bench/mnist_speed.py --before 2fda0c1 --repeats 5 --sweeps 40
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import inspect
 import statistics
 import subprocess
 import sys
@@ -53,7 +55,29 @@ def kernel_of(revision: str, folder: Path):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    return module
+    return _with_kind_flags(module)
+
+
+class _KindFlagsLeftOut:
+    """An earlier kernel called with this tree's arguments: its ``sweeps`` took no kind flags
+    (``carries``, ``multiclass``: a kernel per kind of problem since 2026-12-06), so they are
+    left out of the call."""
+
+    def __init__(self, module, drop: list[int]) -> None:
+        self._module, self._drop = module, set(drop)
+
+    def sweeps(self, *args):
+        kept = [a for i, a in enumerate(args) if i not in self._drop]
+        return self._module.sweeps(*kept)
+
+
+def _with_kind_flags(module):
+    from qubonn.backends.native import _kernels_structured as own
+
+    if "carries" in inspect.signature(module.sweeps.py_func).parameters:
+        return module
+    names = list(inspect.signature(own.sweeps.py_func).parameters)
+    return _KindFlagsLeftOut(module, [names.index("carries"), names.index("multiclass")])
 
 
 @contextlib.contextmanager

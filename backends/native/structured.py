@@ -141,12 +141,16 @@ class StructuredModel:
         return int(self.K.size)
 
     def kernel_args(self) -> tuple:
-        """The model arrays in the order the kernels take them."""
+        """The model arrays in the order the CPU kernel takes them, then two flags, None where
+        the problem lacks the part: ``carries`` (some neuron feeds another) and ``multiclass``
+        (multiclass outputs).  Numba prunes the code of a part that is None, so each kind of
+        problem compiles a smaller kernel of its own, once (the first run's cost)."""
         return (
             self.XT, self.param_neuron, self.param_src, np.int64(self.network.n_inputs),
             self.out_ptr, self.out_dst, self.out_arc, self.clamped, self.out01, self.out_pos,
             self.ysign, self.lo, self.hi, self.Kn, self.g, self.mc, self.mc_outs, self.ycls,
             np.int64(self.mc_margin), self.bucket,
+            True if self.out_ptr[-1] > 0 else None, True if self.mc.any() else None,
         )
 
     def weights(self, params: np.ndarray):
