@@ -253,6 +253,37 @@ def test_more_samples_than_threads_at_the_kernels_own_block_size(loss):
         _assert_same(cpu, gpu)
 
 
+KINDS = {  # spec, loss: (carries, multiclass) of the CPU kernel's specialisation
+    "perceptron": ("input x[8x8]\noutput y[1] <- x\n", "hinge", (None, None)),
+    "hidden layer": ("input x[8x8]\nhidden h[3] <- x\noutput y[1] <- h\n", "hinge",
+                     (True, None)),
+    "multiclass outputs": ("input x[8x8]\noutput y[3] <- x\n", "multiclass", (None, True)),
+    "both": ("input x[8x8]\nhidden h[3] <- x\noutput y[3] <- h, x[0:4]\n", "multiclass",
+             (True, True)),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_of_problem_gets_its_own_cpu_kernel_and_the_same_samples(kind):
+    """The CPU kernel prunes what a problem lacks (``kernel_args``' flags are None); the CUDA
+    kernel never specialises, so the two agree only if every pruned part was truly unused."""
+    spec, loss, flags = KINDS[kind]
+    net = qubonn.parse(spec)
+    classes = (3, 8) if loss == "hinge" else (1, 4, 7)
+    data = qubonn.datasets.digits(classes=classes, per_class=8, seed=1)
+    y = data.y_train == 8 if loss == "hinge" else np.eye(3, dtype=int)[np.searchsorted(
+        classes, data.y_train)]
+    problem = qubonn.compile(net, data.X_train, y, loss=loss, margin=0.2, hard_margin=1)
+    model = structured.model_from_problem(problem)
+    assert model.kernel_args()[-2:] == flags
+    for algorithm in ("sa", "pt"):
+        cpu, gpu = _cpu_and_emulated(
+            model, 5, num_reads=3, num_sweeps=6, seed=7, algorithm=algorithm,
+            beta_range=(0.5, 20.0),
+        )
+        _assert_same(cpu, gpu)
+
+
 # --------------------------------------------------------------------------- broken copies
 def _use_source(monkeypatch, module, broken: str) -> None:
     """The module's CUDA source replaced by ``broken`` (until ``monkeypatch.undo()``)."""

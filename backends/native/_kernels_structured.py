@@ -37,7 +37,8 @@ is serial (threads over replica slices are the driver's), which halves the compi
 than the move (measured 3-5x slower sweeps).  But numba's inliner deep-copies a callee's
 variable scope once per block of it, so a large helper that itself inlines others costs far
 more than its size: the move is written out in :func:`sweeps`, each helper is inlined at one or
-two sites, and none nests more than one level (``docs/native-annealer.md`` has the numbers).
+two sites, and none nests more than one level; and the kernel is compiled per kind of problem,
+without the code of what the problem lacks (``docs/native-annealer.md`` has the numbers).
 """
 
 from __future__ import annotations
@@ -386,10 +387,16 @@ def sweeps(
     (``structured._run_sweeps``); a ``prange`` loop took twice as long to compile (the first
     run's cost, ``bench/first_run.py``).  Every array is :func:`_borrowed` first.
 
-    A move is a block pass (:func:`_block_pass`, :func:`_output_block`) per 64 samples, then a
-    carry down the DAG of each sample whose sign changed, in sample order: one call site of
-    :func:`_carry` where there were three, which (with the move written out here rather than in
-    a helper) cut the compile from about 16 to 7 s of CPU.
+    A move is a block pass (:func:`_block_pass`, :func:`_output_block`, :func:`_mc_block`) per
+    64 samples, then a carry down the DAG of each sample whose sign changed, in sample order:
+    one call site of :func:`_carry` where there were three, which (with the move written out
+    here rather than in a helper) cut the compile from about 16 to 7 s of CPU.
+
+    ``carries`` and ``multiclass`` are None where the problem has no arcs between neurons (so
+    no hidden neuron either: each feeds something) or no multiclass outputs, True otherwise.
+    Numba prunes a branch on ``x is not None`` by the argument's type before it inlines the
+    helpers inside, so each kind of problem compiles only its own code, once: 3-4 s of CPU
+    for a perceptron instead of 7 (``bench/kernel_compile.py``).
     """
     params, z, XT, loss_int, marg_int = (
         _borrowed(params), _borrowed(z), _borrowed(XT), _borrowed(loss_int), _borrowed(marg_int)
@@ -445,7 +452,7 @@ def sweeps(
                 dm_j = 0
                 for n0 in range(0, N, _BLOCK):
                     n1 = min(n0 + _BLOCK, N)
-                    if plain:
+                    if carries is not None and plain:  # a hidden neuron (every one feeds)
                         d, flips = _block_pass(r, j, src, step, z, XT, n_in, n0, n1)
                     elif multiclass is not None and mc[j]:
                         d, flips = _mc_block(
