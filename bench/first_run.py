@@ -57,11 +57,15 @@ def run_train(spec: str, cache: str, extra: list[str], tree: Path | None = None)
         wall = time.perf_counter() - t0
         cpu = _children_cpu() - cpu0
         saved = json.loads((Path(out) / "m.json").read_text()) if not res.returncode else None
-    if saved is not None:  # the network, not the run's time
-        saved = {k: saved[k] for k in ("spec", "weights", "biases")}
+    if saved is not None:  # the network (an ensemble's members), not the run's time
+        keys = ("spec", "members") if "members" in saved else ("spec", "weights", "biases")
+        saved = {k: saved[k] for k in keys}
     if res.returncode:
         raise SystemExit(f"qubonn train {spec} failed:\n{res.stderr}")
-    solve = float(re.search(r"^solve:\s+([0-9.]+) s", res.stdout, re.M).group(1))
+    solve = float(  # an ensemble reports its members' training instead
+        re.search(r"^(?:solve:|members:\s+\d+ trained in)\s+([0-9.]+) s", res.stdout, re.M)
+        .group(1)
+    )
     notice = NOTICE in res.stderr
     return {"wall": wall, "cpu": cpu, "solve": solve, "notice": notice, "saved": saved}
 

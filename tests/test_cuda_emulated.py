@@ -235,16 +235,21 @@ DIGITS_SPECS = {
 }
 
 
-@pytest.mark.parametrize("loss", ["hinge", "multiclass"])
-def test_more_samples_than_threads_at_the_kernels_own_block_size(loss):
-    """Digits: 60 samples over 4, 7 and 128 threads (some threads with no sample at all)."""
-    net = qubonn.parse(DIGITS_SPECS[loss])
+def _digits_model(spec: str, loss: str, per_class: int, seed: int):
+    """The structured model of ``spec`` on digits: 3 vs 8 (hinge) or 1, 4, 7 (multiclass)."""
+    net = qubonn.parse(spec)
     classes = (3, 8) if loss == "hinge" else (1, 4, 7)
-    data = qubonn.datasets.digits(classes=classes, per_class=20, seed=0)
+    data = qubonn.datasets.digits(classes=classes, per_class=per_class, seed=seed)
     y = data.y_train == 8 if loss == "hinge" else np.eye(3, dtype=int)[np.searchsorted(
         classes, data.y_train)]
     problem = qubonn.compile(net, data.X_train, y, loss=loss, margin=0.2, hard_margin=1)
-    model = structured.model_from_problem(problem)
+    return structured.model_from_problem(problem)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "multiclass"])
+def test_more_samples_than_threads_at_the_kernels_own_block_size(loss):
+    """Digits: 60 samples over 4, 7 and 128 threads (some threads with no sample at all)."""
+    model = _digits_model(DIGITS_SPECS[loss], loss, per_class=20, seed=0)
     for threads in (4, 7, 128):
         sweeps = 3 if threads == 128 else 6
         cpu, gpu = _cpu_and_emulated(
@@ -268,13 +273,7 @@ def test_each_kind_of_problem_gets_its_own_cpu_kernel_and_the_same_samples(kind)
     """The CPU kernel prunes what a problem lacks (``kernel_args``' flags are None); the CUDA
     kernel never specialises, so the two agree only if every pruned part was truly unused."""
     spec, loss, flags = KINDS[kind]
-    net = qubonn.parse(spec)
-    classes = (3, 8) if loss == "hinge" else (1, 4, 7)
-    data = qubonn.datasets.digits(classes=classes, per_class=8, seed=1)
-    y = data.y_train == 8 if loss == "hinge" else np.eye(3, dtype=int)[np.searchsorted(
-        classes, data.y_train)]
-    problem = qubonn.compile(net, data.X_train, y, loss=loss, margin=0.2, hard_margin=1)
-    model = structured.model_from_problem(problem)
+    model = _digits_model(spec, loss, per_class=8, seed=1)
     assert model.kernel_args()[-2:] == flags
     for algorithm in ("sa", "pt"):
         cpu, gpu = _cpu_and_emulated(

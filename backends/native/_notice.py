@@ -1,5 +1,5 @@
-"""The first run's notice: numba compiles the CPU kernels once per installation (tens of
-seconds on a small machine) and loads them from its cache afterwards.  A run that sits silent
+"""The first run's notice: numba compiles the CPU kernels once per installation and kind of
+problem (seconds on a small machine) and loads them from its cache afterwards.  A run that sits silent
 for that long looks stuck, so the compile is announced on stderr -- only when one happens."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import sys
 from collections.abc import Iterator
 
 NOTICE = (
-    "qubonn: compiling the annealer's kernels, once (numba caches them: later runs start "
-    "at once); this takes a while on the first run"
+    "qubonn: compiling the annealer's kernels for this kind of problem, once (numba caches "
+    "them: later runs start at once)"
 )
 
 _announced = False
