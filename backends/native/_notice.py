@@ -1,6 +1,7 @@
 """The first run's notice: numba compiles the CPU kernels once per installation and kind of
-problem (seconds on a small machine) and loads them from its cache afterwards.  A run that sits silent
-for that long looks stuck, so the compile is announced on stderr -- only when one happens."""
+problem (seconds on a small machine) and loads them from its cache afterwards.  A run that
+sits silent for that long looks stuck, so the compile is announced on stderr -- only when one
+happens."""
 
 from __future__ import annotations
 
