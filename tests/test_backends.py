@@ -12,7 +12,7 @@ import dimod
 import dimod.testing
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from qubonn.backends import (
@@ -373,14 +373,29 @@ def small_qubos(draw: st.DrawFn) -> dimod.BinaryQuadraticModel:
     return bqm
 
 
+#: tabu's default tenure, min(20, n // 4), cycles on the zero-field plateaus of a few tiny
+#: problems whatever the restarts (this one: 19 of 30 seeds ended at -2, one two-flip move from
+#: -3; a tenure of 2n/3 found -3 in all 30 and every one of 60 random problems)
+TABU_PLATEAU = dimod.BinaryQuadraticModel(
+    {0: 4.0, **{i: 0.0 for i in range(1, 9)}},
+    {(2, 0): 0.0, (3, 0): 0.0, (5, 0): 2.0, (6, 0): 0.0, (7, 0): 3.0, (8, 0): -6.0, (8, 7): -2.0,
+     (4, 7): 1.0, (4, 8): -1.0},
+    0.0, "BINARY",
+)
+
+
 @pytest.mark.parametrize("name", [n for n in HEURISTIC if n in GROUND_BUDGET])
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bqm=small_qubos(), seed=st.integers(0, 2**16))
+@example(bqm=TABU_PLATEAU, seed=0)
 def test_heuristics_find_the_exact_ground_state(
     name: str, bqm: dimod.BinaryQuadraticModel, seed: int
 ) -> None:
     ground = ExactSampler().sample(bqm, num_reads=1).first.energy
-    found = get_backend(name).sample(bqm, seed=seed, **GROUND_BUDGET[name]).first.energy
+    budget = dict(GROUND_BUDGET[name])
+    if name == "tabu":
+        budget["tenure"] = min(bqm.num_variables - 1, (2 * bqm.num_variables) // 3)
+    found = get_backend(name).sample(bqm, seed=seed, **budget).first.energy
     assert found == pytest.approx(ground, abs=1e-9)
 
 
