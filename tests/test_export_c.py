@@ -495,12 +495,16 @@ def test_compiler_lookup_and_its_absence(monkeypatch, tmp_path):
 # -- integer inputs and ternary groups ----------------------------------------------------------
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
+#: (network, seed, word bits) of the wider domains: integer inputs and ternary groups
+WIDER_CASES = (
     st.one_of(domain_networks(), widened_networks()),
     st.integers(0, 2**32 - 1),
     st.sampled_from([32, 64]),
 )
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(*WIDER_CASES)
 def test_plan_replays_the_forward_pass_of_the_wider_domains(net, seed, word_bits):
     model = model_of(net, sparse_weights(net, seed, zeros=seed % 3 / 2))
     X = domain_data(net, 64, seed)
@@ -518,11 +522,7 @@ def test_wider_domains_compile_and_match(style, tmp_path):
     count = []
 
     @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(
-        st.one_of(domain_networks(), widened_networks()),
-        st.integers(0, 2**32 - 1),
-        st.sampled_from([32, 64]),
-    )
+    @given(*WIDER_CASES)
     def check(net, seed, word_bits):
         model = model_of(net, sparse_weights(net, seed, zeros=seed % 3 / 2))
         count.append(1)

@@ -89,23 +89,29 @@ def test_matches_the_exact_backend_on_a_qubo_small_enough_for_it():
 
 
 @settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-@given(net=random_networks(max_groups=3), objective=objectives(), seed=st.integers(0, 10**6))
-def test_incremental_state_equals_a_recomputation_after_random_moves(net, objective, seed):
+@given(
+    case=st.one_of(st.tuples(random_networks(max_groups=3), objectives()), domain_cases()),
+    seed=st.integers(0, 10**6),
+)
+def test_incremental_state_equals_a_recomputation_after_random_moves(case, seed):
+    """Binary networks and the wider domains (integer inputs, ternary groups, sparsity)."""
+    net, objective = case
     problem = random_problem(net, objective, seed, n=6)
     assume(problem is not None)
     model = sm.model_from_problem(problem)
     state = sm.state_from_params(model, sm.random_params(model, 3, seed))
-    scratch = sm._Scratch(model, 3)
     hot = np.full((7, 3), 1e-3)  # nearly every move accepted
-    sm._run_sweeps(model, state, scratch, hot, 0, sm._rng.seed_key(seed, 0))
+    sm._run_sweeps(model, state, sm._Scratch(model, 3), hot, 0, sm._rng.seed_key(seed, 0))
+    assert sm.in_domain(model, state.params)
     fresh = sm.state_from_params(model, state.params)
     np.testing.assert_array_equal(state.z, fresh.z)
     np.testing.assert_array_equal(state.loss_int, fresh.loss_int)
     np.testing.assert_array_equal(state.marg_int, fresh.marg_int)
+    np.testing.assert_allclose(state.hw, fresh.hw, atol=1e-9)
     np.testing.assert_allclose(state.energy, fresh.energy, atol=1e-9)
     for r in range(3):
         w = model.weights(state.params[r])
@@ -320,28 +326,6 @@ def test_a_time_limit_alone_is_used_to_the_end(algorithm):
 DOMAIN_SETTINGS = settings(
     deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
 )
-
-
-@settings(DOMAIN_SETTINGS, max_examples=25)
-@given(case=domain_cases(), seed=st.integers(0, 10**6))
-def test_domain_incremental_state_equals_a_recomputation_after_random_moves(case, seed):
-    net, objective = case
-    problem = random_problem(net, objective, seed, n=6)
-    assume(problem is not None)
-    model = sm.model_from_problem(problem)
-    state = sm.state_from_params(model, sm.random_params(model, 3, seed))
-    assert sm.in_domain(model, state.params)
-    sm._run_sweeps(model, state, sm._Scratch(model, 3), np.full((7, 3), 1e-3), 0, seed)
-    assert sm.in_domain(model, state.params)
-    fresh = sm.state_from_params(model, state.params)
-    np.testing.assert_array_equal(state.z, fresh.z)
-    np.testing.assert_array_equal(state.loss_int, fresh.loss_int)
-    np.testing.assert_array_equal(state.marg_int, fresh.marg_int)
-    np.testing.assert_allclose(state.hw, fresh.hw, atol=1e-9)
-    for r in range(3):
-        assert state.energy[r] == pytest.approx(
-            _objective(problem, model.weights(state.params[r])), abs=1e-9
-        )
 
 
 @settings(DOMAIN_SETTINGS, max_examples=25)
